@@ -1,0 +1,67 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundialhq/sundial/internal/tasktoken"
+)
+
+// Service is the history role's API as the frontend uses it. Requests have
+// already been validated by the frontend (IDs, sizes, timeouts, retry
+// policies) and the namespace resolved to its ID. Errors are the typed errors
+// below, persistence errors (e.g. *persistence.UnavailableError), or context
+// errors; the frontend maps them to gRPC codes.
+type Service interface {
+	StartWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error)
+	RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoken.Token, req *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error)
+	RespondWorkflowTaskFailed(ctx context.Context, tok *tasktoken.Token, req *workflowservice.RespondWorkflowTaskFailedRequest) error
+	// Activity responses. tok.ScheduledEventID == 0 means the token was built
+	// from a ...ById request: the engine finds the activity by tok.ActivityID
+	// and uses its current attempt.
+	RespondActivityTaskCompleted(ctx context.Context, tok *tasktoken.Token, result *commonpb.Payloads, identity string) error
+	RespondActivityTaskFailed(ctx context.Context, tok *tasktoken.Token, failure *failurepb.Failure, lastHeartbeat *commonpb.Payloads, identity string) error
+	RespondActivityTaskCanceled(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) error
+	RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (cancelRequested bool, err error)
+	GetWorkflowExecutionHistory(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error)
+	GetWorkflowExecutionHistoryReverse(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error)
+}
+
+var (
+	// ErrWorkflowNotFound: the workflow ID or run does not exist (NotFound).
+	ErrWorkflowNotFound = errors.New("workflow execution not found")
+	// ErrWorkflowCompleted: the run is closed (NotFound "workflow execution
+	// already completed").
+	ErrWorkflowCompleted = errors.New("workflow execution already completed")
+	// ErrWorkflowTaskNotFound: stale workflow task token (NotFound).
+	ErrWorkflowTaskNotFound = errors.New("workflow task not found")
+	// ErrActivityTaskNotFound: stale activity task token (NotFound).
+	ErrActivityTaskNotFound = errors.New("activity task not found")
+	// ErrBusy: the workflow is too contended right now (ResourceExhausted,
+	// cause BUSY_WORKFLOW); safe to retry.
+	ErrBusy = errors.New("workflow is busy")
+	// ErrShuttingDown: the history role is stopping (Unavailable).
+	ErrShuttingDown = errors.New("history is shutting down")
+)
+
+// AlreadyStartedError: a start found an open run with another request ID
+// (AlreadyExists, WorkflowExecutionAlreadyStarted).
+type AlreadyStartedError struct {
+	StartRequestID string
+	RunID          string
+}
+
+func (e *AlreadyStartedError) Error() string {
+	return fmt.Sprintf("workflow execution is already running. WorkflowId: run %s", e.RunID)
+}
+
+// InvalidArgumentError: the request is well-formed but not acceptable in the
+// current state (InvalidArgument).
+type InvalidArgumentError struct{ Msg string }
+
+func (e *InvalidArgumentError) Error() string { return e.Msg }

@@ -1,0 +1,448 @@
+package statemachine
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// ActivityRef identifies an attempt of an activity, as a task token does.
+type ActivityRef struct {
+	ScheduledEventID int64
+	Attempt          int32
+}
+
+// FindActivity returns the pending activity with activityID, for the
+// ...ById APIs.
+func FindActivity(s *State, activityID string) (*ActivityInfo, bool) {
+	for _, a := range s.Activities {
+		if a.ActivityID == activityID {
+			return a, true
+		}
+	}
+	return nil, false
+}
+
+func startedActivity(s *State, ref ActivityRef) (*ActivityInfo, error) {
+	if !s.Running() {
+		return nil, ErrClosed
+	}
+	ai, ok := s.Activities[ref.ScheduledEventID]
+	if !ok || !ai.Started || ai.Attempt != ref.Attempt {
+		return nil, ErrStaleActivityTask
+	}
+	return ai, nil
+}
+
+// activityTimeouts fills an activity's timeouts the way Temporal does:
+// schedule-to-close defaults to the run timeout (0: none), the other two
+// default to and are capped by it, heartbeat is capped by start-to-close.
+func activityTimeouts(a *commandpb.ScheduleActivityTaskCommandAttributes, runTimeout time.Duration) (s2c, s2s, stc, hb time.Duration) {
+	s2c = a.GetScheduleToCloseTimeout().AsDuration()
+	s2s = a.GetScheduleToStartTimeout().AsDuration()
+	stc = a.GetStartToCloseTimeout().AsDuration()
+	hb = a.GetHeartbeatTimeout().AsDuration()
+	if runTimeout > 0 && (s2c == 0 || s2c > runTimeout) {
+		s2c = runTimeout
+	}
+	if s2c > 0 {
+		if s2s == 0 || s2s > s2c {
+			s2s = s2c
+		}
+		if stc == 0 || stc > s2c {
+			stc = s2c
+		}
+	}
+	if hb > stc {
+		hb = stc
+	}
+	return s2c, s2s, stc, hb
+}
+
+func (m *mutation) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes, completedID int64) {
+	s2c, s2s, stc, hb := activityTimeouts(a, m.s.Execution.RunTimeout)
+	rp := DefaultRetryPolicy(a.GetRetryPolicy())
+	tq := a.GetTaskQueue().GetName()
+	if tq == "" {
+		tq = m.s.Execution.TaskQueue
+	}
+	attrs := &historypb.ActivityTaskScheduledEventAttributes{
+		ActivityId:                   a.GetActivityId(),
+		ActivityType:                 a.GetActivityType(),
+		TaskQueue:                    &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Header:                       a.GetHeader(),
+		Input:                        a.GetInput(),
+		ScheduleToCloseTimeout:       durationOrNil(s2c),
+		ScheduleToStartTimeout:       durationOrNil(s2s),
+		StartToCloseTimeout:          durationOrNil(stc),
+		HeartbeatTimeout:             durationOrNil(hb),
+		WorkflowTaskCompletedEventId: completedID,
+		RetryPolicy:                  rp.Proto(),
+		UseWorkflowBuildId:           a.GetUseWorkflowBuildId(),
+		Priority:                     a.GetPriority(),
+	}
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: attrs}
+	id := m.write(ev)
+	ai := &ActivityInfo{
+		ScheduledEventID: id, ActivityID: a.GetActivityId(), ActivityType: a.GetActivityType().GetName(),
+		TaskQueue: tq, Scheduled: mustMarshal(attrs), ScheduledTime: m.now, AttemptScheduledTime: m.now,
+		ScheduleToStart: s2s, ScheduleToClose: s2c, StartToClose: stc, Heartbeat: hb, Retry: rp, Attempt: 1,
+	}
+	m.s.Activities[id] = ai
+	m.dispatchActivity(ai)
+	if s2c > 0 {
+		m.task(Task{Type: TaskActivityTimeout, Time: m.now.Add(s2c), EventID: id, TimeoutType: int32(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)})
+	}
+}
+
+// dispatchActivity emits the tasks of a new attempt: its dispatch and its
+// schedule-to-start timer (when that is shorter than schedule-to-close).
+func (m *mutation) dispatchActivity(ai *ActivityInfo) {
+	m.task(Task{Type: TaskDispatchActivity, EventID: ai.ScheduledEventID, Attempt: ai.Attempt, TaskQueue: ai.TaskQueue, Timeout: ai.ScheduleToStart})
+	if ai.ScheduleToStart > 0 && (ai.ScheduleToClose == 0 || ai.ScheduleToStart < ai.ScheduleToClose) {
+		m.task(Task{Type: TaskActivityTimeout, Time: m.now.Add(ai.ScheduleToStart), EventID: ai.ScheduledEventID,
+			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START)})
+	}
+}
+
+// CanDispatchActivity reports whether activity scheduledEventID waits for a
+// worker.
+func CanDispatchActivity(s *State, scheduledEventID int64) bool {
+	ai, ok := s.Activities[scheduledEventID]
+	return s.Running() && ok && !ai.Started
+}
+
+// StartActivity marks the current attempt of an activity started by a poll.
+// A repeat with the same requestID is NoChange; a task that no longer waits
+// is ErrTaskGone.
+func StartActivity(s *State, scheduledEventID int64, requestID, identity string, now time.Time) (Output, error) {
+	ai, ok := s.Activities[scheduledEventID]
+	if !s.Running() || !ok {
+		return Output{}, ErrTaskGone
+	}
+	if ai.Started {
+		if ai.RequestID == requestID {
+			return Output{NoChange: true}, nil
+		}
+		return Output{}, ErrTaskGone
+	}
+	m := newMutation(s, now)
+	ai.Started, ai.StartedTime, ai.RequestID, ai.StartedIdentity = true, now, requestID, identity
+	if ai.StartToClose > 0 {
+		m.task(Task{Type: TaskActivityTimeout, Time: now.Add(ai.StartToClose), EventID: scheduledEventID,
+			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_START_TO_CLOSE)})
+	}
+	if ai.Heartbeat > 0 {
+		m.task(Task{Type: TaskActivityTimeout, Time: now.Add(ai.Heartbeat), EventID: scheduledEventID,
+			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_HEARTBEAT)})
+	}
+	return m.out, nil
+}
+
+// Heartbeat records progress of a started attempt and reports whether the
+// workflow asked to cancel the activity.
+func Heartbeat(s *State, ref ActivityRef, details *commonpb.Payloads, now time.Time) (Output, bool, error) {
+	ai, err := startedActivity(s, ref)
+	if err != nil {
+		return Output{}, false, err
+	}
+	if details != nil {
+		ai.HeartbeatDetails = mustMarshal(details)
+	}
+	ai.LastHeartbeat = now
+	return Output{}, ai.CancelRequested, nil
+}
+
+func (m *mutation) activityStartedEvent(ai *ActivityInfo) *historypb.HistoryEvent {
+	var last *failurepb.Failure
+	if ai.LastFailure != nil {
+		last = &failurepb.Failure{}
+		mustUnmarshal(ai.LastFailure, last)
+	}
+	return &historypb.HistoryEvent{
+		EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+		EventTime: timestamppb.New(ai.StartedTime),
+		Attributes: &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{
+			ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+				ScheduledEventId: ai.ScheduledEventID,
+				Identity:         ai.StartedIdentity,
+				RequestId:        ai.RequestID,
+				Attempt:          ai.Attempt,
+				LastFailure:      last,
+			},
+		},
+	}
+}
+
+// finishActivity delivers an activity's final outcome: its lazily written
+// ActivityTaskStarted (if the attempt started) and the result event.
+func (m *mutation) finishActivity(ai *ActivityInfo, result *historypb.HistoryEvent) {
+	delete(m.s.Activities, ai.ScheduledEventID)
+	if !ai.Started {
+		m.deliver(result)
+		return
+	}
+	started := m.activityStartedEvent(ai)
+	if m.s.WorkflowTask.Started() {
+		m.deliver(started, result)
+		return
+	}
+	setActivityResultStartedID(result, m.write(started))
+	m.deliver(result)
+}
+
+// CompleteActivity records a successful attempt.
+func CompleteActivity(s *State, ref ActivityRef, result *commonpb.Payloads, identity string, now time.Time) (Output, error) {
+	ai, err := startedActivity(s, ref)
+	if err != nil {
+		return Output{}, err
+	}
+	m := newMutation(s, now)
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{
+		ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+			Result: result, ScheduledEventId: ai.ScheduledEventID, Identity: identity,
+		},
+	}
+	m.finishActivity(ai, ev)
+	return m.out, nil
+}
+
+// FailActivity records a failed attempt: retried per the retry policy
+// (nothing written) or final (ActivityTaskFailed).
+func FailActivity(s *State, ref ActivityRef, f *failurepb.Failure, lastHeartbeat *commonpb.Payloads, identity string, now time.Time) (Output, error) {
+	ai, err := startedActivity(s, ref)
+	if err != nil {
+		return Output{}, err
+	}
+	m := newMutation(s, now)
+	if lastHeartbeat != nil {
+		ai.HeartbeatDetails = mustMarshal(lastHeartbeat)
+	}
+	backoff, state := m.retryBackoff(ai, f)
+	if state == enumspb.RETRY_STATE_IN_PROGRESS {
+		m.retryActivity(ai, f, backoff)
+		return m.out, nil
+	}
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskFailedEventAttributes{
+		ActivityTaskFailedEventAttributes: &historypb.ActivityTaskFailedEventAttributes{
+			Failure: f, ScheduledEventId: ai.ScheduledEventID, Identity: identity, RetryState: state,
+		},
+	}
+	m.finishActivity(ai, ev)
+	return m.out, nil
+}
+
+// CancelActivity records a worker's report that the attempt was cancelled.
+func CancelActivity(s *State, ref ActivityRef, details *commonpb.Payloads, identity string, now time.Time) (Output, error) {
+	ai, err := startedActivity(s, ref)
+	if err != nil {
+		return Output{}, err
+	}
+	m := newMutation(s, now)
+	m.finishActivity(ai, m.canceledEvent(ai, details, identity))
+	return m.out, nil
+}
+
+func (m *mutation) canceledEvent(ai *ActivityInfo, details *commonpb.Payloads, identity string) *historypb.HistoryEvent {
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskCanceledEventAttributes{
+		ActivityTaskCanceledEventAttributes: &historypb.ActivityTaskCanceledEventAttributes{
+			Details: details, LatestCancelRequestedEventId: ai.CancelRequestEventID,
+			ScheduledEventId: ai.ScheduledEventID, Identity: identity,
+		},
+	}
+	return ev
+}
+
+// requestCancelActivity applies RequestCancelActivityTask: an activity not
+// yet started is cancelled at once; a started one is flagged so its next
+// heartbeat tells the worker. A result already buffered makes it a no-op.
+func (m *mutation) requestCancelActivity(scheduledEventID, completedID int64) {
+	ai, ok := m.s.Activities[scheduledEventID]
+	if !ok {
+		return
+	}
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskCancelRequestedEventAttributes{
+		ActivityTaskCancelRequestedEventAttributes: &historypb.ActivityTaskCancelRequestedEventAttributes{
+			ScheduledEventId: scheduledEventID, WorkflowTaskCompletedEventId: completedID,
+		},
+	}
+	ai.CancelRequested, ai.CancelRequestEventID = true, m.write(ev)
+	if !ai.Started {
+		delete(m.s.Activities, scheduledEventID)
+		m.write(m.canceledEvent(ai, nil, ""))
+		m.needWorkflowTask = true
+	}
+}
+
+// retryBackoff decides whether a failed attempt is retried and after how
+// long. The state is RETRY_STATE_IN_PROGRESS when it is.
+func (m *mutation) retryBackoff(ai *ActivityInfo, f *failurepb.Failure) (time.Duration, enumspb.RetryState) {
+	rp := ai.Retry
+	if app := f.GetApplicationFailureInfo(); app != nil {
+		if app.GetNonRetryable() || slices.Contains(rp.NonRetryableTypes, app.GetType()) {
+			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+		}
+	}
+	if f.GetCanceledFailureInfo() != nil || f.GetTerminatedFailureInfo() != nil {
+		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+	}
+	if rp.MaximumAttempts > 0 && ai.Attempt >= rp.MaximumAttempts {
+		return 0, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
+	}
+	backoff := time.Duration(float64(rp.InitialInterval) * math.Pow(rp.BackoffCoefficient, float64(ai.Attempt-1)))
+	if backoff > rp.MaximumInterval || backoff < 0 {
+		backoff = rp.MaximumInterval
+	}
+	if d := f.GetApplicationFailureInfo().GetNextRetryDelay(); d != nil && d.AsDuration() > 0 {
+		backoff = d.AsDuration()
+	}
+	if ai.ScheduleToClose > 0 && !m.now.Add(backoff).Before(ai.ScheduledTime.Add(ai.ScheduleToClose)) {
+		return 0, enumspb.RETRY_STATE_TIMEOUT
+	}
+	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
+}
+
+// retryActivity moves the activity to its next attempt after backoff.
+// Nothing is written to history.
+func (m *mutation) retryActivity(ai *ActivityInfo, f *failurepb.Failure, backoff time.Duration) {
+	ai.Attempt++
+	ai.LastFailure = mustMarshal(f)
+	ai.LastWorkerIdentity = ai.StartedIdentity
+	ai.Started, ai.StartedTime, ai.RequestID, ai.StartedIdentity = false, time.Time{}, "", ""
+	ai.AttemptScheduledTime = m.now.Add(backoff)
+	m.task(Task{Type: TaskActivityRetry, Time: ai.AttemptScheduledTime, EventID: ai.ScheduledEventID, Attempt: ai.Attempt})
+}
+
+// ActivityRetryDue dispatches a retried attempt once its backoff passed.
+func ActivityRetryDue(s *State, scheduledEventID int64, attempt int32, now time.Time) (Output, error) {
+	ai, ok := s.Activities[scheduledEventID]
+	if !s.Running() || !ok || ai.Attempt != attempt || ai.Started {
+		return Output{NoChange: true}, nil
+	}
+	m := newMutation(s, now)
+	m.dispatchActivity(ai)
+	return m.out, nil
+}
+
+var timeoutNames = map[enumspb.TimeoutType]string{
+	enumspb.TIMEOUT_TYPE_START_TO_CLOSE:    "StartToClose",
+	enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START: "ScheduleToStart",
+	enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE: "ScheduleToClose",
+	enumspb.TIMEOUT_TYPE_HEARTBEAT:         "Heartbeat",
+}
+
+// TimeoutActivity handles an activity timeout timer. Timers of another
+// attempt, of a finished activity, or not yet due (a heartbeat that moved
+// the deadline re-arms the timer) change nothing else.
+func TimeoutActivity(s *State, scheduledEventID int64, attempt int32, tt enumspb.TimeoutType, now time.Time) (Output, error) {
+	ai, ok := s.Activities[scheduledEventID]
+	if !s.Running() || !ok {
+		return Output{NoChange: true}, nil
+	}
+	if tt != enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE && ai.Attempt != attempt {
+		return Output{NoChange: true}, nil
+	}
+	m := newMutation(s, now)
+	switch tt {
+	case enumspb.TIMEOUT_TYPE_START_TO_CLOSE:
+		if !ai.Started || now.Before(ai.StartedTime.Add(ai.StartToClose)) {
+			return Output{NoChange: true}, nil
+		}
+	case enumspb.TIMEOUT_TYPE_HEARTBEAT:
+		if !ai.Started {
+			return Output{NoChange: true}, nil
+		}
+		deadline := ai.StartedTime
+		if ai.LastHeartbeat.After(deadline) {
+			deadline = ai.LastHeartbeat
+		}
+		deadline = deadline.Add(ai.Heartbeat)
+		if now.Before(deadline) {
+			m.task(Task{Type: TaskActivityTimeout, Time: deadline, EventID: scheduledEventID, Attempt: attempt, TimeoutType: int32(tt)})
+			return m.out, nil
+		}
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START:
+		if ai.Started {
+			return Output{NoChange: true}, nil
+		}
+	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
+		if now.Before(ai.ScheduledTime.Add(ai.ScheduleToClose)) {
+			return Output{NoChange: true}, nil
+		}
+	}
+	m.timeoutActivity(ai, tt)
+	return m.out, nil
+}
+
+func (m *mutation) timeoutActivity(ai *ActivityInfo, tt enumspb.TimeoutType) {
+	info := &failurepb.TimeoutFailureInfo{TimeoutType: tt}
+	if tt == enumspb.TIMEOUT_TYPE_HEARTBEAT && ai.HeartbeatDetails != nil {
+		info.LastHeartbeatDetails = &commonpb.Payloads{}
+		mustUnmarshal(ai.HeartbeatDetails, info.LastHeartbeatDetails)
+	}
+	f := &failurepb.Failure{
+		Message:     "activity " + timeoutNames[tt] + " timeout",
+		Source:      "Server",
+		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: info},
+	}
+	state := enumspb.RETRY_STATE_TIMEOUT
+	if tt == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || tt == enumspb.TIMEOUT_TYPE_HEARTBEAT {
+		var backoff time.Duration
+		if backoff, state = m.retryBackoff(ai, f); state == enumspb.RETRY_STATE_IN_PROGRESS {
+			m.retryActivity(ai, f, backoff)
+			return
+		}
+	} else if ai.LastFailure != nil {
+		f.Cause = &failurepb.Failure{}
+		mustUnmarshal(ai.LastFailure, f.Cause)
+	}
+	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
+	ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{
+		ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
+			Failure: f, ScheduledEventId: ai.ScheduledEventID, RetryState: state,
+		},
+	}
+	m.finishActivity(ai, ev)
+}
+
+// activityResultScheduledID returns the scheduled event ID of an activity
+// result event (0 for other events).
+func activityResultScheduledID(ev *historypb.HistoryEvent) int64 {
+	switch a := ev.Attributes.(type) {
+	case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+		return a.ActivityTaskCompletedEventAttributes.GetScheduledEventId()
+	case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+		return a.ActivityTaskFailedEventAttributes.GetScheduledEventId()
+	case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+		return a.ActivityTaskTimedOutEventAttributes.GetScheduledEventId()
+	case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+		return a.ActivityTaskCanceledEventAttributes.GetScheduledEventId()
+	}
+	return 0
+}
+
+func setActivityResultStartedID(ev *historypb.HistoryEvent, id int64) {
+	switch a := ev.Attributes.(type) {
+	case *historypb.HistoryEvent_ActivityTaskCompletedEventAttributes:
+		a.ActivityTaskCompletedEventAttributes.StartedEventId = id
+	case *historypb.HistoryEvent_ActivityTaskFailedEventAttributes:
+		a.ActivityTaskFailedEventAttributes.StartedEventId = id
+	case *historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes:
+		a.ActivityTaskTimedOutEventAttributes.StartedEventId = id
+	case *historypb.HistoryEvent_ActivityTaskCanceledEventAttributes:
+		a.ActivityTaskCanceledEventAttributes.StartedEventId = id
+	}
+}

@@ -1,0 +1,64 @@
+package statemachine
+
+import (
+	commandpb "go.temporal.io/api/command/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+)
+
+// applyCommand turns one validated command into events, state and tasks.
+func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
+	switch c.GetCommandType() {
+	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+		m.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+		m.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId(), completedID)
+	case enumspb.COMMAND_TYPE_START_TIMER:
+		m.startTimer(c.GetStartTimerCommandAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_CANCEL_TIMER:
+		m.cancelTimer(c.GetCancelTimerCommandAttributes().GetTimerId(), completedID)
+	case enumspb.COMMAND_TYPE_RECORD_MARKER:
+		a := c.GetRecordMarkerCommandAttributes()
+		ev := m.event(enumspb.EVENT_TYPE_MARKER_RECORDED)
+		ev.Attributes = &historypb.HistoryEvent_MarkerRecordedEventAttributes{
+			MarkerRecordedEventAttributes: &historypb.MarkerRecordedEventAttributes{
+				MarkerName:                   a.GetMarkerName(),
+				Details:                      a.GetDetails(),
+				WorkflowTaskCompletedEventId: completedID,
+				Header:                       a.GetHeader(),
+				Failure:                      a.GetFailure(),
+			},
+		}
+		m.write(ev)
+	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{
+			WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
+				Result:                       c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(),
+				WorkflowTaskCompletedEventId: completedID,
+			},
+		}
+		m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
+			WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
+				Failure:                      c.GetFailWorkflowExecutionCommandAttributes().GetFailure(),
+				RetryState:                   enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET,
+				WorkflowTaskCompletedEventId: completedID,
+			},
+		}
+		m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
+		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes{
+			WorkflowExecutionCanceledEventAttributes: &historypb.WorkflowExecutionCanceledEventAttributes{
+				Details:                      c.GetCancelWorkflowExecutionCommandAttributes().GetDetails(),
+				WorkflowTaskCompletedEventId: completedID,
+			},
+		}
+		m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED)
+	default:
+		panic("statemachine: applyCommand on an unvalidated command " + c.GetCommandType().String())
+	}
+}

@@ -1,0 +1,296 @@
+package statemachine
+
+import (
+	"fmt"
+	"time"
+
+	commandpb "go.temporal.io/api/command/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
+)
+
+// Limits the state machine enforces on commands.
+type Limits struct {
+	MaxIDLength          int
+	MaxPendingActivities int
+}
+
+// DefaultLimits are Temporal's defaults.
+var DefaultLimits = Limits{MaxIDLength: 1000, MaxPendingActivities: 2000}
+
+// commandError is a bad command: the workflow task fails with cause.
+type commandError struct {
+	cause enumspb.WorkflowTaskFailedCause
+	msg   string
+}
+
+func badCommand(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *commandError {
+	return &commandError{cause: cause, msg: fmt.Sprintf(format, args...)}
+}
+
+// CompleteWorkflowTask applies a worker's completion: it writes
+// WorkflowTaskCompleted and the events of each command, then flushes events
+// buffered during the task and schedules (and, with ReturnNew, starts) the
+// next workflow task when needed. A bad or unsupported command fails the
+// workflow task instead and nothing of the completion is applied.
+func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time) (Output, CompleteResult, error) {
+	if err := checkStartedWorkflowTask(s, in.Ref); err != nil {
+		return Output{}, CompleteResult{}, err
+	}
+	m := newMutation(s, now)
+	wt := s.WorkflowTask
+	if cerr := validateCommands(s, in, lim); cerr != nil {
+		m.failWorkflowTask(cerr.cause, &failurepb.Failure{Message: cerr.msg, Source: "Server"}, in.Identity, in.BinaryChecksum)
+		return m.out, CompleteResult{Rejected: cerr.msg}, nil
+	}
+	if len(s.Buffered) > 0 && closesRun(in.Commands) {
+		m.failWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+			&failurepb.Failure{Message: "the workflow has unhandled events and cannot close yet", Source: "Server"},
+			in.Identity, in.BinaryChecksum)
+		m.maybeReturnNew(in)
+		return m.out, CompleteResult{}, nil
+	}
+	m.writeTransient()
+	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{
+		WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{
+			ScheduledEventId: wt.ScheduledEventID,
+			StartedEventId:   wt.StartedEventID,
+			Identity:         in.Identity,
+			BinaryChecksum:   in.BinaryChecksum,
+			SdkMetadata:      in.SdkMetadata,
+			MeteringMetadata: in.MeteringMetadata,
+		},
+	}
+	completedID := m.write(ev)
+	s.LastCompletedWFTStartedEventID = wt.StartedEventID
+	s.WorkflowTask = nil
+	s.Execution.StickyTaskQueue = in.StickyTaskQueue
+	s.Execution.StickyScheduleToStart = in.StickyScheduleToStart
+
+	for _, c := range in.Commands {
+		m.applyCommand(c, completedID)
+		if m.out.Closed {
+			return m.out, CompleteResult{}, nil
+		}
+	}
+	if m.flushBuffered() || in.ForceCreate || m.needWorkflowTask {
+		m.scheduleWorkflowTask(1, false)
+	}
+	m.maybeReturnNew(in)
+	return m.out, CompleteResult{}, nil
+}
+
+// maybeReturnNew starts a workflow task scheduled by this transition right
+// away when the worker asked for it, instead of dispatching it.
+func (m *mutation) maybeReturnNew(in CompleteInput) {
+	wt := m.s.WorkflowTask
+	if !in.ReturnNew || !m.scheduledWorkflowTask || wt == nil || wt.Started() {
+		return
+	}
+	n := len(m.out.Tasks)
+	if n == 0 || m.out.Tasks[n-1].Type != TaskDispatchWorkflowTask || m.out.Tasks[n-1].EventID != wt.ScheduledEventID {
+		return // backed off: leave it to its timer
+	}
+	m.out.Tasks = m.out.Tasks[:n-1]
+	m.startWorkflowTask("return-new", in.Identity)
+	m.out.NewWorkflowTaskStarted = true
+}
+
+func closesRun(cmds []*commandpb.Command) bool {
+	for _, c := range cmds {
+		switch c.GetCommandType() {
+		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
+			enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
+			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+			return true
+		}
+	}
+	return false
+}
+
+// validateCommands checks every command against the state before any is
+// applied, so a bad command changes nothing but the task's failure.
+func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
+	if in.HasMessages {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
+			"protocol messages (workflow updates) are not supported by this server yet")
+	}
+	v := validator{s: s, lim: lim, activityIDs: map[string]bool{}, timers: map[string]bool{}}
+	for _, a := range s.Activities {
+		v.activityIDs[a.ActivityID] = true
+	}
+	for id := range s.Timers {
+		v.timers[id] = true
+	}
+	v.pending = len(s.Activities)
+	for i, c := range in.Commands {
+		if cerr := v.check(c, i == len(in.Commands)-1); cerr != nil {
+			return cerr
+		}
+	}
+	return nil
+}
+
+type validator struct {
+	s           *State
+	lim         Limits
+	activityIDs map[string]bool
+	timers      map[string]bool
+	pending     int
+}
+
+func (v *validator) check(c *commandpb.Command, last bool) *commandError {
+	switch c.GetCommandType() {
+	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+		return v.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes())
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
+		return v.cancelActivity(c.GetRequestCancelActivityTaskCommandAttributes())
+	case enumspb.COMMAND_TYPE_START_TIMER:
+		return v.startTimer(c.GetStartTimerCommandAttributes())
+	case enumspb.COMMAND_TYPE_CANCEL_TIMER:
+		return v.cancelTimer(c.GetCancelTimerCommandAttributes())
+	case enumspb.COMMAND_TYPE_RECORD_MARKER:
+		if c.GetRecordMarkerCommandAttributes().GetMarkerName() == "" {
+			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES, "MarkerName is not set on command.")
+		}
+		return nil
+	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES)
+	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+		if c.GetFailWorkflowExecutionCommandAttributes().GetFailure() == nil {
+			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES, "Failure is not set on command.")
+		}
+		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES)
+	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES)
+	}
+	return unsupported(c.GetCommandType())
+}
+
+func closeMustBeLast(last bool, cause enumspb.WorkflowTaskFailedCause) *commandError {
+	if !last {
+		return badCommand(cause, "a command that closes the workflow must be the last command")
+	}
+	return nil
+}
+
+// unsupported names commands this server does not implement yet, with the
+// cause the SDK reports for that command type.
+func unsupported(t enumspb.CommandType) *commandError {
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED
+	switch t {
+	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:
+		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES
+	}
+	return badCommand(cause, "command %s is not supported by this server yet", t.String())
+}
+
+func (v *validator) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+	switch {
+	case a == nil:
+		return badCommand(cause, "ScheduleActivityTaskCommandAttributes is not set on command.")
+	case a.GetActivityId() == "":
+		return badCommand(cause, "ActivityId is not set on command.")
+	case a.GetActivityType().GetName() == "":
+		return badCommand(cause, "ActivityType is not set on command.")
+	case len(a.GetActivityId()) > v.lim.MaxIDLength:
+		return badCommand(cause, "ActivityID exceeds length limit.")
+	case len(a.GetActivityType().GetName()) > v.lim.MaxIDLength:
+		return badCommand(cause, "ActivityType exceeds length limit.")
+	case len(a.GetTaskQueue().GetName()) > v.lim.MaxIDLength:
+		return badCommand(cause, "TaskQueue exceeds length limit.")
+	case a.GetScheduleToCloseTimeout().AsDuration() < 0:
+		return badCommand(cause, "An invalid ScheduleToCloseTimeout is set on command.")
+	case a.GetScheduleToStartTimeout().AsDuration() < 0:
+		return badCommand(cause, "An invalid ScheduleToStartTimeout is set on command.")
+	case a.GetStartToCloseTimeout().AsDuration() < 0:
+		return badCommand(cause, "An invalid StartToCloseTimeout is set on command.")
+	case a.GetHeartbeatTimeout().AsDuration() < 0:
+		return badCommand(cause, "An invalid HeartbeatTimeout is set on command.")
+	case a.GetScheduleToCloseTimeout().AsDuration() == 0 && a.GetStartToCloseTimeout().AsDuration() == 0:
+		return badCommand(cause, "A valid StartToClose or ScheduleToCloseTimeout is not set on command.")
+	}
+	if msg := ValidateRetryPolicy(a.GetRetryPolicy()); msg != "" {
+		return badCommand(cause, "%s", msg)
+	}
+	if v.activityIDs[a.GetActivityId()] {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_SCHEDULE_ACTIVITY_DUPLICATE_ID,
+			"Activity with ID %s is already pending.", a.GetActivityId())
+	}
+	v.activityIDs[a.GetActivityId()] = true
+	v.pending++
+	if v.pending > v.lim.MaxPendingActivities {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED,
+			"PendingActivitiesLimitExceeded: the workflow has more than %d pending activities", v.lim.MaxPendingActivities)
+	}
+	return nil
+}
+
+func (v *validator) cancelActivity(a *commandpb.RequestCancelActivityTaskCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES
+	if a == nil || a.GetScheduledEventId() <= 0 {
+		return badCommand(cause, "ScheduledEventId is not set on command.")
+	}
+	if _, ok := v.s.Activities[a.GetScheduledEventId()]; ok {
+		return nil
+	}
+	m := mutation{s: v.s}
+	if m.bufferedActivityResult(a.GetScheduledEventId()) {
+		return nil
+	}
+	return badCommand(cause, "no pending activity with scheduled event ID %d", a.GetScheduledEventId())
+}
+
+func (v *validator) startTimer(a *commandpb.StartTimerCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_TIMER_ATTRIBUTES
+	switch {
+	case a == nil:
+		return badCommand(cause, "StartTimerCommandAttributes is not set on command.")
+	case a.GetTimerId() == "":
+		return badCommand(cause, "TimerId is not set on command.")
+	case len(a.GetTimerId()) > v.lim.MaxIDLength:
+		return badCommand(cause, "TimerId exceeds length limit.")
+	case a.GetStartToFireTimeout().AsDuration() <= 0:
+		return badCommand(cause, "An invalid StartToFireTimeout is set on command.")
+	case v.timers[a.GetTimerId()]:
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_START_TIMER_DUPLICATE_ID, "Timer with ID %s is already pending.", a.GetTimerId())
+	}
+	v.timers[a.GetTimerId()] = true
+	return nil
+}
+
+func (v *validator) cancelTimer(a *commandpb.CancelTimerCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_TIMER_ATTRIBUTES
+	if a == nil || a.GetTimerId() == "" {
+		return badCommand(cause, "TimerId is not set on command.")
+	}
+	if v.timers[a.GetTimerId()] {
+		delete(v.timers, a.GetTimerId())
+		return nil
+	}
+	for _, b := range v.s.Buffered {
+		ev := &historypb.HistoryEvent{}
+		mustUnmarshal(b, ev)
+		if ev.GetTimerFiredEventAttributes().GetTimerId() == a.GetTimerId() {
+			return nil
+		}
+	}
+	return badCommand(cause, "no pending timer with ID %s", a.GetTimerId())
+}

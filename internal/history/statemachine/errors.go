@@ -1,0 +1,16 @@
+package statemachine
+
+import "errors"
+
+var (
+	// ErrStaleWorkflowTask: the token does not match the pending workflow
+	// task (wrong scheduled ID or attempt, not started, already completed).
+	ErrStaleWorkflowTask = errors.New("workflow task not found")
+	// ErrStaleActivityTask: the token does not match a started attempt of a
+	// pending activity.
+	ErrStaleActivityTask = errors.New("activity task not found")
+	// ErrClosed: the run is closed.
+	ErrClosed = errors.New("workflow execution already completed")
+	// ErrTaskGone: a dispatch is for a task that no longer waits to start.
+	ErrTaskGone = errors.New("task no longer pending")
+)

@@ -1,0 +1,182 @@
+// Package statemachine is the pure core of history: it turns (state, input,
+// now) into (new state, events, tasks). It does no I/O and never reads the
+// clock or a random source; IDs and time are inputs. Functions mutate the
+// State they are given: a caller whose write of the result fails must drop
+// that State and reload it.
+package statemachine
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// State is a run's mutable state, derived from its history plus the facts
+// history does not record (activity attempts, heartbeats, transient workflow
+// tasks, buffered events). It is encoded with Encode and stored as one blob.
+type State struct {
+	Execution ExecutionInfo `json:"execution"`
+	// NextEventID is the ID the next written event gets.
+	NextEventID int64 `json:"next_event_id"`
+	// LastCompletedWFTStartedEventID is the started event ID of the last
+	// completed workflow task (the SDK's previous_started_event_id).
+	LastCompletedWFTStartedEventID int64 `json:"last_wft_started_event_id,omitempty"`
+	// WorkflowTask is the pending workflow task, nil if none.
+	WorkflowTask *WorkflowTaskInfo `json:"workflow_task,omitempty"`
+	// Activities are the pending activities by scheduled event ID.
+	Activities map[int64]*ActivityInfo `json:"activities,omitempty"`
+	// Timers are the pending user timers by timer ID.
+	Timers map[string]*TimerInfo `json:"timers,omitempty"`
+	// Buffered holds proto-encoded events that arrived while a workflow
+	// task was started; they get IDs when that task ends.
+	Buffered [][]byte `json:"buffered,omitempty"`
+	// HistorySize is the encoded size of the written events, in bytes.
+	HistorySize int64 `json:"history_size,omitempty"`
+}
+
+// ExecutionInfo is what a run is.
+type ExecutionInfo struct {
+	NamespaceID     string                          `json:"namespace_id"`
+	WorkflowID      string                          `json:"workflow_id"`
+	RunID           string                          `json:"run_id"`
+	FirstRunID      string                          `json:"first_run_id"`
+	WorkflowType    string                          `json:"workflow_type"`
+	TaskQueue       string                          `json:"task_queue"`
+	CreateRequestID string                          `json:"create_request_id"`
+	Status          enumspb.WorkflowExecutionStatus `json:"status"`
+	StartTime       time.Time                       `json:"start_time"`
+	ExecutionTime   time.Time                       `json:"execution_time"`
+	CloseTime       time.Time                       `json:"close_time,omitempty"`
+	// Timeouts; zero means none.
+	ExecutionTimeout time.Duration `json:"execution_timeout,omitempty"`
+	RunTimeout       time.Duration `json:"run_timeout,omitempty"`
+	TaskTimeout      time.Duration `json:"task_timeout"`
+	// CloseEventID is the ID of the run's close event once closed.
+	CloseEventID int64 `json:"close_event_id,omitempty"`
+	// Sticky queue from the last completion's sticky attributes.
+	StickyTaskQueue       string        `json:"sticky_task_queue,omitempty"`
+	StickyScheduleToStart time.Duration `json:"sticky_schedule_to_start,omitempty"`
+}
+
+// WorkflowTaskInfo is the pending workflow task.
+type WorkflowTaskInfo struct {
+	ScheduledEventID int64 `json:"scheduled_event_id"`
+	// StartedEventID is 0 until started. For a transient task (Transient)
+	// the IDs are reserved but the events are not written.
+	StartedEventID int64         `json:"started_event_id,omitempty"`
+	Attempt        int32         `json:"attempt"`
+	Transient      bool          `json:"transient,omitempty"`
+	TaskQueue      string        `json:"task_queue"`
+	Timeout        time.Duration `json:"timeout"`
+	ScheduledTime  time.Time     `json:"scheduled_time"`
+	StartedTime    time.Time     `json:"started_time,omitempty"`
+	RequestID      string        `json:"request_id,omitempty"`
+	Identity       string        `json:"identity,omitempty"`
+}
+
+// Started reports whether a worker holds the task.
+func (w *WorkflowTaskInfo) Started() bool { return w != nil && w.StartedEventID != 0 }
+
+// ActivityInfo is one pending activity.
+type ActivityInfo struct {
+	ScheduledEventID int64  `json:"scheduled_event_id"`
+	ActivityID       string `json:"activity_id"`
+	ActivityType     string `json:"activity_type"`
+	TaskQueue        string `json:"task_queue"`
+	// Scheduled is the proto-encoded ActivityTaskScheduledEventAttributes
+	// (input, header, timeouts as filled in) used to build poll responses.
+	Scheduled []byte `json:"scheduled"`
+	// ScheduledTime is when the activity was first scheduled;
+	// AttemptScheduledTime when the current attempt was.
+	ScheduledTime        time.Time     `json:"scheduled_time"`
+	AttemptScheduledTime time.Time     `json:"attempt_scheduled_time"`
+	ScheduleToStart      time.Duration `json:"schedule_to_start,omitempty"`
+	ScheduleToClose      time.Duration `json:"schedule_to_close,omitempty"`
+	StartToClose         time.Duration `json:"start_to_close,omitempty"`
+	Heartbeat            time.Duration `json:"heartbeat,omitempty"`
+	Retry                RetryPolicy   `json:"retry"`
+	Attempt              int32         `json:"attempt"`
+	// Started is true while a worker runs the current attempt.
+	Started         bool      `json:"started,omitempty"`
+	StartedTime     time.Time `json:"started_time,omitempty"`
+	RequestID       string    `json:"request_id,omitempty"`
+	StartedIdentity string    `json:"started_identity,omitempty"`
+	// HeartbeatDetails is proto-encoded commonpb.Payloads.
+	HeartbeatDetails []byte    `json:"heartbeat_details,omitempty"`
+	LastHeartbeat    time.Time `json:"last_heartbeat,omitempty"`
+	// LastFailure is the proto-encoded failurepb.Failure of the last attempt.
+	LastFailure           []byte `json:"last_failure,omitempty"`
+	LastWorkerIdentity    string `json:"last_worker_identity,omitempty"`
+	CancelRequested       bool   `json:"cancel_requested,omitempty"`
+	CancelRequestEventID  int64  `json:"cancel_request_event_id,omitempty"`
+}
+
+// RetryPolicy is an activity's retry policy with defaults applied.
+type RetryPolicy struct {
+	InitialInterval    time.Duration `json:"initial_interval"`
+	BackoffCoefficient float64       `json:"backoff_coefficient"`
+	MaximumInterval    time.Duration `json:"maximum_interval"`
+	MaximumAttempts    int32         `json:"maximum_attempts,omitempty"`
+	NonRetryableTypes  []string      `json:"non_retryable_types,omitempty"`
+}
+
+// TimerInfo is one pending user timer.
+type TimerInfo struct {
+	TimerID        string    `json:"timer_id"`
+	StartedEventID int64     `json:"started_event_id"`
+	FireTime       time.Time `json:"fire_time"`
+}
+
+// Running reports whether the run is open.
+func (s *State) Running() bool {
+	return s.Execution.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// Encode serializes the state for the store.
+func (s *State) Encode() ([]byte, error) { return json.Marshal(s) }
+
+// Decode parses a stored state.
+func Decode(b []byte) (*State, error) {
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("decode mutable state: %w", err)
+	}
+	if s.Activities == nil {
+		s.Activities = map[int64]*ActivityInfo{}
+	}
+	if s.Timers == nil {
+		s.Timers = map[string]*TimerInfo{}
+	}
+	return &s, nil
+}
+
+// bufferedEvents decodes the buffered events.
+func (s *State) bufferedEvents() []*historypb.HistoryEvent {
+	out := make([]*historypb.HistoryEvent, 0, len(s.Buffered))
+	for _, b := range s.Buffered {
+		ev := &historypb.HistoryEvent{}
+		if err := proto.Unmarshal(b, ev); err != nil {
+			panic(fmt.Sprintf("statemachine: corrupt buffered event: %v", err))
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func mustMarshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("statemachine: marshal %T: %v", m, err))
+	}
+	return b
+}
+
+func mustUnmarshal(b []byte, m proto.Message) {
+	if err := proto.Unmarshal(b, m); err != nil {
+		panic(fmt.Sprintf("statemachine: unmarshal %T: %v", m, err))
+	}
+}
