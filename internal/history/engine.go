@@ -3,10 +3,15 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/history/queues"
+	"github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -25,11 +30,20 @@ type Options struct {
 	Dynamic   *config.Dynamic
 	Clock     clock.Clock
 	Logger    *slog.Logger
+	// NewRunID makes run IDs (default: random UUIDs).
+	NewRunID func() string
 }
 
-// Engine is the history role: it owns shards of workflow executions.
+// Engine is the history role: it owns shards of workflow executions, turns
+// API calls and fired timers into state-machine transitions, writes each
+// transition in one fenced transaction and runs the resulting outbox tasks.
 type Engine struct {
-	opts Options
+	opts    Options
+	shards  []*shard
+	cache   *cache
+	watch   watchers
+	stopped atomic.Bool
+	ops     sync.WaitGroup
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.
@@ -37,12 +51,82 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Store == nil || opts.Matching == nil || opts.NumShards <= 0 {
 		return nil, errors.New("history: Store, Matching and a positive NumShards are required")
 	}
-	return &Engine{opts: opts}, nil
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Dynamic == nil {
+		opts.Dynamic = config.NewDynamic(nil)
+	}
+	if opts.NewRunID == nil {
+		opts.NewRunID = newUUID
+	}
+	e := &Engine{opts: opts, cache: newCache(opts.Dynamic.Int("history.cacheMaxSize", 10000))}
+	e.watch.m = map[persistence.WorkflowKey]chan struct{}{}
+	for i := range opts.NumShards {
+		sh := &shard{id: i, e: e}
+		qopts := queues.Options{ShardID: i, Store: opts.Store, Clock: opts.Clock, Logger: opts.Logger}
+		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executeTransfer
+		sh.transfer = queues.New(qopts)
+		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executeTimer
+		sh.timer = queues.New(qopts)
+		e.shards = append(e.shards, sh)
+	}
+	return e, nil
 }
 
-// Start acquires every shard and starts its outbox processors (recovering
-// tasks written before a restart).
-func (e *Engine) Start(ctx context.Context) error { return nil }
+// Start acquires every shard and starts its outbox queues, which first run
+// the tasks left in the store by an earlier process.
+func (e *Engine) Start(ctx context.Context) error {
+	for _, sh := range e.shards {
+		if err := sh.acquire(ctx); err != nil {
+			return err
+		}
+	}
+	for _, sh := range e.shards {
+		if err := sh.transfer.Start(ctx); err != nil {
+			return fmt.Errorf("recover transfer tasks of shard %d: %w", sh.id, err)
+		}
+		if err := sh.timer.Start(ctx); err != nil {
+			return fmt.Errorf("recover timer tasks of shard %d: %w", sh.id, err)
+		}
+	}
+	return nil
+}
 
-// Stop stops the processors and waits for in-flight writes.
-func (e *Engine) Stop() {}
+// Stop refuses new calls, waits for in-flight ones (their writes finish),
+// then stops the queues. Long polls on history are released.
+func (e *Engine) Stop() {
+	if e.stopped.Swap(true) {
+		return
+	}
+	e.watch.closeAll()
+	e.ops.Wait()
+	for _, sh := range e.shards {
+		sh.transfer.Stop()
+		sh.timer.Stop()
+	}
+}
+
+// begin registers an in-flight call; it fails once Stop has begun.
+func (e *Engine) begin() error {
+	e.ops.Add(1)
+	if e.stopped.Load() {
+		e.ops.Done()
+		return ErrShuttingDown
+	}
+	return nil
+}
+
+func (e *Engine) shardOf(namespaceID, workflowID string) *shard {
+	return e.shards[shardFor(namespaceID, workflowID, e.opts.NumShards)]
+}
+
+func (e *Engine) limits() statemachine.Limits {
+	return statemachine.Limits{
+		MaxIDLength:          e.opts.Dynamic.Int("limit.maxIDLength", statemachine.DefaultLimits.MaxIDLength),
+		MaxPendingActivities: e.opts.Dynamic.Int("limit.numPendingActivities.error", statemachine.DefaultLimits.MaxPendingActivities),
+	}
+}

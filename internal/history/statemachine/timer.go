@@ -45,13 +45,17 @@ func (m *mutation) cancelTimer(timerID string, completedID int64) {
 
 // FireTimer fires user timer timerID if it is still the one started by
 // startedEventID; a cancelled or older timer is NoChange. A timer never
-// fires before its fire time: an early call is NoChange too.
+// fires before its fire time: an early call re-arms it.
 func FireTimer(s *State, timerID string, startedEventID int64, now time.Time) (Output, error) {
 	t, ok := s.Timers[timerID]
-	if !s.Running() || !ok || t.StartedEventID != startedEventID || now.Before(t.FireTime) {
+	if !s.Running() || !ok || t.StartedEventID != startedEventID {
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
+	if now.Before(t.FireTime) {
+		m.task(Task{Type: TaskUserTimer, Time: t.FireTime, EventID: startedEventID, TimerID: timerID})
+		return m.out, nil
+	}
 	delete(s.Timers, timerID)
 	ev := m.event(enumspb.EVENT_TYPE_TIMER_FIRED)
 	ev.Attributes = &historypb.HistoryEvent_TimerFiredEventAttributes{

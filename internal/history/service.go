@@ -1,0 +1,251 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	sm "github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/tasktoken"
+)
+
+var _ Service = (*Engine)(nil)
+
+// StartWorkflowExecution creates a run, honouring request-ID dedup and the
+// ID reuse/conflict policies against the workflow ID's current run.
+func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if err := e.begin(); err != nil {
+		return nil, err
+	}
+	defer e.ops.Done()
+	sh := e.shardOf(namespaceID, req.GetWorkflowId())
+	cur, err := e.opts.Store.GetCurrentRun(ctx, sh.id, namespaceID, req.GetWorkflowId())
+	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		cur = nil
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		if cur != nil {
+			if resp, err := startConflict(cur, req); resp != nil || err != nil {
+				return resp, err
+			}
+		}
+		resp, err := e.createRun(sh, namespaceID, req, cur)
+		var conflict *persistence.CurrentRunConflictError
+		if errors.As(err, &conflict) {
+			c := conflict.Current
+			cur = &c
+			continue
+		}
+		return resp, err
+	}
+	return nil, ErrBusy
+}
+
+// startConflict decides what a start does when the workflow ID already has
+// a current run: return it (dedup, USE_EXISTING), refuse, or (nil, nil)
+// go on and replace it.
+func startConflict(cur *persistence.CurrentRun, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if cur.CreateRequestID == req.GetRequestId() {
+		return &workflowservice.StartWorkflowExecutionResponse{RunId: cur.RunID, Started: true}, nil
+	}
+	if cur.State == persistence.RunStateRunning {
+		if req.GetWorkflowIdConflictPolicy() == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING {
+			return &workflowservice.StartWorkflowExecutionResponse{RunId: cur.RunID, Started: false}, nil
+		}
+		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+	}
+	switch req.GetWorkflowIdReusePolicy() {
+	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
+		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+	case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
+		if enumspb.WorkflowExecutionStatus(cur.Status) == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+		}
+	}
+	return nil, nil
+}
+
+// createRun writes a new run, replacing prev as current run when prev is
+// set.
+func (e *Engine) createRun(sh *shard, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest, prev *persistence.CurrentRun) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	runID := e.opts.NewRunID()
+	st, out := sm.Start(sm.StartInput{NamespaceID: namespaceID, RunID: runID, Request: req}, e.opts.Clock.Now())
+	events, err := encodeEvents(out)
+	if err != nil {
+		return nil, err
+	}
+	state, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
+	key := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: req.GetWorkflowId(), RunID: runID}
+	cr := &persistence.CreateWorkflowRequest{
+		ShardID: sh.id, Mode: persistence.CurrentBrandNew,
+		Current: persistence.CurrentRun{
+			NamespaceID: namespaceID, WorkflowID: key.WorkflowID, RunID: runID, CreateRequestID: req.GetRequestId(),
+			State: persistence.RunStateRunning, Status: int32(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING),
+		},
+		State: state, NextEventID: st.NextEventID, Events: events,
+	}
+	if prev != nil {
+		cr.Mode, cr.PreviousRunID = persistence.CurrentReplace, prev.RunID
+	}
+	rows, err := sh.write(ctx, key, out.Tasks, func(rangeID int64, rows []persistence.OutboxTask) error {
+		cr.RangeID, cr.Tasks = rangeID, rows
+		return e.opts.Store.CreateWorkflow(ctx, cr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sh.enqueue(rows)
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: runID, Started: true}, nil
+}
+
+// resolveRun fills an empty run ID with the workflow's current run.
+func (e *Engine) resolveRun(ctx context.Context, key persistence.WorkflowKey) (persistence.WorkflowKey, error) {
+	if key.RunID != "" {
+		return key, nil
+	}
+	sh := e.shardOf(key.NamespaceID, key.WorkflowID)
+	cur, err := e.opts.Store.GetCurrentRun(ctx, sh.id, key.NamespaceID, key.WorkflowID)
+	if errors.Is(err, persistence.ErrNotFound) {
+		return key, ErrWorkflowNotFound
+	}
+	if err != nil {
+		return key, err
+	}
+	key.RunID = cur.RunID
+	return key, nil
+}
+
+func tokenKey(tok *tasktoken.Token) persistence.WorkflowKey {
+	return persistence.WorkflowKey{NamespaceID: tok.NamespaceID, WorkflowID: tok.WorkflowID, RunID: tok.RunID}
+}
+
+func wftRef(tok *tasktoken.Token) sm.WorkflowTaskRef {
+	return sm.WorkflowTaskRef{ScheduledEventID: tok.ScheduledEventID, StartedEventID: tok.StartedEventID, Attempt: tok.Attempt}
+}
+
+// wftError maps state-machine errors of workflow task calls.
+func wftError(err error) error {
+	switch {
+	case errors.Is(err, sm.ErrStaleWorkflowTask), errors.Is(err, sm.ErrClosed), errors.Is(err, ErrWorkflowNotFound):
+		return ErrWorkflowTaskNotFound
+	}
+	return err
+}
+
+// RespondWorkflowTaskCompleted applies a worker's commands.
+func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoken.Token, req *workflowservice.RespondWorkflowTaskCompletedRequest) (*workflowservice.RespondWorkflowTaskCompletedResponse, error) {
+	in := sm.CompleteInput{
+		Ref: wftRef(tok), Commands: req.GetCommands(), Identity: req.GetIdentity(),
+		BinaryChecksum: req.GetBinaryChecksum(), SdkMetadata: req.GetSdkMetadata(), MeteringMetadata: req.GetMeteringMetadata(),
+		StickyTaskQueue:       req.GetStickyAttributes().GetWorkerTaskQueue().GetName(),
+		StickyScheduleToStart: req.GetStickyAttributes().GetScheduleToStartTimeout().AsDuration(),
+		ForceCreate:           req.GetForceCreateNewWorkflowTask(), ReturnNew: req.GetReturnNewWorkflowTask(),
+		HasMessages:           len(req.GetMessages()) > 0,
+	}
+	var res sm.CompleteResult
+	var snap *wftSnapshot
+	key := tokenKey(tok)
+	err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
+		out, r, err := sm.CompleteWorkflowTask(st, in, e.limits(), now)
+		res, snap = r, nil
+		if err == nil && out.NewWorkflowTaskStarted {
+			snap = snapshotWFT(st, in.StickyTaskQueue != "")
+		}
+		return out, err
+	})
+	if err != nil {
+		return nil, wftError(err)
+	}
+	if res.Rejected != "" {
+		return nil, &InvalidArgumentError{Msg: res.Rejected}
+	}
+	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{}
+	if snap != nil {
+		if resp.WorkflowTask, err = e.workflowTaskResponse(ctx, key, snap); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// RespondWorkflowTaskFailed records a worker's failure of its task.
+func (e *Engine) RespondWorkflowTaskFailed(ctx context.Context, tok *tasktoken.Token, req *workflowservice.RespondWorkflowTaskFailedRequest) error {
+	in := sm.FailInput{Ref: wftRef(tok), Cause: req.GetCause(), Failure: req.GetFailure(), Identity: req.GetIdentity(), BinaryChecksum: req.GetBinaryChecksum()}
+	err := e.update(ctx, tokenKey(tok), func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.FailWorkflowTask(st, in, now)
+	})
+	return wftError(err)
+}
+
+// activityCall resolves an activity token (including ...ById tokens) and
+// runs fn on the attempt it names.
+func (e *Engine) activityCall(ctx context.Context, tok *tasktoken.Token, fn func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error)) error {
+	key, err := e.resolveRun(ctx, tokenKey(tok))
+	if err != nil {
+		return err
+	}
+	err = e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
+		ref := sm.ActivityRef{ScheduledEventID: tok.ScheduledEventID, Attempt: tok.Attempt}
+		if ref.ScheduledEventID == 0 {
+			ai, ok := sm.FindActivity(st, tok.ActivityID)
+			if !ok {
+				return sm.Output{}, sm.ErrStaleActivityTask
+			}
+			ref = sm.ActivityRef{ScheduledEventID: ai.ScheduledEventID, Attempt: ai.Attempt}
+		}
+		return fn(st, ref, now)
+	})
+	switch {
+	case errors.Is(err, sm.ErrStaleActivityTask):
+		return ErrActivityTaskNotFound
+	case errors.Is(err, sm.ErrClosed):
+		return ErrWorkflowCompleted
+	}
+	return err
+}
+
+// RespondActivityTaskCompleted records an activity's result.
+func (e *Engine) RespondActivityTaskCompleted(ctx context.Context, tok *tasktoken.Token, result *commonpb.Payloads, identity string) error {
+	return e.activityCall(ctx, tok, func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error) {
+		return sm.CompleteActivity(st, ref, result, identity, now)
+	})
+}
+
+// RespondActivityTaskFailed records a failed attempt (retried or final).
+func (e *Engine) RespondActivityTaskFailed(ctx context.Context, tok *tasktoken.Token, f *failurepb.Failure, lastHeartbeat *commonpb.Payloads, identity string) error {
+	return e.activityCall(ctx, tok, func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error) {
+		return sm.FailActivity(st, ref, f, lastHeartbeat, identity, now)
+	})
+}
+
+// RespondActivityTaskCanceled records that the worker cancelled the attempt.
+func (e *Engine) RespondActivityTaskCanceled(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) error {
+	return e.activityCall(ctx, tok, func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error) {
+		return sm.CancelActivity(st, ref, details, identity, now)
+	})
+}
+
+// RecordActivityTaskHeartbeat keeps the details and reports a pending cancel.
+func (e *Engine) RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (bool, error) {
+	var cancel bool
+	err := e.activityCall(ctx, tok, func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error) {
+		out, c, err := sm.Heartbeat(st, ref, details, now)
+		cancel = c
+		return out, err
+	})
+	return cancel, err
+}

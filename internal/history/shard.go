@@ -1,0 +1,155 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sundialhq/sundial/internal/history/queues"
+	"github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// taskIDBits: task IDs are rangeID<<taskIDBits + sequence, so they keep
+// rising across owner changes.
+const taskIDBits = 20
+
+// shardFor maps a workflow to its shard.
+func shardFor(namespaceID, workflowID string, numShards int32) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(namespaceID))
+	h.Write([]byte{0})
+	h.Write([]byte(workflowID))
+	return int32(h.Sum32() % uint32(numShards))
+}
+
+// shard is one owned history shard: its fence (rangeID), task ID sequence
+// and outbox queues.
+type shard struct {
+	id int32
+	e  *Engine
+
+	// mu: writers hold it shared while they allocate task IDs and write;
+	// re-acquiring the shard (new rangeID) holds it exclusively.
+	mu       sync.RWMutex
+	rangeID  int64
+	seq      atomic.Int64
+	reacq    bool // a write's outcome was unknown: re-acquire first
+	lost     bool // another owner took the shard
+	transfer *queues.Queue
+	timer    *queues.Queue
+}
+
+func (sh *shard) acquire(ctx context.Context) error {
+	r, err := sh.e.opts.Store.AcquireShard(ctx, sh.id)
+	if err != nil {
+		return fmt.Errorf("acquire shard %d: %w", sh.id, err)
+	}
+	sh.rangeID, sh.reacq = r, false
+	sh.seq.Store(0)
+	return nil
+}
+
+// outboxTask is the encoded payload of an outbox row.
+type outboxTask struct {
+	NamespaceID string            `json:"n"`
+	WorkflowID  string            `json:"w"`
+	RunID       string            `json:"r"`
+	Task        statemachine.Task `json:"t"`
+}
+
+// write runs fn with the shard's current rangeID and freshly allocated
+// outbox rows for tasks. After an unknown outcome it re-acquires the shard
+// first; on ShardOwnershipLost it stops using the shard.
+func (sh *shard) write(ctx context.Context, key persistence.WorkflowKey, tasks []statemachine.Task,
+	fn func(rangeID int64, rows []persistence.OutboxTask) error) ([]persistence.OutboxTask, error) {
+	n := int64(len(tasks))
+	for {
+		if err := sh.prepare(ctx, n); err != nil {
+			return nil, err
+		}
+		sh.mu.RLock()
+		end := sh.seq.Add(n)
+		if end >= 1<<taskIDBits {
+			sh.mu.RUnlock()
+			continue // prepare renews the range
+		}
+		rows, err := sh.rows(key, tasks, sh.rangeID<<taskIDBits+end-n+1)
+		if err == nil {
+			err = fn(sh.rangeID, rows)
+		}
+		sh.mu.RUnlock()
+		if err != nil {
+			sh.noteWriteError(err)
+			return nil, err
+		}
+		return rows, nil
+	}
+}
+
+func (sh *shard) rows(key persistence.WorkflowKey, tasks []statemachine.Task, firstID int64) ([]persistence.OutboxTask, error) {
+	rows := make([]persistence.OutboxTask, len(tasks))
+	for i, t := range tasks {
+		data, err := json.Marshal(outboxTask{NamespaceID: key.NamespaceID, WorkflowID: key.WorkflowID, RunID: key.RunID, Task: t})
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = persistence.OutboxTask{Category: persistence.CategoryTransfer, TaskID: firstID + int64(i), Data: data}
+		if t.IsTimer() {
+			rows[i].Category, rows[i].VisibilityTime = persistence.CategoryTimer, t.Time
+		}
+	}
+	return rows, nil
+}
+
+// prepare re-acquires the shard after an unknown outcome or when the task
+// ID sequence cannot fit n more tasks.
+func (sh *shard) prepare(ctx context.Context, n int64) error {
+	sh.mu.RLock()
+	ok := !sh.lost && !sh.reacq && sh.seq.Load()+n < 1<<taskIDBits
+	sh.mu.RUnlock()
+	if ok {
+		return nil
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.lost {
+		return &persistence.ShardOwnershipLostError{ShardID: sh.id, RangeID: sh.rangeID}
+	}
+	if sh.reacq || sh.seq.Load()+n >= 1<<taskIDBits {
+		return sh.acquire(ctx)
+	}
+	return nil
+}
+
+func (sh *shard) noteWriteError(err error) {
+	var lost *persistence.ShardOwnershipLostError
+	var conflict *persistence.CurrentRunConflictError
+	switch {
+	case errors.As(err, &lost):
+		sh.mu.Lock()
+		sh.lost = true
+		sh.mu.Unlock()
+		sh.e.opts.Logger.Error("shard ownership lost; shard stopped", "shard", sh.id)
+	case errors.Is(err, persistence.ErrConditionFailed), errors.Is(err, persistence.ErrAlreadyExists), errors.As(err, &conflict):
+	default:
+		sh.mu.Lock()
+		sh.reacq = true
+		sh.mu.Unlock()
+	}
+}
+
+// enqueue hands committed rows to the queues.
+func (sh *shard) enqueue(rows []persistence.OutboxTask) {
+	for _, r := range rows {
+		if r.Category == persistence.CategoryTimer {
+			sh.timer.Add(r)
+		} else {
+			sh.transfer.Add(r)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	sm "github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+func decodeOutbox(row persistence.OutboxTask) (outboxTask, persistence.WorkflowKey, error) {
+	var ot outboxTask
+	if err := json.Unmarshal(row.Data, &ot); err != nil {
+		return ot, persistence.WorkflowKey{}, fmt.Errorf("decode outbox task %d: %w", row.TaskID, err)
+	}
+	ot.Task.Time = row.VisibilityTime
+	return ot, persistence.WorkflowKey{NamespaceID: ot.NamespaceID, WorkflowID: ot.WorkflowID, RunID: ot.RunID}, nil
+}
+
+// executeTransfer hands a workflow or activity task to matching if it
+// still waits for a worker.
+func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask) error {
+	ot, key, err := decodeOutbox(row)
+	if err != nil {
+		e.opts.Logger.Error("dropping undecodable transfer task", "error", err)
+		return nil
+	}
+	t := ot.Task
+	pending := false
+	err = e.view(ctx, key, func(st *sm.State) {
+		switch t.Type {
+		case sm.TaskDispatchWorkflowTask:
+			pending = sm.CanDispatchWorkflowTask(st, t.EventID) && st.WorkflowTask.Attempt == t.Attempt
+		case sm.TaskDispatchActivity:
+			pending = sm.CanDispatchActivity(st, t.EventID) && st.Activities[t.EventID].Attempt == t.Attempt
+		}
+	})
+	if errors.Is(err, ErrWorkflowNotFound) || (err == nil && !pending) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	req := &matching.AddTaskRequest{
+		NamespaceID: key.NamespaceID, TaskQueue: t.TaskQueue, Sticky: t.Sticky,
+		WorkflowID: key.WorkflowID, RunID: key.RunID, ScheduledEventID: t.EventID, ScheduleToStart: t.Timeout,
+	}
+	if t.Type == sm.TaskDispatchWorkflowTask {
+		return e.opts.Matching.AddWorkflowTask(ctx, req)
+	}
+	return e.opts.Matching.AddActivityTask(ctx, req)
+}
+
+// executeTimer applies a due timer task to its run.
+func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) error {
+	ot, key, err := decodeOutbox(row)
+	if err != nil {
+		e.opts.Logger.Error("dropping undecodable timer task", "error", err)
+		return nil
+	}
+	t := ot.Task
+	var fn transition
+	switch t.Type {
+	case sm.TaskUserTimer:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireTimer(st, t.TimerID, t.EventID, now) }
+	case sm.TaskActivityTimeout:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.TimeoutActivity(st, t.EventID, t.Attempt, enumspb.TimeoutType(t.TimeoutType), now)
+		}
+	case sm.TaskActivityRetry:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.ActivityRetryDue(st, t.EventID, t.Attempt, now) }
+	case sm.TaskWorkflowTaskTimeout:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutWorkflowTask(st, t.EventID, t.Attempt, now) }
+	case sm.TaskWorkflowRunTimeout:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutRun(st, now) }
+	case sm.TaskWorkflowBackoff:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireWorkflowBackoff(st, now) }
+	case sm.TaskWorkflowTaskBackoff:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.DispatchAfterBackoff(st, t.EventID, t.Attempt, now) }
+	default:
+		e.opts.Logger.Error("dropping timer task of unknown type", "type", t.Type)
+		return nil
+	}
+	err = e.update(ctx, key, fn)
+	if errors.Is(err, ErrWorkflowNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,226 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+func newUUID() string { return uuid.NewString() }
+
+// writeTimeout bounds a state write. Writes do not inherit the caller's
+// cancellation, so a client that goes away never leaves a write half done.
+const writeTimeout = 10 * time.Second
+
+// entry is a cached run: its lock and, when loaded, its state and record
+// version.
+type entry struct {
+	mu      sync.Mutex
+	refs    int // guarded by cache.mu
+	st      *statemachine.State
+	version int64
+}
+
+// cache holds runs' states between calls, bounded by count. Entries in use
+// are never evicted.
+type cache struct {
+	mu  sync.Mutex
+	max int
+	m   map[persistence.WorkflowKey]*entry
+}
+
+func newCache(max int) *cache {
+	return &cache{max: max, m: map[persistence.WorkflowKey]*entry{}}
+}
+
+// lock returns key's entry, locked.
+func (c *cache) lock(key persistence.WorkflowKey) *entry {
+	c.mu.Lock()
+	ent := c.m[key]
+	if ent == nil {
+		ent = &entry{}
+		c.m[key] = ent
+	}
+	ent.refs++
+	c.mu.Unlock()
+	ent.mu.Lock()
+	return ent
+}
+
+func (c *cache) unlock(key persistence.WorkflowKey, ent *entry) {
+	ent.mu.Unlock()
+	c.mu.Lock()
+	ent.refs--
+	if ent.refs == 0 && (len(c.m) > c.max || ent.st == nil) {
+		delete(c.m, key)
+	}
+	c.mu.Unlock()
+}
+
+// load fills ent from the store when it is not cached.
+func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKey, ent *entry) error {
+	if ent.st != nil {
+		return nil
+	}
+	rec, err := e.opts.Store.GetWorkflow(ctx, sh.id, key)
+	if errors.Is(err, persistence.ErrNotFound) {
+		return ErrWorkflowNotFound
+	}
+	if err != nil {
+		return err
+	}
+	st, err := statemachine.Decode(rec.State)
+	if err != nil {
+		return err
+	}
+	ent.st, ent.version = st, rec.Version
+	return nil
+}
+
+// transition is a state-machine step run under the workflow's lock.
+type transition func(st *statemachine.State, now time.Time) (statemachine.Output, error)
+
+// update runs fn on the run's state and writes what it produced in one
+// transaction. fn may run twice if the record changed under us (it is then
+// re-run on the reloaded state).
+func (e *Engine) update(ctx context.Context, key persistence.WorkflowKey, fn transition) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.ops.Done()
+	sh := e.shardOf(key.NamespaceID, key.WorkflowID)
+	ent := e.cache.lock(key)
+	defer e.cache.unlock(key, ent)
+	for attempt := 0; ; attempt++ {
+		if err := e.load(ctx, sh, key, ent); err != nil {
+			return err
+		}
+		out, err := fn(ent.st, e.opts.Clock.Now())
+		if err != nil || out.NoChange {
+			return err
+		}
+		err = e.persist(sh, key, ent, out)
+		if errors.Is(err, persistence.ErrConditionFailed) && attempt == 0 {
+			continue
+		}
+		if errors.Is(err, persistence.ErrConditionFailed) {
+			return ErrBusy
+		}
+		return err
+	}
+}
+
+// view runs fn on the run's current state without changing it.
+func (e *Engine) view(ctx context.Context, key persistence.WorkflowKey, fn func(st *statemachine.State)) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.ops.Done()
+	sh := e.shardOf(key.NamespaceID, key.WorkflowID)
+	ent := e.cache.lock(key)
+	defer e.cache.unlock(key, ent)
+	if err := e.load(ctx, sh, key, ent); err != nil {
+		return err
+	}
+	fn(ent.st)
+	return nil
+}
+
+// persist writes one transition of ent's state. On failure the cached
+// state is dropped (it holds the unwritten change).
+func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out statemachine.Output) error {
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	events, err := encodeEvents(out)
+	if err != nil {
+		ent.st = nil
+		return err
+	}
+	state, err := ent.st.Encode()
+	if err != nil {
+		ent.st = nil
+		return err
+	}
+	req := &persistence.UpdateWorkflowRequest{
+		ShardID: sh.id, Key: key, ExpectedVersion: ent.version,
+		State: state, NextEventID: ent.st.NextEventID, Events: events,
+	}
+	if out.Closed {
+		req.UpdateCurrent, req.CurrentState, req.CurrentStatus = true, persistence.RunStateClosed, int32(ent.st.Execution.Status)
+	}
+	rows, err := sh.write(ctx, key, out.Tasks, func(rangeID int64, rows []persistence.OutboxTask) error {
+		req.RangeID, req.Tasks = rangeID, rows
+		return e.opts.Store.UpdateWorkflow(ctx, req)
+	})
+	if err != nil {
+		ent.st = nil
+		return err
+	}
+	ent.version++
+	sh.enqueue(rows)
+	e.watch.notify(key)
+	return nil
+}
+
+func encodeEvents(out statemachine.Output) ([]persistence.HistoryEvent, error) {
+	evs := make([]persistence.HistoryEvent, len(out.Events))
+	for i, ev := range out.Events {
+		b, err := proto.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		evs[i] = persistence.HistoryEvent{EventID: ev.EventId, Data: b}
+	}
+	return evs, nil
+}
+
+// watchers wake long polls when a run changes.
+type watchers struct {
+	mu     sync.Mutex
+	m      map[persistence.WorkflowKey]chan struct{}
+	closed bool
+}
+
+// wait returns a channel closed at key's next change (or on shutdown).
+// Take it before reading the state, so no change is missed.
+func (w *watchers) wait(key persistence.WorkflowKey) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	ch := w.m[key]
+	if ch == nil {
+		ch = make(chan struct{})
+		w.m[key] = ch
+	}
+	return ch
+}
+
+func (w *watchers) notify(key persistence.WorkflowKey) {
+	w.mu.Lock()
+	if ch := w.m[key]; ch != nil {
+		close(ch)
+		delete(w.m, key)
+	}
+	w.mu.Unlock()
+}
+
+func (w *watchers) closeAll() {
+	w.mu.Lock()
+	w.closed = true
+	for k, ch := range w.m {
+		close(ch)
+		delete(w.m, k)
+	}
+	w.mu.Unlock()
+}
