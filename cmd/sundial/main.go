@@ -1,0 +1,154 @@
+// Command sundial runs the Sundial durable-execution server. Its flags
+// follow `temporal server start-dev` so that existing habits carry over.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/server"
+)
+
+func main() {
+	if err := rootCommand().Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sundial",
+		Short:         "Sundial: a durable-execution server that speaks Temporal's API",
+		Version:       server.Version,
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	root.AddCommand(startDevCommand())
+	return root
+}
+
+// devFlags are the flags of `sundial start-dev`.
+type devFlags struct {
+	ip            string
+	port          int
+	dbFilename    string
+	namespaces    []string
+	logLevel      string
+	dynamicValues []string
+	numShards     int32
+}
+
+func startDevCommand() *cobra.Command {
+	var f devFlags
+	cmd := &cobra.Command{
+		Use:   "start-dev",
+		Short: "Start a single-process server (all roles) on an embedded SQLite database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), cfg)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.ip, "ip", server.DefaultIP, "IP address to bind the frontend gRPC server to")
+	fl.IntVarP(&f.port, "port", "p", 7233, "port of the frontend gRPC server")
+	fl.StringVarP(&f.dbFilename, "db-filename", "f", "",
+		`SQLite database file (created if missing), or ":memory:" (default: sundial.db under the user's data directory)`)
+	fl.StringArrayVarP(&f.namespaces, "namespace", "n", nil, `namespace to create at start (repeatable); "default" is always created`)
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fl.StringArrayVar(&f.dynamicValues, "dynamic-config-value", nil, "dynamic config value as KEY=JSON (repeatable)")
+	fl.Int32Var(&f.numShards, "num-shards", server.DefaultNumShards, "number of history shards (fixed when the database is created)")
+	_ = fl.MarkHidden("num-shards")
+	return cmd
+}
+
+// config turns the flags into a server.Config.
+func (f *devFlags) config() (server.Config, error) {
+	level, err := parseLevel(f.logLevel)
+	if err != nil {
+		return server.Config{}, err
+	}
+	dynamic := config.NewDynamic(nil)
+	for _, kv := range f.dynamicValues {
+		if err := dynamic.SetJSON(kv); err != nil {
+			return server.Config{}, fmt.Errorf("--dynamic-config-value: %w", err)
+		}
+	}
+	db := f.dbFilename
+	if db == "" {
+		if db, err = defaultDBPath(); err != nil {
+			return server.Config{}, err
+		}
+	}
+	cfg := server.Config{
+		IP:            f.ip,
+		Port:          f.port,
+		DBFilename:    db,
+		NumShards:     f.numShards,
+		Namespaces:    f.namespaces,
+		DynamicConfig: dynamic,
+		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	}
+	return cfg, cfg.Validate()
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+}
+
+// defaultDBPath is $XDG_DATA_HOME/sundial/sundial.db, falling back to
+// ~/.local/share/sundial/sundial.db: durable by default, like start-dev
+// with --db-filename.
+func defaultDBPath() (string, error) {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", errors.New("cannot find a data directory ($XDG_DATA_HOME and $HOME unset): pass --db-filename")
+		}
+		dir = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(dir, "sundial", "sundial.db"), nil
+}
+
+// run starts the server, prints where it listens and which database it
+// uses, and stops it on SIGINT or SIGTERM.
+func run(ctx context.Context, cfg server.Config) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), cfg.DBFilename)
+	return srv.Wait(ctx)
+}

@@ -1,0 +1,77 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc/status"
+
+	"github.com/sundialhq/sundial/internal/history"
+	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/namespace"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// toServiceError is the one place where Sundial's typed errors become
+// Temporal service errors (and so gRPC codes). It is applied to every error
+// a handler returns (by the interceptor), so handlers return domain errors
+// unchanged and validation errors as serviceerrors. Errors it does not know
+// become Internal and are logged, because they mean a bug somewhere.
+func toServiceError(logger *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var svcErr serviceerror.ServiceError
+	if errors.As(err, &svcErr) {
+		return err
+	}
+	if _, ok := status.FromError(err); ok {
+		return err // already a gRPC status (e.g. from the health service)
+	}
+
+	var alreadyStarted *history.AlreadyStartedError
+	var invalid *history.InvalidArgumentError
+	var unavailable *persistence.UnavailableError
+	var shardLost *persistence.ShardOwnershipLostError
+	var leaseLost *persistence.TaskQueueLeaseLostError
+	switch {
+	case errors.Is(err, history.ErrWorkflowNotFound):
+		return serviceerror.NewNotFound("workflow execution not found")
+	case errors.Is(err, history.ErrWorkflowCompleted):
+		return serviceerror.NewNotFound("workflow execution already completed")
+	case errors.Is(err, history.ErrWorkflowTaskNotFound):
+		return serviceerror.NewNotFound("workflow task not found.")
+	case errors.Is(err, history.ErrActivityTaskNotFound):
+		return serviceerror.NewNotFound("activity task not found.")
+	case errors.Is(err, namespace.ErrNotFound):
+		return serviceerror.NewNotFound("namespace not found")
+	case errors.As(err, &alreadyStarted):
+		return serviceerror.NewWorkflowExecutionAlreadyStarted(
+			"Workflow execution is already running. RunId: "+alreadyStarted.RunID+".",
+			alreadyStarted.StartRequestID, alreadyStarted.RunID)
+	case errors.As(err, &invalid):
+		return serviceerror.NewInvalidArgument(invalid.Msg)
+	case errors.Is(err, history.ErrBusy):
+		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW, "Workflow is busy.")
+	case errors.Is(err, matching.ErrTooManyPollers):
+		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT, "Too many outstanding pollers.")
+	case errors.Is(err, matching.ErrBusy):
+		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_SYSTEM_OVERLOADED, "Task queue is busy.")
+	case errors.As(err, &unavailable), errors.As(err, &shardLost), errors.As(err, &leaseLost),
+		errors.Is(err, persistence.ErrUnknownOutcome), errors.Is(err, history.ErrShuttingDown):
+		return serviceerror.NewUnavailable(err.Error())
+	case errors.Is(err, persistence.ErrConditionFailed):
+		// History retries these itself; one that escapes is a lost race
+		// that is safe to retry (the store's contract), so not Internal.
+		return serviceerror.NewUnavailable("concurrent update, retry: " + err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return serviceerror.NewDeadlineExceeded(err.Error())
+	case errors.Is(err, context.Canceled):
+		return serviceerror.NewCanceled(err.Error())
+	}
+	logger.Error("internal error", "method", method, "error", err)
+	return serviceerror.NewInternal(err.Error())
+}

@@ -1,0 +1,57 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+)
+
+// MaxRecvMsgSize is the largest request the server accepts (Temporal's
+// default). Larger requests are refused by gRPC itself with
+// RESOURCE_EXHAUSTED before any handler runs.
+const MaxRecvMsgSize = 4 << 20
+
+// ServerOptions returns the gRPC server options every Sundial frontend
+// listener uses: the error/panic interceptor, the receive-size limit, and a
+// keepalive policy that admits the SDKs' 30 s pings (gRPC's default policy
+// would answer them with GOAWAY "too_many_pings").
+func ServerOptions(logger *slog.Logger) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(UnaryInterceptor(logger)),
+		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+			MinTime:             5 * time.Second,
+			PermitWithoutStream: true,
+		}),
+	}
+}
+
+// UnaryInterceptor turns every handler error into a gRPC status via
+// toServiceError, and a panic into Internal (logged with its stack) so that
+// no request can crash the process.
+func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				logger.Error("panic in request handler", "method", info.FullMethod,
+					"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				resp = nil
+				err = serviceerror.ToStatus(serviceerror.NewInternal("internal error: the request handler panicked")).Err()
+			}
+		}()
+		resp, err = handler(ctx, req)
+		if err != nil {
+			return nil, serviceerror.ToStatus(toServiceError(logger, info.FullMethod, err)).Err()
+		}
+		return resp, nil
+	}
+}

@@ -1,0 +1,277 @@
+package matching
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+const (
+	// maxPollers bounds the pollers waiting on one task queue.
+	maxPollers = 10_000
+)
+
+// taskQueue is one task queue: its partitions, the pollers waiting on it and
+// the tasks waiting for a retry.
+//
+// Invariant (under mu): no poller waits while a task is ready to dispatch.
+// Every change that can make a task ready or add a poller ends with
+// matchLocked.
+type taskQueue struct {
+	e     *Engine
+	id    queueID
+	parts []*partition
+
+	loaded  atomic.Bool
+	loadSem chan struct{} // one loader at a time, cancellable
+	addRR   atomic.Uint32 // round robin over partitions for adds
+
+	mu      sync.Mutex
+	waiters *list.List // of *waiter, oldest first
+	// retry holds persisted tasks handed back by a poller (history failed
+	// or the poller went away), each dispatchable from its notBefore.
+	retry  []*task
+	readRR int   // partition to look at first on the next take
+	count  int64 // exact backlog count, see Engine.BacklogCount
+}
+
+// waiter is a poller parked on the queue. A task is delivered by removing
+// the waiter from the list and sending on ch, both under taskQueue.mu, so a
+// waiter that is no longer listed always has its task in ch.
+type waiter struct {
+	ch   chan *task // capacity 1
+	elem *list.Element
+}
+
+func newTaskQueue(e *Engine, id queueID, n int) *taskQueue {
+	q := &taskQueue{e: e, id: id, loadSem: make(chan struct{}, 1), waiters: list.New()}
+	for i := range n {
+		q.parts = append(q.parts, &partition{q: q, key: persistence.TaskQueueKey{
+			NamespaceID: id.namespaceID, Name: id.name, Kind: id.kind, Partition: int32(i),
+		}})
+	}
+	return q
+}
+
+// ensureLoaded leases every partition, counts its rows and starts reading
+// its backlog, once. A failure leaves the queue unloaded; the next call
+// tries again (re-leasing is harmless: it only bumps range_id).
+func (q *taskQueue) ensureLoaded(ctx context.Context) error {
+	if q.loaded.Load() {
+		return nil
+	}
+	select {
+	case q.loadSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-q.loadSem }()
+	if q.loaded.Load() {
+		return nil
+	}
+	var total int64
+	for _, p := range q.parts {
+		n, err := p.load(ctx)
+		if err != nil {
+			return fmt.Errorf("matching: load task queue %q partition %d: %w", q.id.name, p.key.Partition, err)
+		}
+		total += n
+	}
+	q.mu.Lock()
+	q.count = total
+	q.loaded.Store(true)
+	for _, p := range q.parts {
+		q.maybeFillLocked(p)
+	}
+	q.mu.Unlock()
+	return nil
+}
+
+// pickPartition returns the partition for the next add (round robin).
+func (q *taskQueue) pickPartition() *partition {
+	if len(q.parts) == 1 {
+		return q.parts[0]
+	}
+	return q.parts[int(q.addRR.Add(1)-1)%len(q.parts)]
+}
+
+// backlog returns the exact backlog count.
+func (q *taskQueue) backlog() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.count
+}
+
+// offer hands t to the oldest waiting poller, if any, and waits for the
+// poller's verdict. matched is false when no poller waits. Because AddTask
+// keeps the task until the poller reports, a hand-off that loses a race
+// with the poller's cancellation, or meets a history error, comes back here
+// and is persisted by the caller.
+func (q *taskQueue) offer(t *task) (res syncResult, matched bool) {
+	q.mu.Lock()
+	front := q.waiters.Front()
+	if front == nil {
+		q.mu.Unlock()
+		return syncResult{}, false
+	}
+	t.result = make(chan syncResult, 1)
+	q.deliverLocked(front, t)
+	q.mu.Unlock()
+	res = <-t.result
+	t.result = nil
+	return res, true
+}
+
+// deliverLocked gives t to the waiter at elem.
+func (q *taskQueue) deliverLocked(elem *list.Element, t *task) {
+	w := q.waiters.Remove(elem).(*waiter)
+	w.elem = nil
+	w.ch <- t // never blocks: capacity 1 and at most one delivery per waiter
+}
+
+// matchLocked delivers ready tasks to waiting pollers until one side runs
+// out.
+func (q *taskQueue) matchLocked() {
+	for q.waiters.Len() > 0 {
+		t := q.nextReadyLocked()
+		if t == nil {
+			return
+		}
+		q.deliverLocked(q.waiters.Front(), t)
+	}
+}
+
+// nextReadyLocked removes and returns the next dispatchable task: first a
+// retry whose backoff has passed, then the head of a partition buffer
+// (rotating the starting partition). Nil if none.
+func (q *taskQueue) nextReadyLocked() *task {
+	if len(q.retry) > 0 {
+		now := q.e.clock.Now()
+		for i, t := range q.retry {
+			if !t.notBefore.After(now) {
+				q.retry = slices.Delete(q.retry, i, i+1)
+				return t
+			}
+		}
+	}
+	n := len(q.parts)
+	for i := range n {
+		p := q.parts[(q.readRR+i)%n]
+		if len(p.buf) == 0 {
+			continue
+		}
+		t := p.buf[0]
+		p.buf[0] = nil
+		p.buf = p.buf[1:]
+		q.readRR = (q.readRR + i + 1) % n
+		q.maybeFillLocked(p)
+		return t
+	}
+	return nil
+}
+
+// take returns the next task for a poller, waiting until one is delivered,
+// ctx ends, expired is closed or the engine stops (then nil). A task
+// returned after ctx ended or the engine stopped must be handed back by the
+// caller (dispatch does).
+func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, error) {
+	q.mu.Lock()
+	if t := q.nextReadyLocked(); t != nil {
+		q.mu.Unlock()
+		return t, nil
+	}
+	if q.waiters.Len() >= maxPollers {
+		q.mu.Unlock()
+		return nil, ErrTooManyPollers
+	}
+	w := &waiter{ch: make(chan *task, 1)}
+	w.elem = q.waiters.PushBack(w)
+	q.mu.Unlock()
+
+	select {
+	case t := <-w.ch:
+		return t, nil
+	case <-ctx.Done():
+	case <-expired:
+	case <-q.e.stopCh:
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.elem != nil {
+		q.waiters.Remove(w.elem)
+		w.elem = nil
+		return nil, nil
+	}
+	return <-w.ch, nil // delivered while we were leaving
+}
+
+// handBack returns a task a poller took but did not start. A sync-match
+// task goes back to its AddTask call; a persisted one to the retry list,
+// dispatchable again after backoff.
+func (q *taskQueue) handBack(t *task, backoff time.Duration) {
+	if t.result != nil {
+		t.result <- syncResult{backoff: backoff}
+		return
+	}
+	t.notBefore = q.e.clock.Now().Add(backoff)
+	q.mu.Lock()
+	q.retry = append(q.retry, t)
+	q.matchLocked()
+	q.mu.Unlock()
+	if backoff > 0 {
+		q.e.clock.AfterFunc(backoff, q.wake)
+	}
+}
+
+// wake re-runs matching, for tasks whose retry backoff just passed.
+func (q *taskQueue) wake() {
+	q.mu.Lock()
+	q.matchLocked()
+	q.mu.Unlock()
+}
+
+// finish ends a task that was started or is to be dropped (stale, expired,
+// undecodable): a sync-match task reports done to its AddTask; a persisted
+// one has its row deleted and leaves the backlog count. A failed delete is
+// logged: the row is past this engine's read level, and after a restart it
+// comes back and history reports it gone.
+func (q *taskQueue) finish(t *task) {
+	if t.result != nil {
+		t.result <- syncResult{done: true}
+		return
+	}
+	p := t.part
+	q.mu.Lock()
+	q.count--
+	p.inMem--
+	q.maybeFillLocked(p)
+	q.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	if err := q.e.store.CompleteTask(ctx, p.key, t.id); err != nil {
+		q.e.log.Warn("delete backlog task", "task_queue", q.id.name, "partition", p.key.Partition,
+			"task_id", t.id, "error", err)
+	}
+}
+
+// enqueueWrittenLocked places tasks that were just written to p (IDs
+// assigned, partition caught up, room checked by the caller): due tasks into
+// the buffer, tasks still backing off into the retry list.
+func (q *taskQueue) enqueueWrittenLocked(p *partition, tasks []*task) {
+	now := q.e.clock.Now()
+	for _, t := range tasks {
+		p.inMem++
+		if d := t.notBefore.Sub(now); d > 0 {
+			q.retry = append(q.retry, t)
+			q.e.clock.AfterFunc(d, q.wake)
+			continue
+		}
+		p.buf = append(p.buf, t)
+	}
+}

@@ -1,0 +1,144 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// ReadHistory implements persistence.ExecutionStore. A non-positive limit
+// is an error: every page has a bound.
+func (s *Store) ReadHistory(ctx context.Context, shardID int32, key persistence.WorkflowKey,
+	minEventID, maxEventID int64, limit int, reverse bool) ([]persistence.HistoryEvent, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	order := "ASC"
+	if reverse {
+		order = "DESC"
+	}
+	query := s.q("SELECT event_id, data FROM history_events" +
+		" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND event_id >= ? AND event_id < ?" +
+		" ORDER BY event_id " + order + " LIMIT ?")
+	var out []persistence.HistoryEvent
+	err := s.read(ctx, "read history", func() error {
+		out = out[:0]
+		rows, err := s.rdb.QueryContext(ctx, query,
+			shardID, key.NamespaceID, key.WorkflowID, key.RunID, minEventID, maxEventID, limit)
+		if err != nil {
+			return s.dbErr("read history", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e persistence.HistoryEvent
+			if err := rows.Scan(&e.EventID, &e.Data); err != nil {
+				return s.dbErr("scan history event", err)
+			}
+			out = append(out, e)
+		}
+		return s.dbErr("read history", rows.Err())
+	})
+	return out, err
+}
+
+// insertOutboxTasks writes tasks into their category's table. A duplicate
+// key is a caller bug (task IDs come from the shard's range) and is
+// returned as a plain error.
+func (s *Store) insertOutboxTasks(ctx context.Context, tx *sql.Tx, shardID int32, tasks []persistence.OutboxTask) error {
+	for _, t := range tasks {
+		var err error
+		switch t.Category {
+		case persistence.CategoryTransfer:
+			_, err = tx.ExecContext(ctx, s.q("INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES (?, ?, ?)"),
+				shardID, t.TaskID, nonNil(t.Data))
+		case persistence.CategoryTimer:
+			_, err = tx.ExecContext(ctx, s.q("INSERT INTO timer_tasks (shard_id, visibility_ts, task_id, data) VALUES (?, ?, ?, ?)"),
+				shardID, encodeTime(t.VisibilityTime), t.TaskID, nonNil(t.Data))
+		default:
+			return fmt.Errorf("sqlstore: outbox task %d: unknown category %d", t.TaskID, t.Category)
+		}
+		if err != nil {
+			return s.dbErr(fmt.Sprintf("insert outbox task %d (category %d)", t.TaskID, t.Category), err)
+		}
+	}
+	return nil
+}
+
+// GetOutboxTasks implements persistence.ExecutionStore. A non-positive
+// limit is an error.
+func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory,
+	afterTime time.Time, afterTaskID int64, beforeTime time.Time, limit int) ([]persistence.OutboxTask, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	var query string
+	var args []any
+	switch category {
+	case persistence.CategoryTransfer:
+		query = "SELECT 0, task_id, data FROM transfer_tasks WHERE shard_id = ? AND task_id > ? ORDER BY task_id LIMIT ?"
+		args = []any{shardID, afterTaskID, limit}
+	case persistence.CategoryTimer:
+		after, before := int64(math.MinInt64), int64(math.MaxInt64)
+		if !afterTime.IsZero() {
+			after = encodeTime(afterTime)
+		}
+		if !beforeTime.IsZero() {
+			before = encodeTime(beforeTime)
+		}
+		// (ts, id) > (after, afterTaskID), spelled so every backend uses
+		// the primary key for a range scan starting at ts = after.
+		query = "SELECT visibility_ts, task_id, data FROM timer_tasks" +
+			" WHERE shard_id = ? AND visibility_ts >= ? AND (visibility_ts > ? OR task_id > ?) AND visibility_ts < ?" +
+			" ORDER BY visibility_ts, task_id LIMIT ?"
+		args = []any{shardID, after, after, afterTaskID, before, limit}
+	default:
+		return nil, fmt.Errorf("sqlstore: unknown outbox category %d", category)
+	}
+	var out []persistence.OutboxTask
+	err := s.read(ctx, "get outbox tasks", func() error {
+		out = out[:0]
+		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return s.dbErr("get outbox tasks", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			t := persistence.OutboxTask{Category: category}
+			var ts int64
+			if err := rows.Scan(&ts, &t.TaskID, &t.Data); err != nil {
+				return s.dbErr("scan outbox task", err)
+			}
+			t.VisibilityTime = decodeTime(ts)
+			out = append(out, t)
+		}
+		return s.dbErr("get outbox tasks", rows.Err())
+	})
+	return out, err
+}
+
+// CompleteOutboxTask implements persistence.ExecutionStore. It is not
+// fenced: the contract gives it no range ID, and deleting an executed task
+// twice is harmless.
+func (s *Store) CompleteOutboxTask(ctx context.Context, shardID int32, category persistence.TaskCategory,
+	visibilityTime time.Time, taskID int64) error {
+	var query string
+	var args []any
+	switch category {
+	case persistence.CategoryTransfer:
+		query = "DELETE FROM transfer_tasks WHERE shard_id = ? AND task_id = ?"
+		args = []any{shardID, taskID}
+	case persistence.CategoryTimer:
+		query = "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"
+		args = []any{shardID, encodeTime(visibilityTime), taskID}
+	default:
+		return fmt.Errorf("sqlstore: unknown outbox category %d", category)
+	}
+	return s.write(ctx, "complete outbox task", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(query), args...)
+		return s.dbErr("complete outbox task", err)
+	})
+}

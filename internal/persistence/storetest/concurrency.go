@@ -1,0 +1,72 @@
+package storetest
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+var concurrencyTests = map[string]func(*fixture){
+	"OneUpdateWinsPerVersion": func(f *fixture) {
+		const n = 16
+		r := f.acquire(1)
+		k := key("wf", "run-1")
+		f.create(createReq(1, r, "wf", "run-1", 100))
+
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			// No events: only the version condition can stop the losers.
+			req := updateReq(1, r, k, 1, 4, int64(1000+i))
+			req.Events, req.NextEventID = nil, 4
+			wg.Go(func() { errs[i] = f.s.UpdateWorkflow(f.ctx, req) })
+		}
+		wg.Wait()
+		winners := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				winners++
+			case !errors.Is(err, persistence.ErrConditionFailed):
+				f.Errorf("loser got %v, want ErrConditionFailed", err)
+			}
+		}
+		if winners != 1 {
+			f.Fatalf("%d updates with the same expected version succeeded, want exactly 1", winners)
+		}
+		rec, err := f.s.GetWorkflow(f.ctx, 1, k)
+		f.must(err, "GetWorkflow")
+		if rec.Version != 2 {
+			f.Errorf("version %d, want 2", rec.Version)
+		}
+		if got := f.outbox(1, persistence.CategoryTransfer); len(got) != 2 {
+			f.Errorf("%d transfer tasks, want 2 (the create's and the winner's)", len(got))
+		}
+	},
+	"WritersAcrossWorkflows": func(f *fixture) {
+		// Independent workflows of one shard update in parallel without
+		// spurious failures.
+		const n = 8
+		r := f.acquire(1)
+		for i := range n {
+			f.create(createReq(1, r, "wf-"+string(rune('a'+i)), "run", int64(100+i)))
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				k := key("wf-"+string(rune('a'+i)), "run")
+				for v := int64(1); v <= 5 && errs[i] == nil; v++ {
+					errs[i] = f.s.UpdateWorkflow(f.ctx, updateReq(1, r, k, v, 2+2*v, int64(1000+10*i)+v))
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				f.Errorf("workflow %d: %v", i, err)
+			}
+		}
+	},
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/sundialhq/sundial/internal/clock"
+	"github.com/sundialhq/sundial/internal/config"
+)
+
+// Version is Sundial's version, reported by GetSystemInfo and
+// `sundial --version`. Release builds set it with
+// -ldflags "-X github.com/sundialhq/sundial/internal/server.Version=v1.2.3".
+var Version = "0.1.0-dev"
+
+// Defaults applied by Config.withDefaults.
+const (
+	DefaultIP        = "127.0.0.1"
+	DefaultNumShards = 4
+	// DefaultNamespace is always registered.
+	DefaultNamespace = "default"
+	// MemoryDB is the DBFilename of a private in-memory database.
+	MemoryDB = ":memory:"
+	// maxNumShards bounds the shard count (each shard costs a goroutine set
+	// and a row lock).
+	maxNumShards = 16384
+)
+
+// Config configures a single-process Sundial server (all roles). The zero
+// value is a valid in-memory server on 127.0.0.1 with a free port.
+type Config struct {
+	// IP to bind the frontend's gRPC listener to. Default 127.0.0.1.
+	IP string
+	// Port of the frontend's gRPC listener; 0 picks a free port (see
+	// Server.FrontendAddr).
+	Port int
+	// DBFilename is the SQLite file (created if missing) or ":memory:".
+	// Default ":memory:".
+	DBFilename string
+	// NumShards is the number of history shards. It is fixed when the
+	// database is created; starting with another count is refused.
+	// Default 4.
+	NumShards int32
+	// Namespaces to register at start-up (idempotent); "default" is always
+	// included.
+	Namespaces []string
+	// DynamicConfig holds runtime-tunable values; nil means all defaults.
+	DynamicConfig *config.Dynamic
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Clock; nil means the wall clock.
+	Clock clock.Clock
+}
+
+// withDefaults returns c with unset fields filled and "default" added to
+// (a deduplicated copy of) Namespaces.
+func (c Config) withDefaults() Config {
+	if c.IP == "" {
+		c.IP = DefaultIP
+	}
+	if c.DBFilename == "" {
+		c.DBFilename = MemoryDB
+	}
+	if c.NumShards == 0 {
+		c.NumShards = DefaultNumShards
+	}
+	if c.DynamicConfig == nil {
+		c.DynamicConfig = config.NewDynamic(nil)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	seen := map[string]bool{DefaultNamespace: true}
+	names := []string{DefaultNamespace}
+	for _, n := range c.Namespaces {
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	c.Namespaces = names
+	return c
+}
+
+// Validate reports the first problem with c (after defaults).
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if net.ParseIP(c.IP) == nil {
+		return fmt.Errorf("invalid IP address %q", c.IP)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("invalid port %d: want 0-65535", c.Port)
+	}
+	if c.NumShards < 1 || c.NumShards > maxNumShards {
+		return fmt.Errorf("invalid number of history shards %d: want 1-%d", c.NumShards, maxNumShards)
+	}
+	for _, n := range c.Namespaces {
+		if n == "" {
+			return errors.New("invalid namespace name: empty")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+// Package server wires Sundial's roles into one process. It is the one
+// place that names concrete types (the SQLite store, the matching and
+// history engines, the gRPC server); every other package talks through
+// interfaces.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/sundialhq/sundial/internal/frontend"
+	"github.com/sundialhq/sundial/internal/history"
+	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/namespace"
+	"github.com/sundialhq/sundial/internal/persistence/sqlite"
+)
+
+const (
+	clusterName = "active"
+	// defaultRetention is the retention of namespaces registered at start.
+	defaultRetention = 24 * time.Hour
+	// startTimeout bounds start-up work against the database.
+	startTimeout = time.Minute
+	// gracefulStopTimeout bounds how long Stop waits for in-flight RPCs
+	// before closing connections.
+	gracefulStopTimeout = 10 * time.Second
+)
+
+// Server is a single-process Sundial: frontend, history and matching over
+// one SQLite store.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	started  bool
+	stopped  bool
+	store    *sqlite.Store
+	matching *matching.Engine
+	history  *history.Engine
+	grpc     *grpc.Server
+	health   *health.Server
+	lis      net.Listener
+	served   chan error // receives grpc.Serve's result
+}
+
+// New checks cfg and returns a server that is not started yet.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Server{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Start opens the store, checks the shard count, registers namespaces,
+// starts matching and history, and serves gRPC. On error everything opened
+// so far is closed again. Start may be called once.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || s.stopped {
+		return errors.New("server: Start may be called once, before Stop")
+	}
+	s.started = true
+	if err := s.start(); err != nil {
+		s.teardown()
+		s.stopped = true
+		return err
+	}
+	return nil
+}
+
+func (s *Server) start() error {
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	store, err := sqlite.Open(s.cfg.DBFilename, s.log.With("component", "sqlite"))
+	if err != nil {
+		return fmt.Errorf("opening database %s: %w", s.cfg.DBFilename, err)
+	}
+	s.store = store
+	stored, err := store.InitCluster(ctx, s.cfg.NumShards)
+	if err != nil {
+		return fmt.Errorf("initializing cluster metadata: %w", err)
+	}
+	if stored != s.cfg.NumShards {
+		return fmt.Errorf("cluster was created with numHistoryShards=%d, configured %d", stored, s.cfg.NumShards)
+	}
+	namespaces := namespace.NewRegistry(namespace.Options{Store: store, ClusterName: clusterName})
+	for _, name := range s.cfg.Namespaces {
+		if err := namespaces.EnsureRegistered(ctx, name, defaultRetention); err != nil {
+			return fmt.Errorf("registering namespace %q: %w", name, err)
+		}
+	}
+
+	s.matching = matching.New(matching.Options{
+		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
+	})
+	s.history, err = history.NewEngine(history.Options{
+		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
+		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
+	})
+	if err != nil {
+		return err
+	}
+	s.matching.SetHistoryClient(s.history)
+	if err := s.history.Start(ctx); err != nil {
+		return fmt.Errorf("starting history: %w", err)
+	}
+	return s.serve(namespaces)
+}
+
+// serve builds the frontend and starts serving gRPC on the configured
+// address.
+func (s *Server) serve(namespaces *namespace.Registry) error {
+	handler, err := frontend.New(frontend.Options{
+		Namespaces:       namespaces,
+		History:          s.history,
+		Matching:         s.matching,
+		Dynamic:          s.cfg.DynamicConfig,
+		Logger:           s.log.With("component", "frontend"),
+		ServerVersion:    Version,
+		ClusterName:      clusterName,
+		NumShards:        s.cfg.NumShards,
+		PersistenceStore: "sqlite",
+	})
+	if err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	s.lis = lis
+	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"))...)
+	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+
+	s.served = make(chan error, 1)
+	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
+	s.log.Info("sundial started", "frontend", lis.Addr().String(), "db", s.cfg.DBFilename,
+		"numHistoryShards", s.cfg.NumShards, "version", Version)
+	return nil
+}
+
+// FrontendAddr is the host:port the frontend listens on ("" before Start).
+func (s *Server) FrontendAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lis == nil {
+		return ""
+	}
+	return s.lis.Addr().String()
+}
+
+// Run starts the server and then Waits.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		return err
+	}
+	return s.Wait(ctx)
+}
+
+// Wait serves until ctx is done or gRPC serving fails, then stops the
+// server. It returns nil after a stop requested through ctx (or by Stop).
+func (s *Server) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	served := s.served
+	s.mu.Unlock()
+	if served == nil {
+		return errors.New("server: Wait before a successful Start")
+	}
+	select {
+	case <-ctx.Done():
+		s.Stop()
+		return nil
+	case err := <-served:
+		s.Stop()
+		if err == nil || errors.Is(err, grpc.ErrServerStopped) {
+			return nil
+		}
+		return fmt.Errorf("serving gRPC: %w", err)
+	}
+}
+
+// Stop shuts the server down gracefully; it is idempotent and safe to call
+// before or without Start. Order: health reports NOT_SERVING; matching
+// releases its long polls (so GracefulStop does not wait on them); gRPC
+// drains in-flight calls for a bounded time, then closes connections;
+// history stops after its in-flight writes; the store closes last.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.teardown()
+	s.log.Info("sundial stopped")
+}
+
+// teardown releases whatever start managed to create, in reverse
+// dependency order. Called with s.mu held.
+func (s *Server) teardown() {
+	if s.health != nil {
+		s.health.Shutdown()
+	}
+	if s.matching != nil {
+		s.matching.Stop()
+	}
+	if s.grpc != nil {
+		stopGRPC(s.grpc, gracefulStopTimeout)
+	} else if s.lis != nil {
+		_ = s.lis.Close()
+	}
+	if s.history != nil {
+		s.history.Stop()
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Error("closing database", "error", err)
+		}
+	}
+}
+
+// stopGRPC stops g gracefully, or forcibly once timeout has passed.
+func stopGRPC(g *grpc.Server, timeout time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		g.GracefulStop()
+		close(done)
+	}()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		g.Stop()
+		<-done
+	}
+}
