@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 )
@@ -30,6 +31,8 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
 			},
 		}
 		m.write(ev)
+	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+		m.upsertSearchAttributes(c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(), completedID)
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{
@@ -61,4 +64,26 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
 	default:
 		panic("statemachine: applyCommand on an unvalidated command " + c.GetCommandType().String())
 	}
+}
+
+// upsertSearchAttributes merges attributes into the run's and records the
+// upsert. (Typed validation against registered attributes comes with
+// namespace search-attribute registration.)
+func (m *mutation) upsertSearchAttributes(sa *commonpb.SearchAttributes, completedID int64) {
+	merged := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
+	if m.s.SearchAttributes != nil {
+		mustUnmarshal(m.s.SearchAttributes, merged)
+	}
+	for k, v := range sa.GetIndexedFields() {
+		merged.IndexedFields[k] = v
+	}
+	m.s.SearchAttributes = mustMarshal(merged)
+	ev := m.event(enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
+	ev.Attributes = &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{
+		UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{
+			WorkflowTaskCompletedEventId: completedID,
+			SearchAttributes:             sa,
+		},
+	}
+	m.write(ev)
 }

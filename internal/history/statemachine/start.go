@@ -79,6 +79,9 @@ func Start(in StartInput, now time.Time) (*State, Output) {
 	if execTimeout > 0 {
 		attrs.WorkflowExecutionExpirationTime = timestamppb.New(now.Add(delay + execTimeout))
 	}
+	if req.GetSearchAttributes() != nil {
+		s.SearchAttributes = mustMarshal(req.GetSearchAttributes())
+	}
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 	m.write(ev)

@@ -34,6 +34,9 @@ type State struct {
 	// Buffered holds proto-encoded events that arrived while a workflow
 	// task was started; they get IDs when that task ends.
 	Buffered [][]byte `json:"buffered,omitempty"`
+	// SearchAttributes is the proto-encoded commonpb.SearchAttributes
+	// of the run (from the start and later upserts).
+	SearchAttributes []byte `json:"search_attributes,omitempty"`
 	// HistorySize is the encoded size of the written events, in bytes.
 	HistorySize int64 `json:"history_size,omitempty"`
 }
