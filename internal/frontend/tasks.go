@@ -56,6 +56,9 @@ func (h *Handler) PollActivityTaskQueue(ctx context.Context, req *workflowservic
 	if resp == nil {
 		resp = &workflowservice.PollActivityTaskQueueResponse{}
 	}
+	if len(resp.GetTaskToken()) > 0 {
+		resp.WorkflowNamespace = ns.Name
+	}
 	return resp, nil
 }
 
