@@ -4,6 +4,7 @@ import (
 	"context"
 
 	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
@@ -92,10 +93,7 @@ func (h *Handler) RespondActivityTaskFailed(ctx context.Context, req *workflowse
 	if err != nil {
 		return nil, err
 	}
-	if err := h.checkActivityReport(req.GetIdentity(), req.GetFailure(), req.GetLastHeartbeatDetails()); err != nil {
-		return nil, err
-	}
-	if err := h.hist.RespondActivityTaskFailed(ctx, tok, req.GetFailure(), req.GetLastHeartbeatDetails(), req.GetIdentity()); err != nil {
+	if err := h.failActivity(ctx, tok, req.GetFailure(), req.GetLastHeartbeatDetails(), req.GetIdentity()); err != nil {
 		return nil, err
 	}
 	return &workflowservice.RespondActivityTaskFailedResponse{}, nil
@@ -108,13 +106,17 @@ func (h *Handler) RespondActivityTaskFailedById(ctx context.Context, req *workfl
 	if err != nil {
 		return nil, err
 	}
-	if err := h.checkActivityReport(req.GetIdentity(), req.GetFailure(), req.GetLastHeartbeatDetails()); err != nil {
-		return nil, err
-	}
-	if err := h.hist.RespondActivityTaskFailed(ctx, tok, req.GetFailure(), req.GetLastHeartbeatDetails(), req.GetIdentity()); err != nil {
+	if err := h.failActivity(ctx, tok, req.GetFailure(), req.GetLastHeartbeatDetails(), req.GetIdentity()); err != nil {
 		return nil, err
 	}
 	return &workflowservice.RespondActivityTaskFailedByIdResponse{}, nil
+}
+
+func (h *Handler) failActivity(ctx context.Context, tok *tasktoken.Token, f *failurepb.Failure, lastHeartbeat *commonpb.Payloads, identity string) error {
+	if err := h.checkActivityReport(identity, f, lastHeartbeat); err != nil {
+		return err
+	}
+	return h.hist.RespondActivityTaskFailed(ctx, tok, f, lastHeartbeat, identity)
 }
 
 // RespondActivityTaskCanceled reports that an activity honoured a

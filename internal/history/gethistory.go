@@ -110,20 +110,27 @@ func (e *Engine) longPoll(ctx context.Context, ch <-chan struct{}, deadline time
 	return false
 }
 
+// startRead resolves the run a history read is about: the page token's run
+// if there is a token, else the given or current run.
+func (e *Engine) startRead(ctx context.Context, key persistence.WorkflowKey, token []byte) (persistence.WorkflowKey, historyToken, error) {
+	var tok historyToken
+	if len(token) > 0 {
+		t, err := decodeHistoryToken(token)
+		if err != nil {
+			return key, tok, err
+		}
+		tok, key.RunID = t, t.RunID
+	}
+	key, err := e.resolveRun(ctx, key)
+	return key, tok, err
+}
+
 // GetWorkflowExecutionHistory reads a page of history; with wait_new_event
 // it long-polls for new events (or, with the CLOSE_EVENT filter, for the
 // close event) and answers empty with a token when nothing came in time.
 func (e *Engine) GetWorkflowExecutionHistory(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
 	key := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: req.GetExecution().GetWorkflowId(), RunID: req.GetExecution().GetRunId()}
-	var tok historyToken
-	if len(req.GetNextPageToken()) > 0 {
-		t, err := decodeHistoryToken(req.GetNextPageToken())
-		if err != nil {
-			return nil, err
-		}
-		tok, key.RunID = t, t.RunID
-	}
-	key, err := e.resolveRun(ctx, key)
+	key, tok, err := e.startRead(ctx, key, req.GetNextPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -184,15 +191,7 @@ func historyResponse(events []*historypb.HistoryEvent, next []byte) *workflowser
 // backwards.
 func (e *Engine) GetWorkflowExecutionHistoryReverse(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error) {
 	key := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: req.GetExecution().GetWorkflowId(), RunID: req.GetExecution().GetRunId()}
-	var tok historyToken
-	if len(req.GetNextPageToken()) > 0 {
-		t, err := decodeHistoryToken(req.GetNextPageToken())
-		if err != nil {
-			return nil, err
-		}
-		tok, key.RunID = t, t.RunID
-	}
-	key, err := e.resolveRun(ctx, key)
+	key, tok, err := e.startRead(ctx, key, req.GetNextPageToken())
 	if err != nil {
 		return nil, err
 	}

@@ -154,7 +154,7 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		StickyTaskQueue:       req.GetStickyAttributes().GetWorkerTaskQueue().GetName(),
 		StickyScheduleToStart: req.GetStickyAttributes().GetScheduleToStartTimeout().AsDuration(),
 		ForceCreate:           req.GetForceCreateNewWorkflowTask(), ReturnNew: req.GetReturnNewWorkflowTask(),
-		HasMessages:           len(req.GetMessages()) > 0,
+		HasMessages: len(req.GetMessages()) > 0,
 	}
 	var res sm.CompleteResult
 	var snap *wftSnapshot

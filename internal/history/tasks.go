@@ -68,21 +68,29 @@ func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) e
 	var fn transition
 	switch t.Type {
 	case sm.TaskUserTimer:
-		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireTimer(st, t.TimerID, t.EventID, now) }
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.FireTimer(st, t.TimerID, t.EventID, now)
+		}
 	case sm.TaskActivityTimeout:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
 			return sm.TimeoutActivity(st, t.EventID, t.Attempt, enumspb.TimeoutType(t.TimeoutType), now)
 		}
 	case sm.TaskActivityRetry:
-		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.ActivityRetryDue(st, t.EventID, t.Attempt, now) }
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.ActivityRetryDue(st, t.EventID, t.Attempt, now)
+		}
 	case sm.TaskWorkflowTaskTimeout:
-		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutWorkflowTask(st, t.EventID, t.Attempt, now) }
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.TimeoutWorkflowTask(st, t.EventID, t.Attempt, now)
+		}
 	case sm.TaskWorkflowRunTimeout:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutRun(st, now) }
 	case sm.TaskWorkflowBackoff:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireWorkflowBackoff(st, now) }
 	case sm.TaskWorkflowTaskBackoff:
-		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.DispatchAfterBackoff(st, t.EventID, t.Attempt, now) }
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.DispatchAfterBackoff(st, t.EventID, t.Attempt, now)
+		}
 	default:
 		e.opts.Logger.Error("dropping timer task of unknown type", "type", t.Type)
 		return nil

@@ -112,10 +112,10 @@ type ActivityInfo struct {
 	HeartbeatDetails []byte    `json:"heartbeat_details,omitempty"`
 	LastHeartbeat    time.Time `json:"last_heartbeat,omitempty"`
 	// LastFailure is the proto-encoded failurepb.Failure of the last attempt.
-	LastFailure           []byte `json:"last_failure,omitempty"`
-	LastWorkerIdentity    string `json:"last_worker_identity,omitempty"`
-	CancelRequested       bool   `json:"cancel_requested,omitempty"`
-	CancelRequestEventID  int64  `json:"cancel_request_event_id,omitempty"`
+	LastFailure          []byte `json:"last_failure,omitempty"`
+	LastWorkerIdentity   string `json:"last_worker_identity,omitempty"`
+	CancelRequested      bool   `json:"cancel_requested,omitempty"`
+	CancelRequestEventID int64  `json:"cancel_request_event_id,omitempty"`
 }
 
 // RetryPolicy is an activity's retry policy with defaults applied.
