@@ -15,8 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/sundialhq/sundial/internal/config"
@@ -32,8 +34,8 @@ type testEnv struct {
 	logs   *lockedBuffer
 }
 
-// newTestEnv starts a server on a free port with its own SQLite file and
-// dials an SDK client. Both are closed when t ends. Server and SDK logs
+// newTestEnv starts a server on a free port with its own database (an
+// SQLite file, or see testBackend) and dials an SDK client. Both are closed when t ends. Server and SDK logs
 // (warn and above) are kept in memory and printed only if t fails.
 func newTestEnv(t *testing.T) *testEnv {
 	return newTestEnvWithConfig(t, nil)
@@ -50,10 +52,12 @@ func newTestEnvWithConfig(t *testing.T, dynamic map[string]any) *testEnv {
 	})
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
+	store, dbFile := testBackend(t)
 	s, err := server.New(server.Config{
 		IP:            "127.0.0.1",
 		Port:          0,
-		DBFilename:    t.TempDir() + "/sundial.db",
+		DBFilename:    dbFile,
+		Store:         store,
 		NumShards:     4,
 		Namespaces:    []string{testNamespace},
 		DynamicConfig: config.NewDynamic(dynamic),
@@ -242,3 +246,13 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+type (
+	temporalCanceledError   = temporal.CanceledError
+	temporalTerminatedError = temporal.TerminatedError
+)
+
+type describeResponse = workflowservice.DescribeWorkflowExecutionResponse
+
+// errNotYet is eventually's "keep waiting".
+var errNotYet = fmt.Errorf("not yet")

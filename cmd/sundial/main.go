@@ -33,7 +33,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(startDevCommand())
+	root.AddCommand(startDevCommand(), serverCommand(), schemaCommand())
 	return root
 }
 
@@ -149,6 +149,6 @@ func run(ctx context.Context, cfg server.Config) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), cfg.DBFilename)
+	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
 	return srv.Wait(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/visibility"
 )
 
 // toServiceError is the one place where Sundial's typed errors become
@@ -32,8 +33,10 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 		return err // already a gRPC status (e.g. from the health service)
 	}
 
+	var queryFailed *history.QueryFailedError
 	var alreadyStarted *history.AlreadyStartedError
 	var invalid *history.InvalidArgumentError
+	var badSearchAttr *visibility.InvalidSearchAttributeError
 	var unavailable *persistence.UnavailableError
 	var shardLost *persistence.ShardOwnershipLostError
 	var leaseLost *persistence.TaskQueueLeaseLostError
@@ -52,8 +55,20 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 		return serviceerror.NewWorkflowExecutionAlreadyStarted(
 			"Workflow execution is already running. RunId: "+alreadyStarted.RunID+".",
 			alreadyStarted.StartRequestID, alreadyStarted.RunID)
+	case errors.As(err, &queryFailed):
+		return serviceerror.NewQueryFailedWithFailure(queryFailed.Msg, queryFailed.Failure)
+	case errors.Is(err, history.ErrQueryTimeout):
+		return serviceerror.NewDeadlineExceeded(err.Error())
+	case errors.Is(err, matching.ErrMalformedQueryToken):
+		return serviceerror.NewInvalidArgument("Error deserializing query task token.")
+	case errors.Is(err, matching.ErrTooManyQueries):
+		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT, "Too many outstanding queries.")
+	case errors.Is(err, matching.ErrQueryTaskNotFound):
+		return serviceerror.NewNotFound("query task not found, or already expired")
 	case errors.As(err, &invalid):
 		return serviceerror.NewInvalidArgument(invalid.Msg)
+	case errors.As(err, &badSearchAttr):
+		return serviceerror.NewInvalidArgument(badSearchAttr.Msg)
 	case errors.Is(err, history.ErrBusy):
 		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_BUSY_WORKFLOW, "Workflow is busy.")
 	case errors.Is(err, matching.ErrTooManyPollers):

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/tasktoken"
@@ -63,8 +64,26 @@ func (s *nsStore) ListNamespaces(context.Context) ([]persistence.NamespaceRecord
 	return append([]persistence.NamespaceRecord(nil), s.recs...), nil
 }
 
+func (s *nsStore) UpdateNamespace(_ context.Context, ns persistence.NamespaceRecord, prev []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.recs {
+		if r.ID != ns.ID {
+			continue
+		}
+		if string(r.Data) != string(prev) {
+			return persistence.ErrConditionFailed
+		}
+		s.recs[i].Data = append([]byte(nil), ns.Data...)
+		return nil
+	}
+	return persistence.ErrNotFound
+}
+
 // fakeHistory records the last call and answers err (or an empty success).
 type fakeHistory struct {
+	// Service is nil: methods a test does not fake panic if called.
+	history.Service
 	err        error
 	lastNSID   string
 	lastToken  *tasktoken.Token
@@ -121,7 +140,11 @@ func (f *fakeHistory) GetWorkflowExecutionHistoryReverse(_ context.Context, nsID
 }
 
 // fakeMatching answers polls at once with an empty (nil) response.
-type fakeMatching struct{ lastNSID string }
+type fakeMatching struct {
+	// Matching is nil: methods a test does not fake panic if called.
+	Matching
+	lastNSID string
+}
 
 func (f *fakeMatching) PollWorkflowTaskQueue(_ context.Context, nsID string, _ *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	f.lastNSID = nsID

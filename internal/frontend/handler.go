@@ -9,16 +9,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sort"
 
-	namespacepb "go.temporal.io/api/namespace/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/history"
+	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/namespace"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/visibility"
 )
 
 // Matching is what the frontend needs from the matching role: long polls.
@@ -27,6 +27,12 @@ import (
 type Matching interface {
 	PollWorkflowTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error)
 	PollActivityTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error)
+	// RespondQueryTaskCompleted routes a worker's query answer to the
+	// waiting QueryWorkflow call.
+	RespondQueryTaskCompleted(ctx context.Context, namespaceID string, req *workflowservice.RespondQueryTaskCompletedRequest) error
+	// ShutdownSticky releases a stopping worker's sticky queue and returns
+	// the workflow tasks it held.
+	ShutdownSticky(ctx context.Context, namespaceID, stickyQueue string) ([]matching.StickyTask, error)
 }
 
 // Options configures a Handler. Namespaces, History and Matching are
@@ -47,6 +53,11 @@ type Options struct {
 	ClusterID        string
 	NumShards        int32
 	PersistenceStore string
+	// Visibility and SearchAttributes serve the list/count/scan methods,
+	// GetSearchAttributes and the OperatorService; when nil, those answer
+	// Unimplemented.
+	Visibility       persistence.VisibilityStore
+	SearchAttributes *visibility.Registry
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer
@@ -75,7 +86,11 @@ func New(opts Options) (*Handler, error) {
 	return &Handler{opts: opts, ns: opts.Namespaces, hist: opts.History, match: opts.Matching, logger: opts.Logger}, nil
 }
 
-func (h *Handler) limits() limits { return readLimits(h.opts.Dynamic) }
+func (h *Handler) limits() limits {
+	lim := readLimits(h.opts.Dynamic)
+	lim.logger = h.logger
+	return lim
+}
 
 // namespaceByName resolves a request's namespace name: InvalidArgument when
 // empty or too long, NamespaceNotFound when unknown.
@@ -100,6 +115,7 @@ func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoR
 		ServerVersion: h.opts.ServerVersion,
 		Capabilities: &workflowservice.GetSystemInfoResponse_Capabilities{
 			SdkMetadata:                  true,
+			SignalAndQueryHeader:         true,
 			InternalErrorDifferentiation: true,
 		},
 	}, nil
@@ -116,80 +132,4 @@ func (h *Handler) GetClusterInfo(context.Context, *workflowservice.GetClusterInf
 		PersistenceStore:  h.opts.PersistenceStore,
 		VisibilityStore:   h.opts.PersistenceStore,
 	}, nil
-}
-
-// DescribeNamespace looks a namespace up by name, or by ID when no name is
-// given.
-func (h *Handler) DescribeNamespace(ctx context.Context, req *workflowservice.DescribeNamespaceRequest) (*workflowservice.DescribeNamespaceResponse, error) {
-	var ns *namespace.Namespace
-	var err error
-	switch {
-	case req.GetNamespace() != "":
-		ns, err = h.namespaceByName(ctx, req.GetNamespace())
-	case req.GetId() != "":
-		ns, err = h.ns.GetByID(ctx, req.GetId())
-		if errors.Is(err, namespace.ErrNotFound) {
-			err = serviceerror.NewNamespaceNotFound(req.GetId())
-		}
-	default:
-		err = errNamespaceNotSet
-	}
-	if err != nil {
-		return nil, err
-	}
-	return h.describe(ns), nil
-}
-
-// describe returns a copy of the stored description with the current
-// limits filled in.
-func (h *Handler) describe(ns *namespace.Namespace) *workflowservice.DescribeNamespaceResponse {
-	resp := proto.Clone(ns.Describe).(*workflowservice.DescribeNamespaceResponse)
-	lim := h.limits()
-	resp.NamespaceInfo.Limits = &namespacepb.NamespaceInfo_Limits{
-		BlobSizeLimitError: int64(lim.blobSizeError),
-		MemoSizeLimitError: int64(lim.memoSizeError),
-	}
-	return resp
-}
-
-const (
-	defaultListNamespacesPageSize = 100
-	maxListNamespacesPageSize     = 1000
-)
-
-// ListNamespaces pages through namespaces in name order. The page token is
-// the last name returned.
-func (h *Handler) ListNamespaces(ctx context.Context, req *workflowservice.ListNamespacesRequest) (*workflowservice.ListNamespacesResponse, error) {
-	size := int(req.GetPageSize())
-	if size <= 0 {
-		size = defaultListNamespacesPageSize
-	}
-	size = min(size, maxListNamespacesPageSize)
-	all, err := h.ns.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	after := string(req.GetNextPageToken())
-	start := sort.Search(len(all), func(i int) bool { return all[i].Name > after })
-	if len(req.GetNextPageToken()) == 0 {
-		start = 0
-	}
-	resp := &workflowservice.ListNamespacesResponse{}
-	for i := start; i < len(all) && len(resp.Namespaces) < size; i++ {
-		resp.Namespaces = append(resp.Namespaces, h.describe(all[i]))
-	}
-	if end := start + len(resp.Namespaces); end < len(all) {
-		resp.NextPageToken = []byte(all[end-1].Name)
-	}
-	return resp, nil
-}
-
-// ShutdownWorker acknowledges a worker's shutdown. Sticky queues are not
-// released early yet: their tasks fall back to the normal queue on the
-// sticky schedule-to-start timeout.
-func (h *Handler) ShutdownWorker(ctx context.Context, req *workflowservice.ShutdownWorkerRequest) (*workflowservice.ShutdownWorkerResponse, error) {
-	if _, err := h.namespaceByName(ctx, req.GetNamespace()); err != nil {
-		return nil, err
-	}
-	return &workflowservice.ShutdownWorkerResponse{}, nil
 }

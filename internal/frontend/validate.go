@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -39,11 +40,13 @@ const reservedTaskQueuePrefix = "/_sys/"
 const (
 	keyMaxIDLength        = "limit.maxIDLength"
 	keyBlobSizeError      = "limit.blobSize.error"
+	keyBlobSizeWarn       = "limit.blobSize.warn"
 	keyMemoSizeError      = "limit.memoSize.error"
 	keyHistoryMaxPageSize = "limit.historyMaxPageSize"
 
 	defaultMaxIDLength        = 1000
 	defaultBlobSizeError      = 2 << 20
+	defaultBlobSizeWarn       = 512 << 10
 	defaultMemoSizeError      = 2 << 20
 	defaultHistoryMaxPageSize = 256
 )
@@ -52,14 +55,18 @@ const (
 type limits struct {
 	maxIDLength        int
 	blobSizeError      int
+	blobSizeWarn       int
 	memoSizeError      int
 	historyMaxPageSize int
+	// logger receives the warnings for blobs over blobSizeWarn; nil: none.
+	logger *slog.Logger
 }
 
 func readLimits(d *config.Dynamic) limits {
 	return limits{
 		maxIDLength:        d.Int(keyMaxIDLength, defaultMaxIDLength),
 		blobSizeError:      d.Int(keyBlobSizeError, defaultBlobSizeError),
+		blobSizeWarn:       d.Int(keyBlobSizeWarn, defaultBlobSizeWarn),
 		memoSizeError:      d.Int(keyMemoSizeError, defaultMemoSizeError),
 		historyMaxPageSize: d.Int(keyHistoryMaxPageSize, defaultHistoryMaxPageSize),
 	}
@@ -199,8 +206,12 @@ func validateRetryPolicy(p *commonpb.RetryPolicy) error {
 // validateBlob rejects a message (payloads, header, failure) whose encoded
 // size exceeds the blob limit. A nil message has size zero.
 func validateBlob(m proto.Message, lim limits) error {
-	if proto.Size(m) > lim.blobSizeError {
+	size := proto.Size(m)
+	if size > lim.blobSizeError {
 		return errBlobSizeExceedsLimit
+	}
+	if size > lim.blobSizeWarn && lim.logger != nil {
+		lim.logger.Warn("blob data size exceeds the warning limit", "size", size, "warn_limit", lim.blobSizeWarn, "error_limit", lim.blobSizeError)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/tasktoken"
 )
 
@@ -30,6 +31,17 @@ type Service interface {
 	RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (cancelRequested bool, err error)
 	GetWorkflowExecutionHistory(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error)
 	GetWorkflowExecutionHistoryReverse(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error)
+	SignalWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.SignalWorkflowExecutionRequest) error
+	// SignalWithStartWorkflowExecution signals the workflow's open run or
+	// starts start (validated, defaults filled) with sig as first event.
+	SignalWithStartWorkflowExecution(ctx context.Context, namespaceID string, start *workflowservice.StartWorkflowExecutionRequest, sig SignalInput) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error)
+	RequestCancelWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.RequestCancelWorkflowExecutionRequest) error
+	TerminateWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.TerminateWorkflowExecutionRequest) error
+	DescribeWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	// QueryWorkflow asks a worker to answer a query; a worker-side failure
+	// is *QueryFailedError.
+	QueryWorkflow(ctx context.Context, namespaceID string, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error)
+	ResetStickyTaskQueue(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
 }
 
 var (
@@ -45,6 +57,9 @@ var (
 	// ErrBusy: the workflow is too contended right now (ResourceExhausted,
 	// cause BUSY_WORKFLOW); safe to retry.
 	ErrBusy = errors.New("workflow is busy")
+	// ErrQueryTimeout: no worker answered the query in time
+	// (DeadlineExceeded).
+	ErrQueryTimeout = errors.New("query timed out: no worker answered before the deadline (is a worker polling the workflow's task queue?)")
 	// ErrShuttingDown: the history role is stopping (Unavailable).
 	ErrShuttingDown = errors.New("history is shutting down")
 )
@@ -65,3 +80,15 @@ func (e *AlreadyStartedError) Error() string {
 type InvalidArgumentError struct{ Msg string }
 
 func (e *InvalidArgumentError) Error() string { return e.Msg }
+
+// SignalInput is a signal as the state machine takes it.
+type SignalInput = statemachine.SignalInput
+
+// QueryFailedError: the worker's query handler failed (InvalidArgument with
+// QueryFailedFailure).
+type QueryFailedError struct {
+	Msg     string
+	Failure *failurepb.Failure
+}
+
+func (e *QueryFailedError) Error() string { return e.Msg }

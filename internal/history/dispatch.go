@@ -55,9 +55,10 @@ func (e *Engine) RecordWorkflowTaskStarted(ctx context.Context, req *matching.Re
 	key := persistence.WorkflowKey{NamespaceID: req.NamespaceID, WorkflowID: req.WorkflowID, RunID: req.RunID}
 	var snap *wftSnapshot
 	err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
-		out, err := sm.StartWorkflowTask(st, req.ScheduledEventID, req.PollRequestID, req.Identity, now)
+		out, err := sm.StartWorkflowTask(st, req.ScheduledEventID, req.PollRequestID, req.Identity, e.limits(), now)
 		if err == nil {
-			snap = snapshotWFT(st, false)
+			// A worker polling its sticky queue has the run cached.
+			snap = snapshotWFT(st, st.WorkflowTask.Sticky && req.TaskQueue == st.WorkflowTask.TaskQueue)
 		}
 		return out, err
 	})

@@ -8,6 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/history/queues"
@@ -20,6 +23,8 @@ import (
 type MatchingClient interface {
 	AddWorkflowTask(ctx context.Context, req *matching.AddTaskRequest) error
 	AddActivityTask(ctx context.Context, req *matching.AddTaskRequest) error
+	// DispatchQuery hands a query task to a worker and waits for its answer.
+	DispatchQuery(ctx context.Context, namespaceID, taskQueue string, sticky bool, task *workflowservice.PollWorkflowTaskQueueResponse) (*matching.QueryResult, error)
 }
 
 // Options configures an Engine.
@@ -32,6 +37,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// NewRunID makes run IDs (default: random UUIDs).
 	NewRunID func() string
+	// ValidateSearchAttributes checks search attributes against the
+	// namespace's registered ones; nil accepts all.
+	ValidateSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error
 }
 
 // Engine is the history role: it owns shards of workflow executions, turns
@@ -125,8 +133,15 @@ func (e *Engine) shardOf(namespaceID, workflowID string) *shard {
 }
 
 func (e *Engine) limits() statemachine.Limits {
+	d, def := e.opts.Dynamic, statemachine.DefaultLimits
 	return statemachine.Limits{
-		MaxIDLength:          e.opts.Dynamic.Int("limit.maxIDLength", statemachine.DefaultLimits.MaxIDLength),
-		MaxPendingActivities: e.opts.Dynamic.Int("limit.numPendingActivities.error", statemachine.DefaultLimits.MaxPendingActivities),
+		MaxIDLength:          d.Int("limit.maxIDLength", def.MaxIDLength),
+		MaxPendingActivities: d.Int("limit.numPendingActivities.error", def.MaxPendingActivities),
+		MaxSignals:           int64(d.Int("history.maximumSignalsPerExecution", int(def.MaxSignals))),
+		MaxBlobSize:          d.Int("limit.blobSize.error", def.MaxBlobSize),
+		MaxHistoryEvents:     int64(d.Int("limit.historyCount.error", int(def.MaxHistoryEvents))),
+		MaxHistorySize:       int64(d.Int("limit.historySize.error", int(def.MaxHistorySize))),
+		SuggestHistoryEvents: int64(d.Int("limit.historyCount.suggestContinueAsNew", int(def.SuggestHistoryEvents))),
+		SuggestHistorySize:   int64(d.Int("limit.historySize.suggestContinueAsNew", int(def.SuggestHistorySize))),
 	}
 }

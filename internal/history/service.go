@@ -24,46 +24,71 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 		return nil, err
 	}
 	defer e.ops.Done()
-	sh := e.shardOf(namespaceID, req.GetWorkflowId())
-	cur, err := e.opts.Store.GetCurrentRun(ctx, sh.id, namespaceID, req.GetWorkflowId())
-	if err != nil && !errors.Is(err, persistence.ErrNotFound) {
+	if err := e.validateSearchAttributes(ctx, namespaceID, req.GetSearchAttributes()); err != nil {
 		return nil, err
 	}
-	if err != nil {
-		cur = nil
-	}
-	for attempt := 0; attempt < 3; attempt++ {
+	sh := e.shardOf(namespaceID, req.GetWorkflowId())
+	for attempt := 0; attempt < 5; attempt++ {
+		cur, err := e.currentRun(ctx, namespaceID, req.GetWorkflowId())
+		if err != nil {
+			return nil, err
+		}
 		if cur != nil {
-			if resp, err := startConflict(cur, req); resp != nil || err != nil {
+			if resp, err := e.startConflict(ctx, cur, req); resp != nil || err != nil {
+				if errors.Is(err, errRetryStart) {
+					continue
+				}
 				return resp, err
 			}
 		}
-		resp, err := e.createRun(sh, namespaceID, req, cur)
+		resp, err := e.createRun(sh, namespaceID, req, cur, nil)
 		var conflict *persistence.CurrentRunConflictError
-		if errors.As(err, &conflict) {
-			c := conflict.Current
-			cur = &c
-			continue
+		if errors.As(err, &conflict) || errors.Is(err, persistence.ErrConditionFailed) {
+			continue // another start won the race: decide again
 		}
 		return resp, err
 	}
 	return nil, ErrBusy
 }
 
+func (e *Engine) validateSearchAttributes(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error {
+	if e.opts.ValidateSearchAttributes == nil || len(sa.GetIndexedFields()) == 0 {
+		return nil
+	}
+	return e.opts.ValidateSearchAttributes(ctx, namespaceID, sa)
+}
+
+// errRetryStart: the current run was terminated for the start's policy;
+// decide again.
+var errRetryStart = errors.New("retry start")
+
 // startConflict decides what a start does when the workflow ID already has
-// a current run: return it (dedup, USE_EXISTING), refuse, or (nil, nil)
-// go on and replace it.
-func startConflict(cur *persistence.CurrentRun, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+// a current run: return it (dedup, USE_EXISTING), refuse, terminate it
+// (TERMINATE_EXISTING / TERMINATE_IF_RUNNING; then errRetryStart), or
+// (nil, nil): go on and replace it.
+func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	if cur.CreateRequestID == req.GetRequestId() {
 		return &workflowservice.StartWorkflowExecutionResponse{RunId: cur.RunID, Started: true}, nil
 	}
+	reuse, conflict := req.GetWorkflowIdReusePolicy(), req.GetWorkflowIdConflictPolicy()
 	if cur.State == persistence.RunStateRunning {
-		if req.GetWorkflowIdConflictPolicy() == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING {
+		switch {
+		case conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING:
 			return &workflowservice.StartWorkflowExecutionResponse{RunId: cur.RunID, Started: false}, nil
+		case conflict == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING,
+			reuse == enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING:
+			key := persistence.WorkflowKey{NamespaceID: cur.NamespaceID, WorkflowID: cur.WorkflowID, RunID: cur.RunID}
+			err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
+				return sm.Terminate(st, "terminated by a new start of the same workflow ID", nil, req.GetIdentity(), now)
+			})
+			if err != nil && !errors.Is(err, sm.ErrClosed) {
+				return nil, err
+			}
+			return nil, errRetryStart
 		}
 		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
 	}
-	switch req.GetWorkflowIdReusePolicy() {
+	switch reuse {
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
 		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
@@ -75,16 +100,24 @@ func startConflict(cur *persistence.CurrentRun, req *workflowservice.StartWorkfl
 }
 
 // createRun writes a new run, replacing prev as current run when prev is
-// set.
-func (e *Engine) createRun(sh *shard, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest, prev *persistence.CurrentRun) (*workflowservice.StartWorkflowExecutionResponse, error) {
+// set; sig, when set, is delivered as the run's first signal.
+func (e *Engine) createRun(sh *shard, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest, prev *persistence.CurrentRun, sig *sm.SignalInput) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	runID := e.opts.NewRunID()
-	st, out := sm.Start(sm.StartInput{NamespaceID: namespaceID, RunID: runID, Request: req}, e.opts.Clock.Now())
+	in := sm.StartInput{NamespaceID: namespaceID, RunID: runID, Request: req}
+	var st *sm.State
+	var out sm.Output
+	if sig != nil {
+		st, out = sm.StartWithSignal(in, *sig, e.opts.Clock.Now())
+	} else {
+		st, out = sm.Start(in, e.opts.Clock.Now())
+	}
 	events, err := encodeEvents(out)
 	if err != nil {
 		return nil, err
 	}
+	st.StateTransitions = 1
 	state, err := st.Encode()
 	if err != nil {
 		return nil, err

@@ -54,6 +54,37 @@ func (sh *shard) acquire(ctx context.Context) error {
 	return nil
 }
 
+// renew moves the shard to a fresh range only if the store still holds
+// ours (persistence.ShardStore.RenewShard): after an unknown write outcome
+// it fences off our own late commit, and it never takes the shard back
+// from an owner that acquired it meanwhile (that is ownership lost).
+// Requires sh.mu held exclusively.
+func (sh *shard) renew(ctx context.Context) error {
+	r, err := sh.e.opts.Store.RenewShard(ctx, sh.id, sh.rangeID)
+	if err != nil {
+		var lost *persistence.ShardOwnershipLostError
+		if errors.As(err, &lost) && !sh.lost {
+			sh.lost = true
+			sh.stopQueues()
+		}
+		return fmt.Errorf("renew shard %d: %w", sh.id, err)
+	}
+	sh.rangeID, sh.reacq = r, false
+	sh.seq.Store(0)
+	return nil
+}
+
+// stopQueues stops the shard's outbox queues once it is lost: its tasks
+// belong to the new owner, who read them back on acquiring. It does not
+// wait (it may run on a queue worker).
+func (sh *shard) stopQueues() {
+	sh.e.opts.Logger.Error("shard ownership lost; shard stopped", "shard", sh.id)
+	go func() {
+		sh.transfer.Stop()
+		sh.timer.Stop()
+	}()
+}
+
 // outboxTask is the encoded payload of an outbox row.
 type outboxTask struct {
 	NamespaceID string            `json:"n"`
@@ -121,7 +152,7 @@ func (sh *shard) prepare(ctx context.Context, n int64) error {
 		return &persistence.ShardOwnershipLostError{ShardID: sh.id, RangeID: sh.rangeID}
 	}
 	if sh.reacq || sh.seq.Load()+n >= 1<<taskIDBits {
-		return sh.acquire(ctx)
+		return sh.renew(ctx)
 	}
 	return nil
 }
@@ -132,9 +163,11 @@ func (sh *shard) noteWriteError(err error) {
 	switch {
 	case errors.As(err, &lost):
 		sh.mu.Lock()
-		sh.lost = true
+		if !sh.lost {
+			sh.lost = true
+			sh.stopQueues()
+		}
 		sh.mu.Unlock()
-		sh.e.opts.Logger.Error("shard ownership lost; shard stopped", "shard", sh.id)
 	case errors.Is(err, persistence.ErrConditionFailed), errors.Is(err, persistence.ErrAlreadyExists), errors.As(err, &conflict):
 	default:
 		sh.mu.Lock()

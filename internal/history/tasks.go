@@ -51,10 +51,18 @@ func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask
 		NamespaceID: key.NamespaceID, TaskQueue: t.TaskQueue, Sticky: t.Sticky,
 		WorkflowID: key.WorkflowID, RunID: key.RunID, ScheduledEventID: t.EventID, ScheduleToStart: t.Timeout,
 	}
-	if t.Type == sm.TaskDispatchWorkflowTask {
-		return e.opts.Matching.AddWorkflowTask(ctx, req)
+	if t.Type != sm.TaskDispatchWorkflowTask {
+		return e.opts.Matching.AddActivityTask(ctx, req)
 	}
-	return e.opts.Matching.AddActivityTask(ctx, req)
+	err = e.opts.Matching.AddWorkflowTask(ctx, req)
+	if t.Sticky && errors.Is(err, matching.ErrStickyWorkerUnavailable) {
+		// The sticky worker is gone: fall back to the normal queue now.
+		err = e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) { return sm.ResetSticky(st, now) })
+		if errors.Is(err, ErrWorkflowNotFound) {
+			return nil
+		}
+	}
+	return err
 }
 
 // executeTimer applies a due timer task to its run.
@@ -87,6 +95,10 @@ func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) e
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutRun(st, now) }
 	case sm.TaskWorkflowBackoff:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireWorkflowBackoff(st, now) }
+	case sm.TaskStickyTimeout:
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
+			return sm.TimeoutStickyWorkflowTask(st, t.EventID, t.Attempt, now)
+		}
 	case sm.TaskWorkflowTaskBackoff:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
 			return sm.DispatchAfterBackoff(st, t.EventID, t.Attempt, now)

@@ -143,6 +143,7 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 		ent.st = nil
 		return err
 	}
+	ent.st.StateTransitions++
 	state, err := ent.st.Encode()
 	if err != nil {
 		ent.st = nil

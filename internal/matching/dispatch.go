@@ -12,10 +12,12 @@ import (
 // long poll ends (ctx done, interval passed, engine stopped: ok false, nil
 // error). Every task it takes is started, dropped, or handed back; none is
 // lost. record is history's RecordWorkflowTaskStarted or
-// RecordActivityTaskStarted.
+// RecordActivityTaskStarted; serveQuery claims a query task for the poller
+// (nil for activity queues, which never hold queries).
 func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordStartedRequest,
-	record func(context.Context, *RecordStartedRequest) (R, error)) (resp R, ok bool, err error) {
-	if e.stopped() || ctx.Err() != nil {
+	record func(context.Context, *RecordStartedRequest) (R, error),
+	serveQuery func(*queryTask) (R, bool)) (resp R, ok bool, err error) {
+	if e.stopped() || ctx.Err() != nil || q.gone() {
 		return resp, false, nil
 	}
 	if err := q.ensureLoaded(ctx); err != nil {
@@ -39,6 +41,19 @@ func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordS
 		t, err := q.take(ctx, expired)
 		if err != nil || t == nil {
 			return resp, false, err
+		}
+		if t.query != nil {
+			if serveQuery == nil {
+				panic("matching: query task on a queue without query support")
+			}
+			if ctx.Err() != nil || e.stopped() {
+				q.handBack(t, 0)
+				continue // the loop's first check ends the poll
+			}
+			if resp, ok = serveQuery(t.query); ok {
+				return resp, true, nil
+			}
+			continue // abandoned by its caller meanwhile
 		}
 		if resp, ok = dispatch(ctx, e, q, t, base, record); ok {
 			return resp, true, nil

@@ -24,6 +24,12 @@
 // on first use; a bounded in-memory buffer per partition is refilled from
 // the store in batches, so a backlog written before a crash is served after
 // a restart.
+//
+// Queries (query.go) are workflow tasks that are never written: they wait
+// in memory for a poller, ahead of the backlog, and their answer comes back
+// through RespondQueryTaskCompleted. Sticky queues (sticky.go) reject work
+// once their worker shut down or stopped polling, so history falls back to
+// the normal queue, and are unloaded when idle.
 package matching
 
 import (
@@ -46,6 +52,19 @@ import (
 const (
 	KeyNumWritePartitions         = "matching.numTaskqueueWritePartitions"
 	KeyLongPollExpirationInterval = "matching.longPollExpirationInterval"
+	// KeyQueryPollerTimeout bounds how long DispatchQuery waits for a poller
+	// to take a query task (Sundial's own key), see DispatchQuery.
+	KeyQueryPollerTimeout = "matching.queryPollerTimeout"
+	// KeyStickyPollerUnavailableWindow: a sticky queue with no poller for
+	// this long rejects sticky adds and queries with
+	// ErrStickyWorkerUnavailable.
+	KeyStickyPollerUnavailableWindow = "matching.stickyPollerUnavailableWindow"
+	// KeyStickyShutdownTTL: how long a sticky queue stays gone after
+	// ShutdownSticky (Sundial's own key).
+	KeyStickyShutdownTTL = "matching.stickyShutdownTTL"
+	// KeyMaxTaskQueueIdleTime: a sticky queue unused, unpolled and empty
+	// for this long is unloaded from memory.
+	KeyMaxTaskQueueIdleTime = "matching.maxTaskqueueIdleTime"
 )
 
 const (
@@ -58,6 +77,14 @@ const (
 	storeTimeout = 10 * time.Second
 	// recordStartedTimeout bounds one RecordStarted call to history.
 	recordStartedTimeout = 10 * time.Second
+
+	defaultQueryPollerTimeout   = 10 * time.Second
+	defaultStickyUnavailable    = 10 * time.Second
+	defaultStickyShutdownTTL    = 5 * time.Minute
+	defaultMaxTaskQueueIdleTime = 5 * time.Minute
+	minSweepInterval            = 10 * time.Millisecond
+	maxSweepInterval            = time.Minute
+	maxGoneSticky               = 100_000
 )
 
 // Task-queue kinds (persistence.TaskQueueKind mirrors enumspb.TaskQueueType).
@@ -133,8 +160,19 @@ type Engine struct {
 	bgMu     sync.Mutex     // orders wg.Add against Stop
 	wg       sync.WaitGroup // backlog-reading goroutines
 
+	started time.Time // engine start: a never-polled sticky queue's "last poll"
+
+	sweepMu    sync.Mutex
+	sweepTimer clock.Timer // next idle sweep; guarded by sweepMu
+
+	qmu     sync.Mutex
+	queries map[string]*queryTask // outstanding queries by token ID; guarded by qmu
+
 	mu     sync.Mutex
 	queues map[queueID]*taskQueue
+	// goneSticky: sticky queues shut down by their worker, with the time
+	// until which they stay gone (survives unloading the queue).
+	goneSticky map[queueID]time.Time
 }
 
 // New returns an engine. It panics if opts (after defaults) fail Validate:
@@ -145,16 +183,21 @@ func New(opts Options) *Engine {
 		panic(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{
-		store:    opts.Store,
-		dyn:      opts.Dynamic,
-		clock:    opts.Clock,
-		log:      opts.Logger.With("component", "matching"),
-		stopCh:   make(chan struct{}),
-		bgCtx:    ctx,
-		cancelBg: cancel,
-		queues:   map[queueID]*taskQueue{},
+	e := &Engine{
+		store:      opts.Store,
+		dyn:        opts.Dynamic,
+		clock:      opts.Clock,
+		log:        opts.Logger.With("component", "matching"),
+		stopCh:     make(chan struct{}),
+		bgCtx:      ctx,
+		cancelBg:   cancel,
+		started:    opts.Clock.Now(),
+		queries:    map[string]*queryTask{},
+		queues:     map[queueID]*taskQueue{},
+		goneSticky: map[queueID]time.Time{},
 	}
+	e.scheduleSweep()
+	return e
 }
 
 // SetHistoryClient sets the client used to mark tasks started. It exists to
@@ -179,6 +222,11 @@ func (e *Engine) Stop() {
 		close(e.stopCh)
 		e.bgMu.Unlock()
 		e.cancelBg()
+		e.sweepMu.Lock()
+		if e.sweepTimer != nil {
+			e.sweepTimer.Stop()
+		}
+		e.sweepMu.Unlock()
 	})
 	e.wg.Wait()
 }
@@ -215,6 +263,12 @@ func (e *Engine) stopped() bool {
 // (*persistence.TaskQueueLeaseLostError, *persistence.UnavailableError, …),
 // or ErrBusy. A sync match waits for the poller's RecordStarted call, so the
 // caller must not hold anything RecordWorkflowTaskStarted needs.
+//
+// With req.Sticky, ErrStickyWorkerUnavailable means the sticky queue's
+// worker shut down or has not polled for matching.stickyPollerUnavailableWindow
+// (nothing was written): dispatch the task on the normal queue instead.
+// Sticky tasks should carry ScheduleToStart: an unclaimed one is dropped once
+// expired, and only then may an idle sticky queue be unloaded.
 func (e *Engine) AddWorkflowTask(ctx context.Context, req *AddTaskRequest) error {
 	return e.addTask(ctx, kindWorkflow, req)
 }
@@ -228,7 +282,13 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 	if req == nil || req.NamespaceID == "" || req.TaskQueue == "" {
 		return ErrInvalidRequest
 	}
-	q := e.queue(queueID{req.NamespaceID, req.TaskQueue, kind}, req.Sticky)
+	q := e.acquire(queueID{req.NamespaceID, req.TaskQueue, kind}, req.Sticky)
+	defer e.release(q)
+	if req.Sticky && kind == kindWorkflow {
+		if err := e.checkSticky(q); err != nil {
+			return err
+		}
+	}
 	t := &task{info: taskInfo{
 		WorkflowID:       req.WorkflowID,
 		RunID:            req.RunID,
@@ -261,6 +321,7 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 	if err != nil {
 		return nil, err
 	}
+	defer e.release(q)
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 		resp, err := h.RecordWorkflowTaskStarted(ctx, r)
@@ -269,14 +330,17 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 		}
 		return resp, err
 	}
-	resp, ok, err := pollQueue(ctx, e, q, base, record)
+	resp, ok, err := pollQueue(ctx, e, q, base, record, claimQuery)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 	}
-	resp.BacklogCountHint = q.backlog()
+	if resp.Query == nil {
+		// A query response is the DispatchQuery caller's message: left as is.
+		resp.BacklogCountHint = q.backlog()
+	}
 	return resp, nil
 }
 
@@ -288,6 +352,7 @@ func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, 
 	if err != nil {
 		return nil, err
 	}
+	defer e.release(q)
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
 		resp, err := h.RecordActivityTaskStarted(ctx, r)
@@ -296,7 +361,7 @@ func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, 
 		}
 		return resp, err
 	}
-	resp, ok, err := pollQueue(ctx, e, q, base, record)
+	resp, ok, err := pollQueue(ctx, e, q, base, record, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +371,8 @@ func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, 
 	return resp, nil
 }
 
-// pollTarget checks a poll and returns its queue and the poll's part of
-// RecordStartedRequest.
+// pollTarget checks a poll and returns its queue, acquired (the caller
+// releases it), and the poll's part of RecordStartedRequest.
 func (e *Engine) pollTarget(namespaceID string, kind persistence.TaskQueueKind, name string,
 	tqKind enumspb.TaskQueueKind, identity string) (*taskQueue, RecordStartedRequest, error) {
 	if namespaceID == "" || name == "" {
@@ -317,7 +382,7 @@ func (e *Engine) pollTarget(namespaceID string, kind persistence.TaskQueueKind, 
 		return nil, RecordStartedRequest{}, ErrNoHistoryClient
 	}
 	sticky := tqKind == enumspb.TASK_QUEUE_KIND_STICKY
-	q := e.queue(queueID{namespaceID, name, kind}, sticky)
+	q := e.acquire(queueID{namespaceID, name, kind}, sticky)
 	base := RecordStartedRequest{NamespaceID: namespaceID, Identity: identity, TaskQueue: name}
 	return q, base, nil
 }
@@ -351,17 +416,35 @@ func (e *Engine) BacklogCount(namespaceID, name string, kind persistence.TaskQue
 	return total
 }
 
-// queue returns the queue, creating it (unloaded) on first use. The
-// partition count is fixed when the queue is created.
-func (e *Engine) queue(id queueID, sticky bool) *taskQueue {
+// acquire returns the queue, creating it (unloaded) on first use, and
+// keeps it from being unloaded until the matching release. The partition
+// count is fixed when the queue is created.
+func (e *Engine) acquire(id queueID, sticky bool) *taskQueue {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	q := e.queues[id]
 	if q == nil {
 		q = newTaskQueue(e, id, e.numPartitions(sticky))
+		q.sticky = sticky
+		q.lastPoll = e.started // never polled in this process
+		if sticky {
+			q.goneUntil = e.goneSticky[id]
+		}
 		e.queues[id] = q
 	}
+	q.users++
 	return q
+}
+
+// release ends a use begun by acquire.
+func (e *Engine) release(q *taskQueue) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	q.users--
+	q.lastUsed = e.clock.Now()
+	if q.users < 0 {
+		panic("matching: task queue released more often than acquired")
+	}
 }
 
 func (e *Engine) numPartitions(sticky bool) int {

@@ -42,6 +42,10 @@ type task struct {
 	// Sync-match tasks (never written): the AddTask call waits on result.
 	result chan syncResult
 
+	// Query tasks (never written, never started through history): the
+	// waiting DispatchQuery call.
+	query *queryTask
+
 	attempts  int       // failed hand-offs to history so far
 	notBefore time.Time // earliest time the task may be dispatched again
 }

@@ -28,9 +28,15 @@ type taskQueue struct {
 	id    queueID
 	parts []*partition
 
+	sticky  bool // a worker's sticky queue (set at creation)
 	loaded  atomic.Bool
 	loadSem chan struct{} // one loader at a time, cancellable
 	addRR   atomic.Uint32 // round robin over partitions for adds
+
+	// Guarded by Engine.mu: calls using the queue (acquire..release) and
+	// when the last one ended. Only an unused queue may be unloaded.
+	users    int
+	lastUsed time.Time
 
 	mu      sync.Mutex
 	waiters *list.List // of *waiter, oldest first
@@ -39,6 +45,17 @@ type taskQueue struct {
 	retry  []*task
 	readRR int   // partition to look at first on the next take
 	count  int64 // exact backlog count, see Engine.BacklogCount
+
+	// queries: query tasks waiting for a poller, oldest first; served
+	// before any backlog task. queryCount: outstanding DispatchQuery calls.
+	queries    []*task
+	queryCount int
+	// lastPoll: when a poller last started or ended a take (the engine's
+	// start for a queue never polled in this process).
+	lastPoll time.Time
+	// goneUntil: the sticky worker shut down; until then polls return
+	// empty and sticky adds and queries fail.
+	goneUntil time.Time
 }
 
 // waiter is a poller parked on the queue. A task is delivered by removing
@@ -148,9 +165,18 @@ func (q *taskQueue) matchLocked() {
 }
 
 // nextReadyLocked removes and returns the next dispatchable task: first a
-// retry whose backoff has passed, then the head of a partition buffer
-// (rotating the starting partition). Nil if none.
+// query still waiting for a poller, then a retry whose backoff has passed,
+// then the head of a partition buffer (rotating the starting partition).
+// Nil if none.
 func (q *taskQueue) nextReadyLocked() *task {
+	for len(q.queries) > 0 {
+		t := q.queries[0]
+		q.queries[0] = nil
+		q.queries = q.queries[1:]
+		if t.query.pending() {
+			return t
+		}
+	}
 	if len(q.retry) > 0 {
 		now := q.e.clock.Now()
 		for i, t := range q.retry {
@@ -180,8 +206,17 @@ func (q *taskQueue) nextReadyLocked() *task {
 // ctx ends, expired is closed or the engine stops (then nil). A task
 // returned after ctx ended or the engine stopped must be handed back by the
 // caller (dispatch does).
+//
+// A sticky queue's worker shut down (see ShutdownSticky): take returns nil
+// at once, and a waiting poller is released by a nil delivery.
 func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, error) {
 	q.mu.Lock()
+	now := q.e.clock.Now()
+	q.lastPoll = now
+	if q.goneLocked(now) {
+		q.mu.Unlock()
+		return nil, nil
+	}
 	if t := q.nextReadyLocked(); t != nil {
 		q.mu.Unlock()
 		return t, nil
@@ -196,6 +231,7 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 
 	select {
 	case t := <-w.ch:
+		q.touchPoll()
 		return t, nil
 	case <-ctx.Done():
 	case <-expired:
@@ -203,6 +239,7 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	q.lastPoll = q.e.clock.Now()
 	if w.elem != nil {
 		q.waiters.Remove(w.elem)
 		w.elem = nil
@@ -211,10 +248,27 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 	return <-w.ch, nil // delivered while we were leaving
 }
 
+// touchPoll records that a poller was active just now.
+func (q *taskQueue) touchPoll() {
+	q.mu.Lock()
+	q.lastPoll = q.e.clock.Now()
+	q.mu.Unlock()
+}
+
 // handBack returns a task a poller took but did not start. A sync-match
 // task goes back to its AddTask call; a persisted one to the retry list,
-// dispatchable again after backoff.
+// dispatchable again after backoff; a query still pending to the head of
+// the query list (an abandoned one is dropped).
 func (q *taskQueue) handBack(t *task, backoff time.Duration) {
+	if t.query != nil {
+		q.mu.Lock()
+		if t.query.pending() {
+			q.queries = slices.Insert(q.queries, 0, t)
+			q.matchLocked()
+		}
+		q.mu.Unlock()
+		return
+	}
 	if t.result != nil {
 		t.result <- syncResult{backoff: backoff}
 		return

@@ -12,13 +12,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
-	replicationpb "go.temporal.io/api/replication/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -26,24 +23,34 @@ import (
 var (
 	// ErrNotFound means no namespace has the given name or ID.
 	ErrNotFound = errors.New("namespace not found")
-	// ErrAlreadyExists means Register found the name (or ID) taken.
+	// ErrAlreadyExists means Create found the name (or ID) taken.
 	ErrAlreadyExists = errors.New("namespace already exists")
-	// ErrInvalidName means Register was given a name it cannot accept.
+	// ErrInvalidName means Create was given a name it cannot accept.
 	ErrInvalidName = errors.New("invalid namespace name")
+	// ErrInvalidRetention means a negative retention. (The minimum a client
+	// may ask for is the frontend's policy, not the registry's.)
+	ErrInvalidRetention = errors.New("invalid namespace retention")
 )
 
 // MaxNameLength bounds namespace names (Temporal's identifier limit).
 const MaxNameLength = 1000
 
+// maxUpdateAttempts bounds Update's read-modify-write loop. Updates in one
+// process are serialized, so only writers in other processes can make an
+// attempt fail.
+const maxUpdateAttempts = 5
+
 // Namespace is one registered namespace. It is immutable once returned;
-// callers must not modify Describe (clone it before changing).
+// callers must not modify Describe (clone it before changing). An update
+// makes a new Namespace; holders of the old one keep a consistent snapshot.
 type Namespace struct {
 	ID        string
 	Name      string
 	Retention time.Duration
 	// Describe is the stored description: NamespaceInfo (name, ID, state,
-	// capabilities), Config (retention) and ReplicationConfig. Limits are
-	// not stored: they come from dynamic config when described.
+	// description, owner, data, capabilities), Config (retention) and
+	// ReplicationConfig. Limits are not stored: they come from dynamic
+	// config when described.
 	Describe *workflowservice.DescribeNamespaceResponse
 }
 
@@ -55,13 +62,21 @@ type Options struct {
 	ClusterName string
 }
 
-// Registry resolves namespaces by name or ID. Namespaces are never changed
-// or deleted yet, so a positive lookup is cached for the life of the
-// process; a miss always goes to the store (another process may have
-// registered the namespace since). Safe for concurrent use.
+// Registry resolves namespaces by name or ID through a cache over the
+// store. Every write (Create, Update) goes to the store first and then
+// replaces the cached entry, so within one process a change is visible to
+// every user of the registry as soon as the write returns. A miss always
+// goes to the store (another process may have registered the namespace
+// since); changes made by other processes are picked up by Refresh.
+// Namespaces are never deleted yet. Safe for concurrent use.
 type Registry struct {
 	store       persistence.NamespaceStore
 	clusterName string
+
+	// writeMu serializes the sections that read the store and then
+	// overwrite cache entries (Update, Refresh), so an older read can never
+	// replace a newer write in the cache.
+	writeMu sync.Mutex
 
 	mu     sync.RWMutex
 	byName map[string]*Namespace
@@ -81,50 +96,8 @@ func NewRegistry(opts Options) *Registry {
 	}
 }
 
-// Register creates a namespace with a new random ID. It returns
-// ErrAlreadyExists if the name is taken, ErrInvalidName for an empty,
-// over-long or non-UTF-8 name or a negative retention, and store errors
-// (e.g. *persistence.UnavailableError) as they come.
-func (r *Registry) Register(ctx context.Context, name string, retention time.Duration) error {
-	if err := validateName(name); err != nil {
-		return err
-	}
-	if retention < 0 {
-		return fmt.Errorf("%w: negative retention %v", ErrInvalidName, retention)
-	}
-	id := uuid.NewString()
-	desc := r.newDescription(id, name, retention)
-	data, err := proto.Marshal(desc)
-	if err != nil {
-		return fmt.Errorf("namespace: encoding %q: %w", name, err)
-	}
-	err = r.store.CreateNamespace(ctx, persistence.NamespaceRecord{ID: id, Name: name, Data: data})
-	if errors.Is(err, persistence.ErrAlreadyExists) {
-		return fmt.Errorf("%w: %q", ErrAlreadyExists, name)
-	}
-	if err != nil {
-		return err
-	}
-	r.remember(&Namespace{ID: id, Name: name, Retention: retention, Describe: desc})
-	return nil
-}
-
-// EnsureRegistered registers name unless it exists already (with any
-// retention); safe to call at every start-up and from racing processes.
-func (r *Registry) EnsureRegistered(ctx context.Context, name string, retention time.Duration) error {
-	_, err := r.GetByName(ctx, name)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	err = r.Register(ctx, name, retention)
-	if errors.Is(err, ErrAlreadyExists) {
-		return nil
-	}
-	return err
-}
+// ClusterName is the cluster every namespace of this registry is active in.
+func (r *Registry) ClusterName() string { return r.clusterName }
 
 // GetByName returns the namespace called name, or ErrNotFound.
 func (r *Registry) GetByName(ctx context.Context, name string) (*Namespace, error) {
@@ -183,8 +156,30 @@ func (r *Registry) load(rec persistence.NamespaceRecord, err error) (*Namespace,
 	return r.remember(ns), nil
 }
 
-// remember caches ns and returns the cached entry (the first one wins, so
-// every caller sees the same pointer).
+// Refresh re-reads every namespace from the store and replaces the cached
+// entries, so changes written by other processes become visible. A
+// multi-process deployment calls it periodically (Temporal refreshes its
+// namespace cache every 10 s).
+func (r *Registry) Refresh(ctx context.Context) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	recs, err := r.store.ListNamespaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		ns, err := decode(rec)
+		if err != nil {
+			return err
+		}
+		r.replace(ns)
+	}
+	return nil
+}
+
+// remember caches ns unless an entry for its ID exists, and returns the
+// cached entry, so every reader sees the same pointer and a read from the
+// store never replaces what a write (or Refresh) put there.
 func (r *Registry) remember(ns *Namespace) *Namespace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -196,24 +191,22 @@ func (r *Registry) remember(ns *Namespace) *Namespace {
 	return ns
 }
 
-func (r *Registry) newDescription(id, name string, retention time.Duration) *workflowservice.DescribeNamespaceResponse {
-	return &workflowservice.DescribeNamespaceResponse{
-		NamespaceInfo: &namespacepb.NamespaceInfo{
-			Name:         name,
-			Id:           id,
-			State:        enumspb.NAMESPACE_STATE_REGISTERED,
-			Capabilities: &namespacepb.NamespaceInfo_Capabilities{},
-		},
-		Config: &namespacepb.NamespaceConfig{
-			WorkflowExecutionRetentionTtl: durationpb.New(retention),
-			HistoryArchivalState:          enumspb.ARCHIVAL_STATE_DISABLED,
-			VisibilityArchivalState:       enumspb.ARCHIVAL_STATE_DISABLED,
-		},
-		ReplicationConfig: &replicationpb.NamespaceReplicationConfig{
-			ActiveClusterName: r.clusterName,
-			Clusters:          []*replicationpb.ClusterReplicationConfig{{ClusterName: r.clusterName}},
-			State:             enumspb.REPLICATION_STATE_NORMAL,
-		},
+// replace caches ns over any older entry; callers hold writeMu.
+func (r *Registry) replace(ns *Namespace) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byID[ns.ID] = ns
+	r.byName[ns.Name] = ns
+}
+
+// forget drops the entry for id, so the next lookup reads the store: used
+// when a write's outcome is unknown.
+func (r *Registry) forget(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.byID[id]; old != nil {
+		delete(r.byName, old.Name)
+		delete(r.byID, id)
 	}
 }
 

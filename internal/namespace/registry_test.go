@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -78,6 +79,24 @@ func (s *memStore) ListNamespaces(context.Context) ([]persistence.NamespaceRecor
 	return out, nil
 }
 
+func (s *memStore) UpdateNamespace(_ context.Context, ns persistence.NamespaceRecord, prev []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	r, ok := s.recs[ns.ID]
+	switch {
+	case !ok:
+		return persistence.ErrNotFound
+	case !bytes.Equal(r.Data, prev):
+		return persistence.ErrConditionFailed
+	}
+	r.Data = append([]byte(nil), ns.Data...)
+	s.recs[ns.ID] = r
+	return nil
+}
+
 func TestRegisterAndGet(t *testing.T) {
 	ctx := context.Background()
 	st := newMemStore()
@@ -153,7 +172,7 @@ func TestRegisterErrors(t *testing.T) {
 		{"", time.Hour, ErrInvalidName},
 		{strings.Repeat("x", MaxNameLength+1), time.Hour, ErrInvalidName},
 		{"bad\xff", time.Hour, ErrInvalidName},
-		{"b", -time.Second, ErrInvalidName},
+		{"b", -time.Second, ErrInvalidRetention},
 	}
 	for _, c := range cases {
 		if err := r.Register(ctx, c.name, c.retention); !errors.Is(err, c.want) {

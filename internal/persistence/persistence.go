@@ -155,6 +155,14 @@ type NamespaceStore interface {
 	GetNamespaceByName(ctx context.Context, name string) (NamespaceRecord, error)
 	GetNamespaceByID(ctx context.Context, id string) (NamespaceRecord, error)
 	ListNamespaces(ctx context.Context) ([]NamespaceRecord, error)
+	// UpdateNamespace replaces the Data of the namespace with ID ns.ID, but
+	// only if its stored Data is still exactly prevData: a compare-and-swap
+	// on the whole description, so concurrent read-modify-write updates
+	// from any number of processes never lose one another's changes. The
+	// name is never changed (ns.Name is ignored). It returns ErrNotFound if
+	// no namespace has that ID and ErrConditionFailed if Data moved on;
+	// nothing is written then and the caller may re-read and retry.
+	UpdateNamespace(ctx context.Context, ns NamespaceRecord, prevData []byte) error
 }
 
 // ShardStore owns the range_id fence.
@@ -164,6 +172,13 @@ type ShardStore interface {
 	// for the shard passes that value and fails with
 	// *ShardOwnershipLostError once someone else acquires the shard.
 	AcquireShard(ctx context.Context, shardID int32) (rangeID int64, err error)
+	// RenewShard increments the shard's range_id only if it is still
+	// rangeID, and returns the new value; otherwise it returns
+	// *ShardOwnershipLostError and changes nothing. An owner uses it, not
+	// AcquireShard, to fence off its own write whose outcome was unknown
+	// (or to get a fresh task-ID range): it must never take the shard back
+	// from an owner that acquired it meanwhile.
+	RenewShard(ctx context.Context, shardID int32, rangeID int64) (newRangeID int64, err error)
 }
 
 // CurrentMode says what CreateWorkflow may do with an existing current run.
@@ -297,5 +312,6 @@ type Store interface {
 	ShardStore
 	ExecutionStore
 	TaskQueueStore
+	VisibilityStore
 	Close() error
 }

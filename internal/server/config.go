@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/persistence/sqlstore"
 )
 
 // Version is Sundial's version, reported by GetSystemInfo and
@@ -52,7 +56,44 @@ type Config struct {
 	Logger *slog.Logger
 	// Clock; nil means the wall clock.
 	Clock clock.Clock
+
+	// Store selects the database. The zero value is SQLite at DBFilename.
+	Store StoreConfig
+	// Roles are the roles this process runs (frontend, history, matching,
+	// worker); empty means all. Until roles can reach each other across
+	// processes, a process must run frontend, history and matching
+	// together.
+	Roles []string
+	// WrapStore, when set, wraps the opened store before any role uses it
+	// (e.g. to inject faults in tests, or to add metrics). The wrapper
+	// must keep the persistence contract; Close of the wrapper must close
+	// the store it was given.
+	WrapStore func(persistence.Store) persistence.Store
 }
+
+// StoreConfig selects and reaches the database.
+type StoreConfig struct {
+	// Plugin is config.PluginSQLite (default), PluginPostgres,
+	// PluginPostgresPGX or PluginMySQL.
+	Plugin string
+	// SQL reaches PostgreSQL or MySQL (ignored for SQLite, which uses
+	// Config.DBFilename).
+	SQL sqlstore.ServerOptions
+	// SkipSchemaMigration refuses a database whose schema is not the
+	// latest instead of migrating it (any plugin).
+	SkipSchemaMigration bool
+}
+
+// Role names.
+const (
+	RoleFrontend = "frontend"
+	RoleHistory  = "history"
+	RoleMatching = "matching"
+	RoleWorker   = "worker"
+)
+
+// AllRoles is every role, the default of Config.Roles.
+var AllRoles = []string{RoleFrontend, RoleHistory, RoleMatching, RoleWorker}
 
 // withDefaults returns c with unset fields filled and "default" added to
 // (a deduplicated copy of) Namespaces.
@@ -74,6 +115,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
+	}
+	if c.Store.Plugin == "" {
+		c.Store.Plugin = config.PluginSQLite
+	}
+	if len(c.Roles) == 0 {
+		c.Roles = AllRoles
 	}
 	seen := map[string]bool{DefaultNamespace: true}
 	names := []string{DefaultNamespace}
@@ -103,6 +150,37 @@ func (c Config) Validate() error {
 		if n == "" {
 			return errors.New("invalid namespace name: empty")
 		}
+	}
+	if err := validateRoles(c.Roles); err != nil {
+		return err
+	}
+	switch c.Store.Plugin {
+	case config.PluginSQLite:
+	case config.PluginPostgres, config.PluginPostgresPGX, config.PluginMySQL:
+		if c.Store.SQL.Addr == "" || c.Store.SQL.Database == "" {
+			return fmt.Errorf("store %s: connectAddr and databaseName are required", c.Store.Plugin)
+		}
+	default:
+		return fmt.Errorf("unknown sql pluginName %q: want %s, %s, %s or %s", c.Store.Plugin,
+			config.PluginSQLite, config.PluginPostgres, config.PluginPostgresPGX, config.PluginMySQL)
+	}
+	return nil
+}
+
+// validateRoles accepts known role names, and for now only sets that run
+// frontend, history and matching together: the roles do not reach each
+// other across processes yet.
+func validateRoles(roles []string) error {
+	have := map[string]bool{}
+	for _, r := range roles {
+		if !slices.Contains(AllRoles, r) {
+			return fmt.Errorf("unknown service %q: want some of %s", r, strings.Join(AllRoles, ", "))
+		}
+		have[r] = true
+	}
+	if !have[RoleFrontend] || !have[RoleHistory] || !have[RoleMatching] {
+		return fmt.Errorf("services %s: frontend, history and matching must run in the same process"+
+			" until roles can reach each other across processes", strings.Join(roles, ","))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -23,7 +24,8 @@ import (
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/namespace"
-	"github.com/sundialhq/sundial/internal/persistence/sqlite"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/visibility"
 )
 
 const (
@@ -38,7 +40,7 @@ const (
 )
 
 // Server is a single-process Sundial: frontend, history and matching over
-// one SQLite store.
+// one store (SQLite, PostgreSQL or MySQL).
 type Server struct {
 	cfg Config
 	log *slog.Logger
@@ -46,7 +48,7 @@ type Server struct {
 	mu       sync.Mutex
 	started  bool
 	stopped  bool
-	store    *sqlite.Store
+	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
 	grpc     *grpc.Server
@@ -85,9 +87,9 @@ func (s *Server) Start() error {
 func (s *Server) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	store, err := sqlite.Open(s.cfg.DBFilename, s.log.With("component", "sqlite"))
+	store, err := openStore(ctx, s.cfg, s.log)
 	if err != nil {
-		return fmt.Errorf("opening database %s: %w", s.cfg.DBFilename, err)
+		return err
 	}
 	s.store = store
 	stored, err := store.InitCluster(ctx, s.cfg.NumShards)
@@ -133,7 +135,11 @@ func (s *Server) serve(namespaces *namespace.Registry) error {
 		ServerVersion:    Version,
 		ClusterName:      clusterName,
 		NumShards:        s.cfg.NumShards,
-		PersistenceStore: "sqlite",
+		PersistenceStore: s.cfg.Store.Plugin,
+		Visibility:       s.store,
+		SearchAttributes: visibility.NewRegistry(visibility.RegistryOptions{
+			Store: s.store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
+		}),
 	})
 	if err != nil {
 		return err
@@ -146,6 +152,7 @@ func (s *Server) serve(namespaces *namespace.Registry) error {
 	s.lis = lis
 	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"))...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
+	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
@@ -153,7 +160,7 @@ func (s *Server) serve(namespaces *namespace.Registry) error {
 
 	s.served = make(chan error, 1)
 	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
-	s.log.Info("sundial started", "frontend", lis.Addr().String(), "db", s.cfg.DBFilename,
+	s.log.Info("sundial started", "frontend", lis.Addr().String(), "db", describeStore(s.cfg),
 		"numHistoryShards", s.cfg.NumShards, "version", Version)
 	return nil
 }
@@ -167,6 +174,9 @@ func (s *Server) FrontendAddr() string {
 	}
 	return s.lis.Addr().String()
 }
+
+// Database names the database the server uses (no password).
+func (s *Server) Database() string { return describeStore(s.cfg) }
 
 // Run starts the server and then Waits.
 func (s *Server) Run(ctx context.Context) error {

@@ -76,7 +76,7 @@ func TestServeAndStop(t *testing.T) {
 
 	checkStartErrors(ctx, t, client)
 
-	_, err = client.SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{Namespace: "default"})
+	_, err = client.DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: "default"})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("unimplemented method -> %v", err)
 	}

@@ -33,6 +33,8 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
 		m.write(ev)
 	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 		m.upsertSearchAttributes(c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+		m.modifyProperties(c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo(), completedID)
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{

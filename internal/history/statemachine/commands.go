@@ -5,24 +5,42 @@ import (
 	"time"
 
 	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // Limits the state machine enforces on commands.
 type Limits struct {
 	MaxIDLength          int
 	MaxPendingActivities int
+	MaxSignals           int64
+	// MaxBlobSize bounds each payload a command carries; a bigger one
+	// terminates the run (it could never make progress).
+	MaxBlobSize int
+	// History limits: past the error limits the run is terminated; past the
+	// suggest limits WorkflowTaskStarted suggests continue-as-new.
+	MaxHistoryEvents     int64
+	MaxHistorySize       int64
+	SuggestHistoryEvents int64
+	SuggestHistorySize   int64
 }
 
 // DefaultLimits are Temporal's defaults.
-var DefaultLimits = Limits{MaxIDLength: 1000, MaxPendingActivities: 2000}
+var DefaultLimits = Limits{
+	MaxIDLength: 1000, MaxPendingActivities: 2000, MaxSignals: 10000, MaxBlobSize: 2 << 20,
+	MaxHistoryEvents: 51200, MaxHistorySize: 50 << 20,
+	SuggestHistoryEvents: 4096, SuggestHistorySize: 4 << 20,
+}
 
 // commandError is a bad command: the workflow task fails with cause.
 type commandError struct {
 	cause enumspb.WorkflowTaskFailedCause
 	msg   string
+	// terminate: retrying the task cannot help; the run is terminated.
+	terminate bool
 }
 
 func badCommand(cause enumspb.WorkflowTaskFailedCause, format string, args ...any) *commandError {
@@ -42,13 +60,18 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 	wt := s.WorkflowTask
 	if cerr := validateCommands(s, in, lim); cerr != nil {
 		m.failWorkflowTask(cerr.cause, &failurepb.Failure{Message: cerr.msg, Source: "Server"}, in.Identity, in.BinaryChecksum)
+		if cerr.terminate {
+			m.s.WorkflowTask = nil
+			m.out.Tasks = nil // nothing of the retry is needed
+			m.terminate(cerr.msg, nil, "sundial")
+		}
 		return m.out, CompleteResult{Rejected: cerr.msg}, nil
 	}
 	if len(s.Buffered) > 0 && closesRun(in.Commands) {
 		m.failWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
 			&failurepb.Failure{Message: "the workflow has unhandled events and cannot close yet", Source: "Server"},
 			in.Identity, in.BinaryChecksum)
-		m.maybeReturnNew(in)
+		m.maybeReturnNew(in, lim)
 		return m.out, CompleteResult{}, nil
 	}
 	m.writeTransient()
@@ -75,16 +98,19 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 			return m.out, CompleteResult{}, nil
 		}
 	}
+	if m.checkHistoryLimits(lim) {
+		return m.out, CompleteResult{}, nil
+	}
 	if m.flushBuffered() || in.ForceCreate || m.needWorkflowTask {
 		m.scheduleWorkflowTask(1, false)
 	}
-	m.maybeReturnNew(in)
+	m.maybeReturnNew(in, lim)
 	return m.out, CompleteResult{}, nil
 }
 
 // maybeReturnNew starts a workflow task scheduled by this transition right
 // away when the worker asked for it, instead of dispatching it.
-func (m *mutation) maybeReturnNew(in CompleteInput) {
+func (m *mutation) maybeReturnNew(in CompleteInput, lim Limits) {
 	wt := m.s.WorkflowTask
 	if !in.ReturnNew || !m.scheduledWorkflowTask || wt == nil || wt.Started() {
 		return
@@ -94,8 +120,22 @@ func (m *mutation) maybeReturnNew(in CompleteInput) {
 		return // backed off: leave it to its timer
 	}
 	m.out.Tasks = m.out.Tasks[:n-1]
-	m.startWorkflowTask("return-new", in.Identity)
+	m.startWorkflowTask("return-new", in.Identity, lim)
 	m.out.NewWorkflowTaskStarted = true
+}
+
+// checkHistoryLimits terminates a run whose history grew past the limits
+// and reports whether it did.
+func (m *mutation) checkHistoryLimits(lim Limits) bool {
+	switch {
+	case lim.MaxHistoryEvents > 0 && m.s.NextEventID-1 > lim.MaxHistoryEvents:
+		m.terminate("Workflow history count exceeds limit.", nil, "sundial")
+	case lim.MaxHistorySize > 0 && m.s.HistorySize > lim.MaxHistorySize:
+		m.terminate("Workflow history size exceeds limit.", nil, "sundial")
+	default:
+		return false
+	}
+	return true
 }
 
 func closesRun(cmds []*commandpb.Command) bool {
@@ -117,7 +157,7 @@ func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
 		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
 			"protocol messages (workflow updates) are not supported by this server yet")
 	}
-	v := validator{s: s, lim: lim, activityIDs: map[string]bool{}, timers: map[string]bool{}}
+	v := validator{s: s, lim: lim, activityIDs: map[string]bool{}, timers: map[string]bool{}, validateSA: in.ValidateSearchAttributes}
 	for _, a := range s.Activities {
 		v.activityIDs[a.ActivityID] = true
 	}
@@ -129,11 +169,42 @@ func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
 		if cerr := v.check(c, i == len(in.Commands)-1); cerr != nil {
 			return cerr
 		}
+		if cerr := checkBlobSizes(c, lim); cerr != nil {
+			return cerr
+		}
+	}
+	return nil
+}
+
+// checkBlobSizes rejects a command whose payload is over the blob limit.
+func checkBlobSizes(c *commandpb.Command, lim Limits) *commandError {
+	if lim.MaxBlobSize <= 0 {
+		return nil
+	}
+	var blob proto.Message
+	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED
+	switch c.GetCommandType() {
+	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
+		blob, cause = c.GetScheduleActivityTaskCommandAttributes().GetInput(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_ACTIVITY_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
+		blob, cause = c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
+		blob, cause = c.GetFailWorkflowExecutionCommandAttributes().GetFailure(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+		blob, cause = c.GetCancelWorkflowExecutionCommandAttributes().GetDetails(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES
+	case enumspb.COMMAND_TYPE_RECORD_MARKER:
+		blob, cause = c.GetRecordMarkerCommandAttributes(), enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_RECORD_MARKER_ATTRIBUTES
+	default:
+		return nil
+	}
+	if proto.Size(blob) > lim.MaxBlobSize {
+		return &commandError{cause: cause, msg: fmt.Sprintf("%s: Blob data size exceeds limit.", c.GetCommandType()), terminate: true}
 	}
 	return nil
 }
 
 type validator struct {
+	validateSA  func(*commonpb.SearchAttributes) string
 	s           *State
 	lim         Limits
 	activityIDs map[string]bool
@@ -157,8 +228,19 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 		}
 		return nil
 	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-		if len(c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes().GetIndexedFields()) == 0 {
+		sa := c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes()
+		if len(sa.GetIndexedFields()) == 0 {
 			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "SearchAttributes is not set on command.")
+		}
+		if v.validateSA != nil {
+			if msg := v.validateSA(sa); msg != "" {
+				return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "%s", msg)
+			}
+		}
+		return nil
+	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
+		if c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo() == nil {
+			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES, "UpsertedMemo is not set on command.")
 		}
 		return nil
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
@@ -194,8 +276,6 @@ func unsupported(t enumspb.CommandType) *commandError {
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
-	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
-		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:

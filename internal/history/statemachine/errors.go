@@ -11,6 +11,8 @@ var (
 	ErrStaleActivityTask = errors.New("activity task not found")
 	// ErrClosed: the run is closed.
 	ErrClosed = errors.New("workflow execution already completed")
+	// ErrSignalLimit: the run accepted its maximum number of signals.
+	ErrSignalLimit = errors.New("exceeded workflow execution limit for signal events")
 	// ErrTaskGone: a dispatch is for a task that no longer waits to start.
 	ErrTaskGone = errors.New("task no longer pending")
 )

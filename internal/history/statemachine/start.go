@@ -23,6 +23,12 @@ type StartInput struct {
 
 // Start creates the state and first events of a new run.
 func Start(in StartInput, now time.Time) (*State, Output) {
+	return start(in, now, nil)
+}
+
+// start creates a run; before, when set, adds events between the started
+// event and the first workflow task.
+func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Output) {
 	req := in.Request
 	s := &State{NextEventID: 1}
 	m := newMutation(s, now)
@@ -85,7 +91,12 @@ func Start(in StartInput, now time.Time) (*State, Output) {
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 	m.write(ev)
-
+	if req.GetMemo() != nil {
+		s.Memo = mustMarshal(req.GetMemo())
+	}
+	if before != nil {
+		before(m)
+	}
 	if runTimeout > 0 {
 		m.task(Task{Type: TaskWorkflowRunTimeout, Time: now.Add(delay + runTimeout)})
 	}

@@ -37,6 +37,17 @@ type State struct {
 	// SearchAttributes is the proto-encoded commonpb.SearchAttributes
 	// of the run (from the start and later upserts).
 	SearchAttributes []byte `json:"search_attributes,omitempty"`
+	// Memo is the proto-encoded commonpb.Memo of the run.
+	Memo []byte `json:"memo,omitempty"`
+	// SignalRequestIDs dedups signals by request ID; SignalCount counts
+	// accepted signals against the per-execution limit.
+	SignalRequestIDs map[string]bool `json:"signal_request_ids,omitempty"`
+	SignalCount      int64           `json:"signal_count,omitempty"`
+	// CancelRequestID is set once cancellation was requested.
+	CancelRequested bool   `json:"cancel_requested,omitempty"`
+	CancelRequestID string `json:"cancel_request_id,omitempty"`
+	// StateTransitions counts written transitions (for describe).
+	StateTransitions int64 `json:"state_transitions,omitempty"`
 	// HistorySize is the encoded size of the written events, in bytes.
 	HistorySize int64 `json:"history_size,omitempty"`
 }
@@ -74,6 +85,8 @@ type WorkflowTaskInfo struct {
 	Attempt        int32         `json:"attempt"`
 	Transient      bool          `json:"transient,omitempty"`
 	TaskQueue      string        `json:"task_queue"`
+	// Sticky: TaskQueue is the worker's sticky queue.
+	Sticky bool `json:"sticky,omitempty"`
 	Timeout        time.Duration `json:"timeout"`
 	ScheduledTime  time.Time     `json:"scheduled_time"`
 	StartedTime    time.Time     `json:"started_time,omitempty"`

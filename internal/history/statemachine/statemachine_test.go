@@ -26,6 +26,13 @@ type run struct {
 	last    Output
 }
 
+func (r *run) startRequest() *workflowservice.StartWorkflowExecutionRequest {
+	return &workflowservice.StartWorkflowExecutionRequest{
+		WorkflowId: "wf", WorkflowType: &commonpb.WorkflowType{Name: "T"},
+		TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}, RequestId: "r1",
+	}
+}
+
 func newRun(t *testing.T, mutate func(*workflowservice.StartWorkflowExecutionRequest)) *run {
 	req := &workflowservice.StartWorkflowExecutionRequest{
 		WorkflowId: "wf", WorkflowType: &commonpb.WorkflowType{Name: "T"},
@@ -62,7 +69,7 @@ func (r *run) advance(d time.Duration) { r.now = r.now.Add(d) }
 
 func (r *run) startWFT(requestID string) WorkflowTaskRef {
 	r.t.Helper()
-	r.record(StartWorkflowTask(r.s, r.s.WorkflowTask.ScheduledEventID, requestID, "worker", r.now))
+	r.record(StartWorkflowTask(r.s, r.s.WorkflowTask.ScheduledEventID, requestID, "worker", DefaultLimits, r.now))
 	wt := r.s.WorkflowTask
 	return WorkflowTaskRef{ScheduledEventID: wt.ScheduledEventID, StartedEventID: wt.StartedEventID, Attempt: wt.Attempt}
 }
@@ -225,10 +232,10 @@ func TestWorkflowTaskFailureRetriesAreTransient(t *testing.T) {
 func TestStaleWorkflowTaskTokens(t *testing.T) {
 	r := newRun(t, nil)
 	ref := r.startWFT("p1")
-	if _, err := StartWorkflowTask(r.s, ref.ScheduledEventID, "other", "w", r.now); err != ErrTaskGone {
+	if _, err := StartWorkflowTask(r.s, ref.ScheduledEventID, "other", "w", DefaultLimits, r.now); err != ErrTaskGone {
 		t.Fatalf("second poller got %v, want ErrTaskGone", err)
 	}
-	if out, err := StartWorkflowTask(r.s, ref.ScheduledEventID, "p1", "w", r.now); err != nil || !out.NoChange {
+	if out, err := StartWorkflowTask(r.s, ref.ScheduledEventID, "p1", "w", DefaultLimits, r.now); err != nil || !out.NoChange {
 		t.Fatalf("repeat of the same poll must be a no-op, got %v %v", out, err)
 	}
 	bad := ref

@@ -37,6 +37,9 @@ const (
 	// TaskWorkflowTaskBackoff dispatches a retried workflow task after its
 	// backoff.
 	TaskWorkflowTaskBackoff TaskType = 16
+	// TaskStickyTimeout moves a sticky workflow task nobody started to the
+	// normal queue.
+	TaskStickyTimeout TaskType = 17
 )
 
 // Task is one outbox task produced by a transition. Timer tasks have a

@@ -39,10 +39,13 @@ func (m *mutation) scheduleWorkflowTask(attempt int32, transient bool) {
 		Timeout:       s.Execution.TaskTimeout,
 		ScheduledTime: m.now,
 	}
+	if s.Execution.StickyTaskQueue != "" && !transient {
+		wt.TaskQueue, wt.Sticky = s.Execution.StickyTaskQueue, true
+	}
 	if transient {
 		wt.ScheduledEventID = s.NextEventID
 	} else {
-		wt.ScheduledEventID = m.write(scheduledEvent(wt))
+		wt.ScheduledEventID = m.write(scheduledEvent(wt, s.Execution.TaskQueue))
 	}
 	s.WorkflowTask = wt
 	m.scheduledWorkflowTask = true
@@ -50,21 +53,32 @@ func (m *mutation) scheduleWorkflowTask(attempt int32, transient bool) {
 		m.task(Task{Type: TaskWorkflowTaskBackoff, Time: m.now.Add(d), EventID: wt.ScheduledEventID, Attempt: attempt})
 		return
 	}
-	m.task(dispatchWorkflowTask(wt))
+	m.dispatchWorkflowTask(wt)
 }
 
-func dispatchWorkflowTask(wt *WorkflowTaskInfo) Task {
-	return Task{Type: TaskDispatchWorkflowTask, EventID: wt.ScheduledEventID, Attempt: wt.Attempt, TaskQueue: wt.TaskQueue}
+// dispatchWorkflowTask emits the dispatch of wt, and for a sticky task the
+// timer that falls back to the normal queue.
+func (m *mutation) dispatchWorkflowTask(wt *WorkflowTaskInfo) {
+	t := Task{Type: TaskDispatchWorkflowTask, EventID: wt.ScheduledEventID, Attempt: wt.Attempt, TaskQueue: wt.TaskQueue, Sticky: wt.Sticky}
+	if d := m.s.Execution.StickyScheduleToStart; wt.Sticky && d > 0 {
+		t.Timeout = d
+		m.task(Task{Type: TaskStickyTimeout, Time: m.now.Add(d), EventID: wt.ScheduledEventID, Attempt: wt.Attempt})
+	}
+	m.task(t)
 }
 
-func scheduledEvent(wt *WorkflowTaskInfo) *historypb.HistoryEvent {
+func scheduledEvent(wt *WorkflowTaskInfo, normalQueue string) *historypb.HistoryEvent {
+	tq := &taskqueuepb.TaskQueue{Name: wt.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL}
+	if wt.Sticky {
+		tq.Kind, tq.NormalName = enumspb.TASK_QUEUE_KIND_STICKY, normalQueue
+	}
 	return &historypb.HistoryEvent{
 		EventId:   wt.ScheduledEventID,
 		EventTime: timestamppb.New(wt.ScheduledTime),
 		EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
 		Attributes: &historypb.HistoryEvent_WorkflowTaskScheduledEventAttributes{
 			WorkflowTaskScheduledEventAttributes: &historypb.WorkflowTaskScheduledEventAttributes{
-				TaskQueue:           &taskqueuepb.TaskQueue{Name: wt.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+				TaskQueue:           tq,
 				StartToCloseTimeout: durationOrNil(wt.Timeout),
 				Attempt:             wt.Attempt,
 			},
@@ -72,7 +86,7 @@ func scheduledEvent(wt *WorkflowTaskInfo) *historypb.HistoryEvent {
 	}
 }
 
-func startedEvent(wt *WorkflowTaskInfo, historySize int64) *historypb.HistoryEvent {
+func startedEvent(wt *WorkflowTaskInfo, historySize int64, suggestContinueAsNew bool) *historypb.HistoryEvent {
 	return &historypb.HistoryEvent{
 		EventId:   wt.StartedEventID,
 		EventTime: timestamppb.New(wt.StartedTime),
@@ -82,7 +96,8 @@ func startedEvent(wt *WorkflowTaskInfo, historySize int64) *historypb.HistoryEve
 				ScheduledEventId: wt.ScheduledEventID,
 				Identity:         wt.Identity,
 				RequestId:        wt.RequestID,
-				HistorySizeBytes: historySize,
+				HistorySizeBytes:     historySize,
+				SuggestContinueAsNew: suggestContinueAsNew,
 			},
 		},
 	}
@@ -95,7 +110,7 @@ func TransientEvents(s *State) []*historypb.HistoryEvent {
 	if wt == nil || !wt.Transient || !wt.Started() {
 		return nil
 	}
-	return []*historypb.HistoryEvent{scheduledEvent(wt), startedEvent(wt, s.HistorySize)}
+	return []*historypb.HistoryEvent{scheduledEvent(wt, s.Execution.TaskQueue), startedEvent(wt, s.HistorySize, false)}
 }
 
 // CanDispatchWorkflowTask reports whether workflow task scheduledEventID
@@ -108,7 +123,7 @@ func CanDispatchWorkflowTask(s *State, scheduledEventID int64) bool {
 // StartWorkflowTask marks workflow task scheduledEventID started by a poll.
 // A repeat with the same requestID is a no-op (NoChange); anything else that
 // does not match the pending task is ErrTaskGone.
-func StartWorkflowTask(s *State, scheduledEventID int64, requestID, identity string, now time.Time) (Output, error) {
+func StartWorkflowTask(s *State, scheduledEventID int64, requestID, identity string, lim Limits, now time.Time) (Output, error) {
 	wt := s.WorkflowTask
 	if !s.Running() || wt == nil || wt.ScheduledEventID != scheduledEventID {
 		return Output{}, ErrTaskGone
@@ -120,11 +135,11 @@ func StartWorkflowTask(s *State, scheduledEventID int64, requestID, identity str
 		return Output{}, ErrTaskGone
 	}
 	m := newMutation(s, now)
-	m.startWorkflowTask(requestID, identity)
+	m.startWorkflowTask(requestID, identity, lim)
 	return m.out, nil
 }
 
-func (m *mutation) startWorkflowTask(requestID, identity string) {
+func (m *mutation) startWorkflowTask(requestID, identity string, lim Limits) {
 	wt := m.s.WorkflowTask
 	wt.RequestID = requestID
 	wt.Identity = identity
@@ -133,7 +148,9 @@ func (m *mutation) startWorkflowTask(requestID, identity string) {
 		wt.StartedEventID = wt.ScheduledEventID + 1
 	} else {
 		wt.StartedEventID = m.s.NextEventID
-		m.write(startedEvent(wt, m.s.HistorySize))
+		suggest := (lim.SuggestHistoryEvents > 0 && m.s.NextEventID > lim.SuggestHistoryEvents) ||
+			(lim.SuggestHistorySize > 0 && m.s.HistorySize > lim.SuggestHistorySize)
+		m.write(startedEvent(wt, m.s.HistorySize, suggest))
 	}
 	m.task(Task{
 		Type: TaskWorkflowTaskTimeout, Time: m.now.Add(wt.Timeout),
@@ -171,8 +188,8 @@ func (m *mutation) writeTransient() {
 	if wt.ScheduledEventID != m.s.NextEventID {
 		panic("statemachine: transient workflow task overtaken by written events")
 	}
-	m.write(scheduledEvent(wt))
-	m.write(startedEvent(wt, m.s.HistorySize))
+	m.write(scheduledEvent(wt, m.s.Execution.TaskQueue))
+	m.write(startedEvent(wt, m.s.HistorySize, false))
 	wt.Transient = false
 }
 
@@ -222,6 +239,7 @@ func (m *mutation) failWorkflowTask(cause enumspb.WorkflowTaskFailedCause, f *fa
 // retryWorkflowTask schedules the next attempt after a failure or timeout.
 func (m *mutation) retryWorkflowTask(attempt int32, resetAttempt bool) {
 	m.s.WorkflowTask = nil
+	m.s.Execution.StickyTaskQueue = "" // retry on the normal queue
 	if m.flushBuffered() || resetAttempt {
 		m.scheduleWorkflowTask(1, false)
 		return
@@ -260,7 +278,46 @@ func DispatchAfterBackoff(s *State, scheduledEventID int64, attempt int32, now t
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
-	m.task(dispatchWorkflowTask(wt))
+	m.dispatchWorkflowTask(wt)
+	return m.out, nil
+}
+
+// TimeoutStickyWorkflowTask handles a sticky task nobody started in time:
+// WorkflowTaskTimedOut (SCHEDULE_TO_START), stickiness cleared, and a new
+// task on the normal queue.
+func TimeoutStickyWorkflowTask(s *State, scheduledEventID int64, attempt int32, now time.Time) (Output, error) {
+	wt := s.WorkflowTask
+	if !CanDispatchWorkflowTask(s, scheduledEventID) || wt.Attempt != attempt || !wt.Sticky {
+		return Output{NoChange: true}, nil
+	}
+	m := newMutation(s, now)
+	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{
+		WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
+			ScheduledEventId: wt.ScheduledEventID,
+			TimeoutType:      enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START,
+		},
+	}
+	m.write(ev)
+	s.Execution.StickyTaskQueue = ""
+	s.WorkflowTask = nil
+	m.flushBuffered()
+	m.scheduleWorkflowTask(1, false)
+	return m.out, nil
+}
+
+// ResetSticky clears the run's sticky queue (the worker is gone). A task
+// waiting on the sticky queue is dispatched on the normal queue at once.
+func ResetSticky(s *State, now time.Time) (Output, error) {
+	if !s.Running() || (s.Execution.StickyTaskQueue == "" && !(s.WorkflowTask != nil && s.WorkflowTask.Sticky)) {
+		return Output{NoChange: true}, nil
+	}
+	m := newMutation(s, now)
+	s.Execution.StickyTaskQueue = ""
+	if wt := s.WorkflowTask; wt != nil && wt.Sticky && !wt.Started() {
+		wt.TaskQueue, wt.Sticky = s.Execution.TaskQueue, false
+		m.dispatchWorkflowTask(wt)
+	}
 	return m.out, nil
 }
 
@@ -278,6 +335,9 @@ type CompleteInput struct {
 	ReturnNew             bool
 	// HasMessages: protocol messages were sent (not supported yet).
 	HasMessages bool
+	// ValidateSearchAttributes checks upserted search attributes against
+	// the namespace's registered ones ("" = valid); nil accepts all.
+	ValidateSearchAttributes func(*commonpb.SearchAttributes) string
 }
 
 // CompleteResult tells the caller how a completion ended.

@@ -88,6 +88,40 @@ func (s *Store) ListNamespaces(ctx context.Context) ([]persistence.NamespaceReco
 	return out, err
 }
 
+// UpdateNamespace implements persistence.NamespaceStore. The condition is
+// the whole stored description (data = prevData), which every backend
+// compares byte for byte, so no version column is needed; when no row
+// matched, a second read in the same transaction tells a missing
+// namespace from a lost race.
+func (s *Store) UpdateNamespace(ctx context.Context, ns persistence.NamespaceRecord, prevData []byte) error {
+	if ns.ID == "" {
+		return errors.New("sqlstore: namespace ID is required")
+	}
+	return s.write(ctx, "update namespace", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE namespaces SET data = ? WHERE id = ? AND data = ?"),
+			nonNil(ns.Data), ns.ID, nonNil(prevData))
+		if err != nil {
+			return s.dbErr("update namespace", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return s.dbErr("update namespace: rows affected", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		var count int
+		err = tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM namespaces WHERE id = ?"), ns.ID).Scan(&count)
+		if err != nil {
+			return s.dbErr("update namespace: look up", err)
+		}
+		if count == 0 {
+			return fmt.Errorf("namespace id %q: %w", ns.ID, persistence.ErrNotFound)
+		}
+		return fmt.Errorf("namespace id %q: data changed: %w", ns.ID, persistence.ErrConditionFailed)
+	})
+}
+
 // AcquireShard implements persistence.ShardStore. The increment is one
 // UPDATE range_id = range_id + 1, which every backend applies atomically
 // under the row's write lock, so concurrent acquirers each get a distinct,
@@ -106,6 +140,26 @@ func (s *Store) AcquireShard(ctx context.Context, shardID int32) (int64, error) 
 		return s.dbErr("read shard range_id", err)
 	})
 	return rangeID, err
+}
+
+// RenewShard implements persistence.ShardStore: the increment is
+// conditioned on the caller's range_id, so it cannot take the shard from an
+// owner that acquired it meanwhile. The UPDATE waits for every transaction
+// holding the fence's shared lock, so once it returns no earlier write of
+// the old range can still commit.
+func (s *Store) RenewShard(ctx context.Context, shardID int32, rangeID int64) (int64, error) {
+	err := s.write(ctx, "renew shard", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE shards SET range_id = range_id + 1 WHERE shard_id = ? AND range_id = ?"),
+			shardID, rangeID)
+		if err != nil {
+			return s.dbErr("renew shard range_id", err)
+		}
+		return s.expectOneRow(res, "renew shard range_id", &persistence.ShardOwnershipLostError{ShardID: shardID, RangeID: rangeID})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return rangeID + 1, nil
 }
 
 // nonNil returns b, or an empty slice for nil: data columns are NOT NULL,

@@ -137,6 +137,37 @@ func Migrate(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, log *sl
 	}
 }
 
+// MigrationLocker is an optional Dialect capability for databases shared
+// by several processes: MigrationLockStatement is run first in every
+// migration transaction and must block until no other migration
+// transaction holds the lock, releasing it at the transaction's end
+// (PostgreSQL: pg_advisory_xact_lock). Without it, two processes migrating
+// one database at once may both fail a statement; a restart then finishes.
+type MigrationLocker interface {
+	MigrationLockStatement() string
+}
+
+// SchemaStatus compares db's recorded schema version with ms: nil when it
+// is the latest; otherwise an error that says both versions and what to do.
+// It changes nothing, so a server started with automatic migration turned
+// off uses it to refuse an old (or newer) schema.
+func SchemaStatus(ctx context.Context, db *sql.DB, d Dialect, ms []Migration) error {
+	v, err := ReadSchemaVersion(ctx, db, d)
+	if err != nil {
+		return err
+	}
+	latest := LatestVersion(ms)
+	switch {
+	case v == 0:
+		return fmt.Errorf("sqlstore: the %s database has no Sundial schema (this binary's is version %d); run `sundial schema setup` or allow automatic migration", d.Name(), latest)
+	case v < latest:
+		return fmt.Errorf("sqlstore: the %s database schema is version %d, this binary needs %d; run `sundial schema update` or allow automatic migration", d.Name(), v, latest)
+	case v > latest:
+		return fmt.Errorf("sqlstore: database schema version %d is newer than this binary's %d; upgrade sundial", v, latest)
+	}
+	return nil
+}
+
 // migrateOne applies the first migration the database lacks. It reports
 // done (nothing to apply) and the version found before applying.
 func migrateOne(ctx context.Context, db *sql.DB, d Dialect, ms []Migration) (done bool, found int, err error) {
@@ -149,6 +180,11 @@ func migrateOne(ctx context.Context, db *sql.DB, d Dialect, ms []Migration) (don
 			_ = tx.Rollback() // nothing to keep
 		}
 	}()
+	if l, ok := d.(MigrationLocker); ok {
+		if _, err := tx.ExecContext(ctx, l.MigrationLockStatement()); err != nil {
+			return false, 0, fmt.Errorf("sqlstore: migrate: take the migration lock: %w", err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"); err != nil {
 		return false, 0, fmt.Errorf("sqlstore: create schema_version: %w", err)
 	}

@@ -6,9 +6,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -124,7 +127,19 @@ func (s *Store) transient(err error) bool {
 		errors.Is(err, sql.ErrConnDone):
 		return true
 	}
-	return s.d.Classify(err) == ClassTransient
+	return s.d.Classify(err) == ClassTransient || NetworkError(err)
+}
+
+// NetworkError reports whether err is a failure of the connection to a
+// database server rather than of the statement: a dial, read or write
+// error, a reset or refused connection, or a connection closed mid-reply.
+// Dialects of server databases treat these as ClassTransient.
+func NetworkError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 func (s *Store) isUnique(err error) bool {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -74,6 +75,52 @@ var namespaceTests = map[string]func(*fixture){
 			f.Errorf("ListNamespaces has %d rows, want 1", len(list))
 		}
 	},
+	"UpdateCompareAndSwap": func(f *fixture) {
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("v1")}), "create")
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-b", Name: "b", Data: []byte("b1")}), "create b")
+		next := []byte("v2")
+		f.must(f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: next}, []byte("v1")), "update v1->v2")
+		next[0] = 'X' // the store must not have retained the slice
+
+		err := f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("v3")}, []byte("v1"))
+		f.wantIs(err, persistence.ErrConditionFailed, "update with stale prevData")
+		err = f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "missing", Name: "a", Data: []byte("v3")}, []byte("v2"))
+		f.wantIs(err, persistence.ErrNotFound, "update of a missing namespace")
+		// Writing the same bytes again is a match, not a lost race.
+		f.must(f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("v2")}, []byte("v2")), "no-op update")
+
+		byName, err := f.s.GetNamespaceByName(f.ctx, "a")
+		f.must(err, "GetNamespaceByName")
+		byID, err := f.s.GetNamespaceByID(f.ctx, "id-a")
+		f.must(err, "GetNamespaceByID")
+		for _, got := range []persistence.NamespaceRecord{byName, byID} {
+			if got.ID != "id-a" || got.Name != "a" {
+				f.Errorf("got %s/%s, want id-a/a", got.ID, got.Name)
+			}
+			wantBytes(f.T, got.Data, []byte("v2"), "data after update")
+		}
+		other, err := f.s.GetNamespaceByID(f.ctx, "id-b")
+		f.must(err, "GetNamespaceByID b")
+		wantBytes(f.T, other.Data, []byte("b1"), "other namespace's data")
+	},
+	"ConcurrentUpdatesLoseNothing": func(f *fixture) {
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("0")}), "create")
+		const n = 8
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() { errs[i] = casAppend(f, "id-a", byte('a'+i)) })
+		}
+		wg.Wait()
+		for i := range n {
+			f.must(errs[i], "read-modify-write loop")
+		}
+		got, err := f.s.GetNamespaceByID(f.ctx, "id-a")
+		f.must(err, "GetNamespaceByID")
+		if len(got.Data) != n+1 {
+			f.Errorf("data = %q: want %d appended bytes, every update kept", got.Data, n)
+		}
+	},
 	"NotFound": func(f *fixture) {
 		_, err := f.s.GetNamespaceByName(f.ctx, "missing")
 		f.wantIs(err, persistence.ErrNotFound, "GetNamespaceByName")
@@ -120,4 +167,21 @@ var shardTests = map[string]func(*fixture){
 			seen[got[i]] = true
 		}
 	},
+}
+
+// casAppend appends b to a namespace's data with a read-modify-write loop,
+// as the namespace registry updates descriptions.
+func casAppend(f *fixture, id string, b byte) error {
+	for range 1000 {
+		cur, err := f.s.GetNamespaceByID(f.ctx, id)
+		if err != nil {
+			return err
+		}
+		next := append(append([]byte(nil), cur.Data...), b)
+		err = f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: id, Data: next}, cur.Data)
+		if !errors.Is(err, persistence.ErrConditionFailed) {
+			return err
+		}
+	}
+	return errors.New("casAppend: no progress after 1000 attempts")
 }

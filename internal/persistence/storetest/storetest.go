@@ -36,10 +36,12 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Create", createTests},
 		{"Update", updateTests},
 		{"Fencing", fencingTests},
+		{"Renew", renewTests},
 		{"History", historyTests},
 		{"Outbox", outboxTests},
 		{"TaskQueue", taskQueueTests},
 		{"Concurrency", concurrencyTests},
+		{"Visibility", visibilityTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

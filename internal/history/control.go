@@ -1,0 +1,119 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	sm "github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// controlError maps state-machine errors of client calls on a run.
+func controlError(err error) error {
+	switch {
+	case errors.Is(err, sm.ErrClosed):
+		return ErrWorkflowCompleted
+	case errors.Is(err, sm.ErrSignalLimit):
+		return &InvalidArgumentError{Msg: sm.ErrSignalLimit.Error()}
+	}
+	return err
+}
+
+// updateRun resolves the run (current one if runID is empty) and applies fn.
+func (e *Engine) updateRun(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, fn transition) error {
+	key, err := e.resolveRun(ctx, persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId()})
+	if err != nil {
+		return err
+	}
+	return controlError(e.update(ctx, key, fn))
+}
+
+// SignalWorkflowExecution delivers a signal to a run (deduplicated by
+// request ID).
+func (e *Engine) SignalWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.SignalWorkflowExecutionRequest) error {
+	in := sm.SignalInput{Name: req.GetSignalName(), Input: req.GetInput(), Header: req.GetHeader(), Identity: req.GetIdentity(), RequestID: req.GetRequestId()}
+	return e.updateRun(ctx, namespaceID, req.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.Signal(st, in, e.limits(), now)
+	})
+}
+
+// SignalWithStartWorkflowExecution signals the workflow's open run, or
+// starts a new run with the signal as its first input.
+func (e *Engine) SignalWithStartWorkflowExecution(ctx context.Context, namespaceID string, start *workflowservice.StartWorkflowExecutionRequest, sig SignalInput) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+	if err := e.validateSearchAttributes(ctx, namespaceID, start.GetSearchAttributes()); err != nil {
+		return nil, err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		cur, err := e.currentRun(ctx, namespaceID, start.GetWorkflowId())
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil && cur.State == persistence.RunStateRunning {
+			key := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: cur.WorkflowID, RunID: cur.RunID}
+			err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) { return sm.Signal(st, sig, e.limits(), now) })
+			if errors.Is(err, sm.ErrClosed) {
+				continue // closed meanwhile: start a new run
+			}
+			if err != nil {
+				return nil, controlError(err)
+			}
+			return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: cur.RunID, Started: false}, nil
+		}
+		if cur != nil {
+			if _, err := e.startConflict(ctx, cur, start); errors.Is(err, errRetryStart) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		resp, err := e.createRun(e.shardOf(namespaceID, start.GetWorkflowId()), namespaceID, start, cur, &sig)
+		var conflict *persistence.CurrentRunConflictError
+		if errors.As(err, &conflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: resp.RunId, Started: true}, nil
+	}
+	return nil, ErrBusy
+}
+
+// currentRun returns the workflow ID's current run, or nil if it never ran.
+func (e *Engine) currentRun(ctx context.Context, namespaceID, workflowID string) (*persistence.CurrentRun, error) {
+	cur, err := e.opts.Store.GetCurrentRun(ctx, e.shardOf(namespaceID, workflowID).id, namespaceID, workflowID)
+	if errors.Is(err, persistence.ErrNotFound) {
+		return nil, nil
+	}
+	return cur, err
+}
+
+// RequestCancelWorkflowExecution asks the workflow to cancel itself.
+func (e *Engine) RequestCancelWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.RequestCancelWorkflowExecutionRequest) error {
+	return e.updateRun(ctx, namespaceID, req.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.RequestCancel(st, req.GetRequestId(), req.GetReason(), req.GetIdentity(), now)
+	})
+}
+
+// TerminateWorkflowExecution closes the run at once.
+func (e *Engine) TerminateWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.TerminateWorkflowExecutionRequest) error {
+	return e.updateRun(ctx, namespaceID, req.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.Terminate(st, req.GetReason(), req.GetDetails(), req.GetIdentity(), now)
+	})
+}
+
+// ResetStickyTaskQueue forgets the run's sticky worker; a task waiting on
+// the sticky queue moves to the normal queue.
+func (e *Engine) ResetStickyTaskQueue(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error {
+	err := e.updateRun(ctx, namespaceID, exec, func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.ResetSticky(st, now)
+	})
+	if errors.Is(err, ErrWorkflowCompleted) {
+		return nil
+	}
+	return err
+}
