@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -256,3 +257,10 @@ type describeResponse = workflowservice.DescribeWorkflowExecutionResponse
 
 // errNotYet is eventually's "keep waiting".
 var errNotYet = fmt.Errorf("not yet")
+
+func deleteRequest(workflowID, runID string) *workflowservice.DeleteWorkflowExecutionRequest {
+	return &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace:         testNamespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: runID},
+	}
+}

@@ -227,3 +227,19 @@ func (h *Handler) ShutdownWorker(ctx context.Context, req *workflowservice.Shutd
 	}
 	return &workflowservice.ShutdownWorkerResponse{}, nil
 }
+
+// DeleteWorkflowExecution terminates the run if it is open and deletes it.
+func (h *Handler) DeleteWorkflowExecution(ctx context.Context, req *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error) {
+	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	exec := req.GetWorkflowExecution()
+	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, h.limits()); err != nil {
+		return nil, err
+	}
+	if err := h.hist.DeleteWorkflowExecution(ctx, ns.ID, exec); err != nil {
+		return nil, err
+	}
+	return &workflowservice.DeleteWorkflowExecutionResponse{}, nil
+}

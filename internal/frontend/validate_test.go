@@ -98,8 +98,8 @@ func TestStartValidation(t *testing.T) {
 		{"memo too large", func(r *workflowservice.StartWorkflowExecutionRequest) {
 			r.Memo = &commonpb.Memo{Fields: map[string]*commonpb.Payload{"m": {Data: make([]byte, 2*mib+1)}}}
 		}, codes.InvalidArgument, "Memo size exceeds limit."},
-		{"cron", func(r *workflowservice.StartWorkflowExecutionRequest) { r.CronSchedule = "* * * * *" },
-			codes.InvalidArgument, "cron schedule is not supported yet"},
+		{"invalid cron", func(r *workflowservice.StartWorkflowExecutionRequest) { r.CronSchedule = "every tuesday" },
+			codes.InvalidArgument, "invalid CronSchedule."},
 		{"cron with delay", func(r *workflowservice.StartWorkflowExecutionRequest) {
 			r.CronSchedule = "* * * * *"
 			r.WorkflowStartDelay = durationpb.New(time.Minute)

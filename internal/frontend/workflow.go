@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sundialhq/sundial/internal/history/statemachine"
 )
 
 // Workflow task timeout defaults: 10 s when unset, never above 120 s.
@@ -24,7 +26,7 @@ var (
 	errInvalidTaskTimeout      = serviceerror.NewInvalidArgument("An invalid WorkflowTaskTimeoutSeconds is set on request.")
 	errInvalidStartDelay       = serviceerror.NewInvalidArgument("An invalid WorkflowStartDelaySeconds is set on request.")
 	errCronWithStartDelay      = serviceerror.NewInvalidArgument("CronSchedule and WorkflowStartDelay may not be used together.")
-	errCronNotSupported        = serviceerror.NewInvalidArgument("cron schedule is not supported yet")
+	errInvalidCron             = serviceerror.NewInvalidArgument("invalid CronSchedule.")
 )
 
 // StartWorkflowExecution validates and normalizes the request, then hands it
@@ -72,7 +74,9 @@ func validateStartRequest(req *workflowservice.StartWorkflowExecutionRequest, li
 		if req.GetWorkflowStartDelay().AsDuration() > 0 {
 			return errCronWithStartDelay
 		}
-		return errCronNotSupported
+		if _, err := statemachine.ParseCron(req.GetCronSchedule()); err != nil {
+			return errInvalidCron
+		}
 	}
 	if err := validateStartSizes(req, lim); err != nil {
 		return err

@@ -42,6 +42,8 @@ type Service interface {
 	// is *QueryFailedError.
 	QueryWorkflow(ctx context.Context, namespaceID string, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error)
 	ResetStickyTaskQueue(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
+	// DeleteWorkflowExecution terminates the run if open and deletes it.
+	DeleteWorkflowExecution(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
 }
 
 var (

@@ -23,13 +23,24 @@ func controlError(err error) error {
 	return err
 }
 
-// updateRun resolves the run (current one if runID is empty) and applies fn.
+// updateRun resolves the run (current one if runID is empty) and applies
+// fn. Without a run ID, a run that closed meanwhile into a next run
+// (continue-as-new, retry, cron) is followed, so nothing sent during the
+// hand-over is lost.
 func (e *Engine) updateRun(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, fn transition) error {
-	key, err := e.resolveRun(ctx, persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId()})
-	if err != nil {
-		return err
+	base := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId()}
+	var last string
+	for {
+		key, err := e.resolveRun(ctx, base)
+		if err != nil {
+			return err
+		}
+		err = e.update(ctx, key, fn)
+		if base.RunID != "" || !errors.Is(err, sm.ErrClosed) || key.RunID == last {
+			return controlError(err)
+		}
+		last = key.RunID
 	}
-	return controlError(e.update(ctx, key, fn))
 }
 
 // SignalWorkflowExecution delivers a signal to a run (deduplicated by
@@ -116,4 +127,53 @@ func (e *Engine) ResetStickyTaskQueue(ctx context.Context, namespaceID string, e
 		return nil
 	}
 	return err
+}
+
+// DeleteWorkflowExecution terminates the run if it is open, then deletes
+// it (state and history).
+func (e *Engine) DeleteWorkflowExecution(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error {
+	key, err := e.resolveRun(ctx, persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: exec.GetWorkflowId(), RunID: exec.GetRunId()})
+	if err != nil {
+		return err
+	}
+	err = e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
+		return sm.Terminate(st, "Delete workflow execution", nil, "sundial", now)
+	})
+	if err != nil && !errors.Is(err, sm.ErrClosed) {
+		return err
+	}
+	return e.deleteRun(ctx, key, true)
+}
+
+// deleteRun removes a closed run from the store and the cache. Unless
+// force is set, a run that is still open (a stale retention timer of a
+// reset or reused key) is kept.
+func (e *Engine) deleteRun(ctx context.Context, key persistence.WorkflowKey, force bool) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.ops.Done()
+	sh := e.shardOf(key.NamespaceID, key.WorkflowID)
+	ent := e.cache.lock(key)
+	defer e.cache.unlock(key, ent)
+	if err := e.load(ctx, sh, key, ent); errors.Is(err, ErrWorkflowNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if ent.st.Running() && !force {
+		return nil
+	}
+	_, err := sh.write(ctx, nil, func(rangeID int64, _ []persistence.OutboxTask) error {
+		return e.opts.Store.DeleteWorkflow(ctx, sh.id, rangeID, key)
+	})
+	if err != nil {
+		return err
+	}
+	ent.st = nil
+	if e.opts.OnDelete != nil {
+		e.opts.OnDelete(ctx, key)
+	}
+	e.watch.notify(key)
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -37,6 +38,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// NewRunID makes run IDs (default: random UUIDs).
 	NewRunID func() string
+	// NamespaceRetention tells how long closed runs of a namespace are
+	// kept (nil or 0: one day).
+	NamespaceRetention func(namespaceID string) time.Duration
+	// OnDelete, when set, is told about each deleted run (visibility).
+	OnDelete func(ctx context.Context, key persistence.WorkflowKey)
 	// ValidateSearchAttributes checks search attributes against the
 	// namespace's registered ones; nil accepts all.
 	ValidateSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error

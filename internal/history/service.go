@@ -134,7 +134,7 @@ func (e *Engine) createRun(sh *shard, namespaceID string, req *workflowservice.S
 	if prev != nil {
 		cr.Mode, cr.PreviousRunID = persistence.CurrentReplace, prev.RunID
 	}
-	rows, err := sh.write(ctx, key, out.Tasks, func(rangeID int64, rows []persistence.OutboxTask) error {
+	rows, err := sh.write(ctx, keyed(key, out.Tasks), func(rangeID int64, rows []persistence.OutboxTask) error {
 		cr.RangeID, cr.Tasks = rangeID, rows
 		return e.opts.Store.CreateWorkflow(ctx, cr)
 	})
@@ -188,6 +188,7 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		StickyScheduleToStart: req.GetStickyAttributes().GetScheduleToStartTimeout().AsDuration(),
 		ForceCreate:           req.GetForceCreateNewWorkflowTask(), ReturnNew: req.GetReturnNewWorkflowTask(),
 		HasMessages: len(req.GetMessages()) > 0,
+		NextRunID:   e.opts.NewRunID(),
 	}
 	var res sm.CompleteResult
 	var snap *wftSnapshot

@@ -94,9 +94,10 @@ type outboxTask struct {
 }
 
 // write runs fn with the shard's current rangeID and freshly allocated
-// outbox rows for tasks. After an unknown outcome it re-acquires the shard
-// first; on ShardOwnershipLost it stops using the shard.
-func (sh *shard) write(ctx context.Context, key persistence.WorkflowKey, tasks []statemachine.Task,
+// outbox rows for tasks. After an unknown outcome it hands the rows to the
+// queues anyway and renews the shard's range before the next write; on
+// ShardOwnershipLost it stops using the shard.
+func (sh *shard) write(ctx context.Context, tasks []keyedTask,
 	fn func(rangeID int64, rows []persistence.OutboxTask) error) ([]persistence.OutboxTask, error) {
 	n := int64(len(tasks))
 	for {
@@ -109,22 +110,48 @@ func (sh *shard) write(ctx context.Context, key persistence.WorkflowKey, tasks [
 			sh.mu.RUnlock()
 			continue // prepare renews the range
 		}
-		rows, err := sh.rows(key, tasks, sh.rangeID<<taskIDBits+end-n+1)
+		rows, err := sh.rows(tasks, sh.rangeID<<taskIDBits+end-n+1)
 		if err == nil {
 			err = fn(sh.rangeID, rows)
 		}
 		sh.mu.RUnlock()
 		if err != nil {
 			sh.noteWriteError(err)
+			if errors.Is(err, persistence.ErrUnknownOutcome) {
+				// The rows may have committed, and no one would read them
+				// back before a restart. Executors re-check the state, so
+				// running the tasks of a write that did not commit is a
+				// no-op. Long polls re-read the run (they wait for our
+				// workflow lock, so they see it reloaded).
+				sh.enqueue(rows)
+				for _, t := range tasks {
+					sh.e.watch.notify(t.key)
+				}
+			}
 			return nil, err
 		}
 		return rows, nil
 	}
 }
 
-func (sh *shard) rows(key persistence.WorkflowKey, tasks []statemachine.Task, firstID int64) ([]persistence.OutboxTask, error) {
-	rows := make([]persistence.OutboxTask, len(tasks))
+// keyedTask is an outbox task with the run it belongs to.
+type keyedTask struct {
+	key  persistence.WorkflowKey
+	task statemachine.Task
+}
+
+func keyed(key persistence.WorkflowKey, tasks []statemachine.Task) []keyedTask {
+	out := make([]keyedTask, len(tasks))
 	for i, t := range tasks {
+		out[i] = keyedTask{key: key, task: t}
+	}
+	return out
+}
+
+func (sh *shard) rows(tasks []keyedTask, firstID int64) ([]persistence.OutboxTask, error) {
+	rows := make([]persistence.OutboxTask, len(tasks))
+	for i, kt := range tasks {
+		key, t := kt.key, kt.task
 		data, err := json.Marshal(outboxTask{NamespaceID: key.NamespaceID, WorkflowID: key.WorkflowID, RunID: key.RunID, Task: t})
 		if err != nil {
 			return nil, err

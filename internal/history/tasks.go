@@ -92,7 +92,10 @@ func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) e
 			return sm.TimeoutWorkflowTask(st, t.EventID, t.Attempt, now)
 		}
 	case sm.TaskWorkflowRunTimeout:
-		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutRun(st, now) }
+		next := e.opts.NewRunID()
+		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.TimeoutRun(st, next, now) }
+	case sm.TaskDeleteRun:
+		return e.deleteRun(ctx, key, false)
 	case sm.TaskWorkflowBackoff:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) { return sm.FireWorkflowBackoff(st, now) }
 	case sm.TaskStickyTimeout:

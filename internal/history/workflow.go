@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sundialhq/sundial/internal/history/statemachine"
@@ -155,9 +156,24 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 	}
 	if out.Closed {
 		req.UpdateCurrent, req.CurrentState, req.CurrentStatus = true, persistence.RunStateClosed, int32(ent.st.Execution.Status)
+		out.Tasks = append(out.Tasks, e.retentionTask(key.NamespaceID, ent.st))
 	}
-	rows, err := sh.write(ctx, key, out.Tasks, func(rangeID int64, rows []persistence.OutboxTask) error {
-		req.RangeID, req.Tasks = rangeID, rows
+	next, err := e.nextRun(sh, out.Next)
+	if err != nil {
+		ent.st = nil
+		return err
+	}
+	tasks := keyed(key, out.Tasks)
+	if next != nil {
+		req.NewRun = next.create
+		c := next.create.Current
+		tasks = append(tasks, keyed(persistence.WorkflowKey{NamespaceID: c.NamespaceID, WorkflowID: c.WorkflowID, RunID: c.RunID}, next.tasks)...)
+	}
+	rows, err := sh.write(ctx, tasks, func(rangeID int64, rows []persistence.OutboxTask) error {
+		req.RangeID, req.Tasks = rangeID, rows[:len(out.Tasks)]
+		if next != nil {
+			next.create.RangeID, next.create.Tasks = rangeID, rows[len(out.Tasks):]
+		}
 		return e.opts.Store.UpdateWorkflow(ctx, req)
 	})
 	if err != nil {
@@ -168,6 +184,62 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 	sh.enqueue(rows)
 	e.watch.notify(key)
 	return nil
+}
+
+// retentionTask deletes a closed run once the namespace's retention passed.
+func (e *Engine) retentionTask(namespaceID string, st *statemachine.State) statemachine.Task {
+	return statemachine.Task{Type: statemachine.TaskDeleteRun, Time: st.Execution.CloseTime.Add(e.retention(namespaceID))}
+}
+
+// retention is the namespace's retention period; the dynamic key
+// history.retentionOverride replaces it for every namespace (tests).
+func (e *Engine) retention(namespaceID string) time.Duration {
+	if d := e.opts.Dynamic.Duration("history.retentionOverride", 0); d > 0 {
+		return d
+	}
+	if e.opts.NamespaceRetention != nil {
+		if d := e.opts.NamespaceRetention(namespaceID); d > 0 {
+			return d
+		}
+	}
+	return 24 * time.Hour
+}
+
+// newRun is a run prepared for creation with another write.
+type newRun struct {
+	create *persistence.CreateWorkflowRequest
+	tasks  []statemachine.Task
+}
+
+// nextRun prepares the run that follows a closing one (nil if none). Its
+// outbox rows are allocated with the closing run's, so they share the
+// transaction.
+func (e *Engine) nextRun(sh *shard, in *statemachine.StartInput) (*newRun, error) {
+	if in == nil {
+		return nil, nil
+	}
+	st, out := statemachine.Start(*in, e.opts.Clock.Now())
+	events, err := encodeEvents(out)
+	if err != nil {
+		return nil, err
+	}
+	st.StateTransitions = 1
+	state, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return &newRun{
+		create: &persistence.CreateWorkflowRequest{
+			ShardID: sh.id, Mode: persistence.CurrentReplace, PreviousRunID: in.ContinuedFrom,
+			Current: persistence.CurrentRun{
+				NamespaceID: in.NamespaceID, WorkflowID: in.Request.GetWorkflowId(), RunID: in.RunID,
+				CreateRequestID: in.Request.GetRequestId(), State: persistence.RunStateRunning,
+				Status: int32(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING),
+			},
+			State: state, NextEventID: st.NextEventID, Events: events,
+		},
+		tasks: out.Tasks,
+	}, nil
 }
 
 func encodeEvents(out statemachine.Output) ([]persistence.HistoryEvent, error) {

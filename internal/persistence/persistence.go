@@ -226,6 +226,11 @@ type UpdateWorkflowRequest struct {
 	UpdateCurrent bool
 	CurrentState  RunState
 	CurrentStatus int32
+	// NewRun, when set, creates the next run of the same workflow ID in the
+	// same transaction (continue-as-new, retry, cron): its Mode must be
+	// CurrentReplace with PreviousRunID = Key.RunID, and its ShardID and
+	// RangeID those of this request.
+	NewRun *CreateWorkflowRequest
 }
 
 // WorkflowRecord is a loaded run.
@@ -246,6 +251,11 @@ type ExecutionStore interface {
 	// run), *ShardOwnershipLostError on a stale RangeID. Events must
 	// not overlap existing event IDs (ErrConditionFailed if they do).
 	UpdateWorkflow(ctx context.Context, req *UpdateWorkflowRequest) error
+	// DeleteWorkflow removes a run: its row, history and (if it still
+	// points at the run) the current-run row, fenced by rangeID. Deleting
+	// a missing run is not an error. Outbox tasks of the run stay; their
+	// executors find the run gone.
+	DeleteWorkflow(ctx context.Context, shardID int32, rangeID int64, key WorkflowKey) error
 	// GetWorkflow returns ErrNotFound if the run does not exist.
 	GetWorkflow(ctx context.Context, shardID int32, key WorkflowKey) (*WorkflowRecord, error)
 	// GetCurrentRun returns ErrNotFound if the workflow ID never ran.

@@ -112,6 +112,13 @@ func (s *Server) start() error {
 	s.history, err = history.NewEngine(history.Options{
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
+		NamespaceRetention: func(id string) time.Duration {
+			ns, err := namespaces.GetByID(context.Background(), id)
+			if err != nil {
+				return 0
+			}
+			return ns.Retention
+		},
 	})
 	if err != nil {
 		return err

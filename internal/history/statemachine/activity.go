@@ -1,8 +1,6 @@
 package statemachine
 
 import (
-	"math"
-	"slices"
 	"time"
 
 	commandpb "go.temporal.io/api/command/v1"
@@ -290,29 +288,11 @@ func (m *mutation) requestCancelActivity(scheduledEventID, completedID int64) {
 // retryBackoff decides whether a failed attempt is retried and after how
 // long. The state is RETRY_STATE_IN_PROGRESS when it is.
 func (m *mutation) retryBackoff(ai *ActivityInfo, f *failurepb.Failure) (time.Duration, enumspb.RetryState) {
-	rp := ai.Retry
-	if app := f.GetApplicationFailureInfo(); app != nil {
-		if app.GetNonRetryable() || slices.Contains(rp.NonRetryableTypes, app.GetType()) {
-			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
-		}
+	var deadline time.Time
+	if ai.ScheduleToClose > 0 {
+		deadline = ai.ScheduledTime.Add(ai.ScheduleToClose)
 	}
-	if f.GetCanceledFailureInfo() != nil || f.GetTerminatedFailureInfo() != nil {
-		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
-	}
-	if rp.MaximumAttempts > 0 && ai.Attempt >= rp.MaximumAttempts {
-		return 0, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
-	}
-	backoff := time.Duration(float64(rp.InitialInterval) * math.Pow(rp.BackoffCoefficient, float64(ai.Attempt-1)))
-	if backoff > rp.MaximumInterval || backoff < 0 {
-		backoff = rp.MaximumInterval
-	}
-	if d := f.GetApplicationFailureInfo().GetNextRetryDelay(); d != nil && d.AsDuration() > 0 {
-		backoff = d.AsDuration()
-	}
-	if ai.ScheduleToClose > 0 && !m.now.Add(backoff).Before(ai.ScheduledTime.Add(ai.ScheduleToClose)) {
-		return 0, enumspb.RETRY_STATE_TIMEOUT
-	}
-	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
+	return retryDecision(ai.Retry, ai.Attempt, f, m.now, deadline)
 }
 
 // retryActivity moves the activity to its next attempt after backoff.

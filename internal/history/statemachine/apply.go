@@ -8,7 +8,7 @@ import (
 )
 
 // applyCommand turns one validated command into events, state and tasks.
-func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
+func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRunID string) {
 	switch c.GetCommandType() {
 	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
 		m.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)
@@ -36,24 +36,11 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64) {
 	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		m.modifyProperties(c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo(), completedID)
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
-		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{
-			WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{
-				Result:                       c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(),
-				WorkflowTaskCompletedEventId: completedID,
-			},
-		}
-		m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+		m.completeRun(c.GetCompleteWorkflowExecutionCommandAttributes().GetResult(), completedID, nextRunID)
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
-		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED)
-		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
-			WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{
-				Failure:                      c.GetFailWorkflowExecutionCommandAttributes().GetFailure(),
-				RetryState:                   enumspb.RETRY_STATE_RETRY_POLICY_NOT_SET,
-				WorkflowTaskCompletedEventId: completedID,
-			},
-		}
-		m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED)
+		m.failRun(c.GetFailWorkflowExecutionCommandAttributes().GetFailure(), completedID, nextRunID)
+	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+		m.continueAsNew(c.GetContinueAsNewWorkflowExecutionCommandAttributes(), completedID, nextRunID)
 	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
 		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionCanceledEventAttributes{

@@ -93,7 +93,7 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 	s.Execution.StickyScheduleToStart = in.StickyScheduleToStart
 
 	for _, c := range in.Commands {
-		m.applyCommand(c, completedID)
+		m.applyCommand(c, completedID, in.NextRunID)
 		if m.out.Closed {
 			return m.out, CompleteResult{}, nil
 		}
@@ -143,7 +143,8 @@ func closesRun(cmds []*commandpb.Command) bool {
 		switch c.GetCommandType() {
 		case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION,
 			enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION,
-			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
+			enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION,
+			enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
 			return true
 		}
 	}
@@ -252,6 +253,19 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_FAIL_WORKFLOW_EXECUTION_ATTRIBUTES)
 	case enumspb.COMMAND_TYPE_CANCEL_WORKFLOW_EXECUTION:
 		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CANCEL_WORKFLOW_EXECUTION_ATTRIBUTES)
+	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
+		a := c.GetContinueAsNewWorkflowExecutionCommandAttributes()
+		const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
+		switch {
+		case a == nil:
+			return badCommand(cause, "ContinueAsNewWorkflowExecutionCommandAttributes is not set on command.")
+		case a.GetWorkflowRunTimeout().AsDuration() < 0 || a.GetWorkflowTaskTimeout().AsDuration() < 0 || a.GetBackoffStartInterval().AsDuration() < 0:
+			return badCommand(cause, "An invalid timeout is set on the continue-as-new command.")
+		}
+		if msg := ValidateRetryPolicy(a.GetRetryPolicy()); msg != "" {
+			return badCommand(cause, "%s", msg)
+		}
+		return closeMustBeLast(last, cause)
 	}
 	return unsupported(c.GetCommandType())
 }
@@ -270,8 +284,6 @@ func unsupported(t enumspb.CommandType) *commandError {
 	switch t {
 	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
-	case enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION:
-		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_CONTINUE_AS_NEW_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:

@@ -1,7 +1,12 @@
 package statemachine
 
 import (
+	"math"
+	"slices"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -61,4 +66,32 @@ func ValidateRetryPolicy(p *commonpb.RetryPolicy) string {
 		return "MaximumInterval cannot be less than InitialInterval on retry policy."
 	}
 	return ""
+}
+
+// retryDecision decides whether attempt, which failed with f, is retried
+// under rp and after how long; deadline (zero: none) is when retrying must
+// stop. The state is RETRY_STATE_IN_PROGRESS when it is retried.
+func retryDecision(rp RetryPolicy, attempt int32, f *failurepb.Failure, now, deadline time.Time) (time.Duration, enumspb.RetryState) {
+	if app := f.GetApplicationFailureInfo(); app != nil {
+		if app.GetNonRetryable() || slices.Contains(rp.NonRetryableTypes, app.GetType()) {
+			return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+		}
+	}
+	if f.GetCanceledFailureInfo() != nil || f.GetTerminatedFailureInfo() != nil {
+		return 0, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE
+	}
+	if rp.MaximumAttempts > 0 && attempt >= rp.MaximumAttempts {
+		return 0, enumspb.RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED
+	}
+	backoff := time.Duration(float64(rp.InitialInterval) * math.Pow(rp.BackoffCoefficient, float64(attempt-1)))
+	if backoff > rp.MaximumInterval || backoff < 0 {
+		backoff = rp.MaximumInterval
+	}
+	if d := f.GetApplicationFailureInfo().GetNextRetryDelay(); d != nil && d.AsDuration() > 0 {
+		backoff = d.AsDuration()
+	}
+	if !deadline.IsZero() && !now.Add(backoff).Before(deadline) {
+		return 0, enumspb.RETRY_STATE_TIMEOUT
+	}
+	return backoff, enumspb.RETRY_STATE_IN_PROGRESS
 }

@@ -3,7 +3,9 @@ package statemachine
 import (
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -15,10 +17,24 @@ import (
 const DefaultWorkflowTaskTimeout = 10 * time.Second
 
 // StartInput starts a new run. Request has been validated by the frontend.
+// The chain fields are set when the run follows another run of the same
+// workflow (continue-as-new, retry, cron) or has a parent.
 type StartInput struct {
 	NamespaceID string
 	RunID       string
 	Request     *workflowservice.StartWorkflowExecutionRequest
+
+	ContinuedFrom        string
+	Initiator            enumspb.ContinueAsNewInitiator
+	Attempt              int32  // 0 means 1
+	FirstRunID           string // "" means RunID
+	ExecutionExpiration  time.Time
+	Backoff              time.Duration // delay of the first workflow task
+	LastCompletionResult *commonpb.Payloads
+	ContinuedFailure     *failurepb.Failure
+	Parent               *ParentInfo
+	RootWorkflowID       string
+	RootRunID            string
 }
 
 // Start creates the state and first events of a new run.
@@ -45,7 +61,22 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 	if runTimeout > 0 && taskTimeout > runTimeout {
 		taskTimeout = runTimeout
 	}
-	delay := req.GetWorkflowStartDelay().AsDuration()
+	delay := req.GetWorkflowStartDelay().AsDuration() + in.Backoff
+	if req.GetCronSchedule() != "" && in.Initiator == enumspb.CONTINUE_AS_NEW_INITIATOR_UNSPECIFIED {
+		delay += CronBackoff(req.GetCronSchedule(), now)
+	}
+	attempt, firstRun := max(in.Attempt, 1), in.FirstRunID
+	if firstRun == "" {
+		firstRun = in.RunID
+	}
+	expiration := in.ExecutionExpiration
+	if expiration.IsZero() && execTimeout > 0 {
+		expiration = now.Add(delay + execTimeout)
+	}
+	root, rootRun := in.RootWorkflowID, in.RootRunID
+	if root == "" {
+		root, rootRun = req.GetWorkflowId(), in.RunID
+	}
 
 	s.Execution = ExecutionInfo{
 		NamespaceID:      in.NamespaceID,
@@ -61,6 +92,21 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		ExecutionTimeout: execTimeout,
 		RunTimeout:       runTimeout,
 		TaskTimeout:      taskTimeout,
+
+		Attempt:             attempt,
+		CronSchedule:        req.GetCronSchedule(),
+		ExecutionExpiration: expiration,
+		Parent:              in.Parent,
+		RootWorkflowID:      root,
+		RootRunID:           rootRun,
+	}
+	s.Execution.FirstRunID = firstRun
+	if req.GetRetryPolicy() != nil {
+		rp := DefaultRetryPolicy(req.GetRetryPolicy())
+		s.Execution.Retry = &rp
+	}
+	if in.LastCompletionResult != nil {
+		s.Execution.LastCompletionResult = mustMarshal(in.LastCompletionResult)
 	}
 
 	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
@@ -73,17 +119,28 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		WorkflowRunTimeout:       durationOrNil(runTimeout),
 		WorkflowTaskTimeout:      durationOrNil(taskTimeout),
 		OriginalExecutionRunId:   in.RunID,
-		FirstExecutionRunId:      in.RunID,
+		FirstExecutionRunId:      firstRun,
+		ContinuedExecutionRunId:  in.ContinuedFrom,
+		Initiator:                in.Initiator,
+		ContinuedFailure:         in.ContinuedFailure,
+		LastCompletionResult:     in.LastCompletionResult,
 		Identity:                 req.GetIdentity(),
 		RetryPolicy:              req.GetRetryPolicy(),
-		Attempt:                  1,
+		Attempt:                  attempt,
+		CronSchedule:             req.GetCronSchedule(),
+		RootWorkflowExecution:    &commonpb.WorkflowExecution{WorkflowId: root, RunId: rootRun},
 		Memo:                     req.GetMemo(),
 		SearchAttributes:         req.GetSearchAttributes(),
 		FirstWorkflowTaskBackoff: durationOrNil(delay),
 		Priority:                 req.GetPriority(),
 	}
-	if execTimeout > 0 {
-		attrs.WorkflowExecutionExpirationTime = timestamppb.New(now.Add(delay + execTimeout))
+	if !expiration.IsZero() {
+		attrs.WorkflowExecutionExpirationTime = timestamppb.New(expiration)
+	}
+	if p := in.Parent; p != nil {
+		attrs.ParentWorkflowNamespace, attrs.ParentWorkflowNamespaceId = p.Namespace, p.NamespaceID
+		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
+		attrs.ParentInitiatedEventId = p.InitiatedEventID
 	}
 	if req.GetSearchAttributes() != nil {
 		s.SearchAttributes = mustMarshal(req.GetSearchAttributes())
@@ -91,14 +148,17 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
 	m.write(ev)
+	if s.Execution.Retry != nil || s.Execution.CronSchedule != "" {
+		s.StartedAttrs = mustMarshal(attrs)
+	}
 	if req.GetMemo() != nil {
 		s.Memo = mustMarshal(req.GetMemo())
 	}
 	if before != nil {
 		before(m)
 	}
-	if runTimeout > 0 {
-		m.task(Task{Type: TaskWorkflowRunTimeout, Time: now.Add(delay + runTimeout)})
+	if deadline := runDeadline(now.Add(delay), runTimeout, expiration); !deadline.IsZero() {
+		m.task(Task{Type: TaskWorkflowRunTimeout, Time: deadline})
 	}
 	if delay > 0 {
 		m.task(Task{Type: TaskWorkflowBackoff, Time: now.Add(delay)})
@@ -106,6 +166,19 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		m.scheduleWorkflowTask(1, false)
 	}
 	return s, m.out
+}
+
+// runDeadline is when a run times out: its run timeout or the chain's
+// execution expiration, whichever is first (zero: never).
+func runDeadline(begin time.Time, runTimeout time.Duration, expiration time.Time) time.Time {
+	var d time.Time
+	if runTimeout > 0 {
+		d = begin.Add(runTimeout)
+	}
+	if !expiration.IsZero() && (d.IsZero() || expiration.Before(d)) {
+		d = expiration
+	}
+	return d
 }
 
 // FireWorkflowBackoff schedules the first workflow task of a run whose start
@@ -123,18 +196,24 @@ func FireWorkflowBackoff(s *State, now time.Time) (Output, error) {
 }
 
 // TimeoutRun ends the run with WorkflowExecutionTimedOut if it is still
-// open and its deadline (due) has passed.
-func TimeoutRun(s *State, now time.Time) (Output, error) {
+// open. A run timeout (not the chain's execution expiration) may be
+// retried or followed by the next cron run, as run nextRunID.
+func TimeoutRun(s *State, nextRunID string, now time.Time) (Output, error) {
 	if !s.Running() {
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
-	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
-	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{
-		WorkflowExecutionTimedOutEventAttributes: &historypb.WorkflowExecutionTimedOutEventAttributes{
-			RetryState: enumspb.RETRY_STATE_TIMEOUT,
-		},
+	attrs := &historypb.WorkflowExecutionTimedOutEventAttributes{RetryState: enumspb.RETRY_STATE_TIMEOUT}
+	if x := s.Execution; x.ExecutionExpiration.IsZero() || now.Before(x.ExecutionExpiration) {
+		f := &failurepb.Failure{Message: "workflow run timeout", Source: "Server",
+			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}}
+		state, next := m.afterFailure(f, nextRunID)
+		if next != nil {
+			attrs.RetryState, attrs.NewExecutionRunId, m.out.Next = state, nextRunID, next
+		}
 	}
+	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
+	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: attrs}
 	m.close(ev, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
 	return m.out, nil
 }

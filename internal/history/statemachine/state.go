@@ -46,6 +46,15 @@ type State struct {
 	// CancelRequestID is set once cancellation was requested.
 	CancelRequested bool   `json:"cancel_requested,omitempty"`
 	CancelRequestID string `json:"cancel_request_id,omitempty"`
+	// Children are pending child workflows by initiated event ID.
+	Children map[int64]*ChildInfo `json:"children,omitempty"`
+	// ExternalSignals / ExternalCancels are pending SignalExternal /
+	// RequestCancelExternal commands by initiated event ID.
+	ExternalSignals map[int64]*ExternalInfo `json:"external_signals,omitempty"`
+	ExternalCancels map[int64]*ExternalInfo `json:"external_cancels,omitempty"`
+	// StartedAttrs is the proto-encoded WorkflowExecutionStartedEventAttributes,
+	// kept when the run may start a next run (retry policy or cron).
+	StartedAttrs []byte `json:"started_attrs,omitempty"`
 	// StateTransitions counts written transitions (for describe).
 	StateTransitions int64 `json:"state_transitions,omitempty"`
 	// HistorySize is the encoded size of the written events, in bytes.
@@ -71,6 +80,17 @@ type ExecutionInfo struct {
 	TaskTimeout      time.Duration `json:"task_timeout"`
 	// CloseEventID is the ID of the run's close event once closed.
 	CloseEventID int64 `json:"close_event_id,omitempty"`
+	// Chain facts carried from run to run (continue-as-new, retry, cron).
+	Attempt             int32        `json:"attempt,omitempty"`
+	CronSchedule        string       `json:"cron_schedule,omitempty"`
+	Retry               *RetryPolicy `json:"retry,omitempty"`
+	ExecutionExpiration time.Time    `json:"execution_expiration,omitempty"`
+	Parent              *ParentInfo  `json:"parent,omitempty"`
+	RootWorkflowID      string       `json:"root_workflow_id,omitempty"`
+	RootRunID           string       `json:"root_run_id,omitempty"`
+	// LastCompletionResult is the proto-encoded result of the last cron
+	// run, handed to the next.
+	LastCompletionResult []byte `json:"last_completion_result,omitempty"`
 	// Sticky queue from the last completion's sticky attributes.
 	StickyTaskQueue       string        `json:"sticky_task_queue,omitempty"`
 	StickyScheduleToStart time.Duration `json:"sticky_schedule_to_start,omitempty"`
@@ -145,6 +165,43 @@ type TimerInfo struct {
 	TimerID        string    `json:"timer_id"`
 	StartedEventID int64     `json:"started_event_id"`
 	FireTime       time.Time `json:"fire_time"`
+}
+
+// ParentInfo names the parent of a child workflow run.
+type ParentInfo struct {
+	NamespaceID      string `json:"namespace_id"`
+	Namespace        string `json:"namespace"`
+	WorkflowID       string `json:"workflow_id"`
+	RunID            string `json:"run_id"`
+	InitiatedEventID int64  `json:"initiated_event_id"`
+}
+
+// ChildInfo is a pending child workflow.
+type ChildInfo struct {
+	InitiatedEventID int64  `json:"initiated_event_id"`
+	NamespaceID      string `json:"namespace_id"`
+	Namespace        string `json:"namespace"`
+	WorkflowID       string `json:"workflow_id"`
+	WorkflowType     string `json:"workflow_type"`
+	// RunID is set once the child started (StartedEventID != 0).
+	RunID          string `json:"run_id,omitempty"`
+	StartedEventID int64  `json:"started_event_id,omitempty"`
+	// ParentClosePolicy is the enumspb.ParentClosePolicy value.
+	ParentClosePolicy int32 `json:"parent_close_policy"`
+	// Initiated is the proto-encoded
+	// StartChildWorkflowExecutionInitiatedEventAttributes.
+	Initiated []byte `json:"initiated"`
+}
+
+// ExternalInfo is a pending signal or cancel request to another workflow.
+type ExternalInfo struct {
+	InitiatedEventID int64  `json:"initiated_event_id"`
+	NamespaceID      string `json:"namespace_id"`
+	Namespace        string `json:"namespace"`
+	WorkflowID       string `json:"workflow_id"`
+	RunID            string `json:"run_id,omitempty"`
+	// Initiated is the proto-encoded initiated event attributes.
+	Initiated []byte `json:"initiated"`
 }
 
 // Running reports whether the run is open.

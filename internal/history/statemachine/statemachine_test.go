@@ -412,7 +412,7 @@ func TestRunTimeoutAndStartDelay(t *testing.T) {
 	r.record(FireWorkflowBackoff(r.s, r.now))
 	r.startWFT("p")
 	r.advance(2 * time.Second)
-	r.record(TimeoutRun(r.s, r.now))
+	r.record(TimeoutRun(r.s, "", r.now))
 	r.wantTypes(1, evStarted, evWFTSched, evWFTStarted, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT)
 	if r.s.Execution.Status != enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
 		t.Fatal("status not TIMED_OUT")

@@ -40,6 +40,8 @@ const (
 	// TaskStickyTimeout moves a sticky workflow task nobody started to the
 	// normal queue.
 	TaskStickyTimeout TaskType = 17
+	// TaskDeleteRun deletes a closed run when its retention ends.
+	TaskDeleteRun TaskType = 18
 )
 
 // Task is one outbox task produced by a transition. Timer tasks have a
@@ -69,6 +71,9 @@ type Output struct {
 	// NewWorkflowTaskStarted is true when the transition scheduled and
 	// started a new workflow task for return_new_workflow_task.
 	NewWorkflowTaskStarted bool
+	// Next, when set, is the run that follows this one (continue-as-new,
+	// retry, cron); the engine creates it in the same transaction.
+	Next *StartInput
 	// NoChange is true when the input was an idempotent repeat: nothing to
 	// write.
 	NoChange bool

@@ -333,6 +333,9 @@ type CompleteInput struct {
 	StickyScheduleToStart time.Duration
 	ForceCreate           bool
 	ReturnNew             bool
+	// NextRunID is the run ID a run that follows this one gets
+	// (continue-as-new, retry, cron).
+	NextRunID string
 	// HasMessages: protocol messages were sent (not supported yet).
 	HasMessages bool
 	// ValidateSearchAttributes checks upserted search attributes against

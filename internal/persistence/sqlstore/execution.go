@@ -25,26 +25,32 @@ func (s *Store) CreateWorkflow(ctx context.Context, req *persistence.CreateWorkf
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
 		}
-		if err := s.writeCurrentForCreate(ctx, tx, req); err != nil {
-			return err
-		}
-		c := req.Current
-		_, err := tx.ExecContext(ctx, s.q("INSERT INTO executions"+
-			" (shard_id, namespace_id, workflow_id, run_id, next_event_id, version, state)"+
-			" VALUES (?, ?, ?, ?, ?, ?, ?)"),
-			req.ShardID, c.NamespaceID, c.WorkflowID, c.RunID, req.NextEventID, 1, nonNil(req.State))
-		if s.isUnique(err) {
-			return fmt.Errorf("run %s of workflow %q: %w", c.RunID, c.WorkflowID, persistence.ErrAlreadyExists)
-		}
-		if err != nil {
-			return s.dbErr("insert execution", err)
-		}
-		key := persistence.WorkflowKey{NamespaceID: c.NamespaceID, WorkflowID: c.WorkflowID, RunID: c.RunID}
-		if err := s.insertEvents(ctx, tx, req.ShardID, key, req.Events, persistence.ErrAlreadyExists); err != nil {
-			return err
-		}
-		return s.insertOutboxTasks(ctx, tx, req.ShardID, req.Tasks)
+		return s.createInTx(ctx, tx, req)
 	})
+}
+
+// createInTx writes a new run (current row, run row, events, tasks) inside
+// a fenced transaction.
+func (s *Store) createInTx(ctx context.Context, tx *sql.Tx, req *persistence.CreateWorkflowRequest) error {
+	if err := s.writeCurrentForCreate(ctx, tx, req); err != nil {
+		return err
+	}
+	c := req.Current
+	_, err := tx.ExecContext(ctx, s.q("INSERT INTO executions"+
+		" (shard_id, namespace_id, workflow_id, run_id, next_event_id, version, state)"+
+		" VALUES (?, ?, ?, ?, ?, ?, ?)"),
+		req.ShardID, c.NamespaceID, c.WorkflowID, c.RunID, req.NextEventID, 1, nonNil(req.State))
+	if s.isUnique(err) {
+		return fmt.Errorf("run %s of workflow %q: %w", c.RunID, c.WorkflowID, persistence.ErrAlreadyExists)
+	}
+	if err != nil {
+		return s.dbErr("insert execution", err)
+	}
+	key := persistence.WorkflowKey{NamespaceID: c.NamespaceID, WorkflowID: c.WorkflowID, RunID: c.RunID}
+	if err := s.insertEvents(ctx, tx, req.ShardID, key, req.Events, persistence.ErrAlreadyExists); err != nil {
+		return err
+	}
+	return s.insertOutboxTasks(ctx, tx, req.ShardID, req.Tasks)
 }
 
 func validateCreate(req *persistence.CreateWorkflowRequest) error {
@@ -101,6 +107,14 @@ func (s *Store) writeCurrentForCreate(ctx context.Context, tx *sql.Tx, req *pers
 // then the version-conditioned update of the run row, the events, the
 // outbox tasks and optionally the current row, in one transaction.
 func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkflowRequest) error {
+	if n := req.NewRun; n != nil {
+		if err := validateCreate(n); err != nil {
+			return err
+		}
+		if n.Mode != persistence.CurrentReplace || n.PreviousRunID != req.Key.RunID || n.ShardID != req.ShardID {
+			return errors.New("sqlstore: update workflow: NewRun must replace the updated run on the same shard")
+		}
+	}
 	return s.write(ctx, "update workflow", func(tx *sql.Tx) error {
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
@@ -122,13 +136,36 @@ func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkf
 		if err := s.insertOutboxTasks(ctx, tx, req.ShardID, req.Tasks); err != nil {
 			return err
 		}
-		if !req.UpdateCurrent {
-			return nil
+		if req.UpdateCurrent {
+			_, err = tx.ExecContext(ctx, s.q("UPDATE current_executions SET state = ?, status = ?"+
+				" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ?"),
+				int32(req.CurrentState), req.CurrentStatus, req.ShardID, k.NamespaceID, k.WorkflowID, k.RunID)
+			if err != nil {
+				return s.dbErr("update current execution", err)
+			}
 		}
-		_, err = tx.ExecContext(ctx, s.q("UPDATE current_executions SET state = ?, status = ?"+
-			" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ?"),
-			int32(req.CurrentState), req.CurrentStatus, req.ShardID, k.NamespaceID, k.WorkflowID, k.RunID)
-		return s.dbErr("update current execution", err)
+		if req.NewRun != nil {
+			return s.createInTx(ctx, tx, req.NewRun)
+		}
+		return nil
+	})
+}
+
+// DeleteWorkflow implements persistence.ExecutionStore.
+func (s *Store) DeleteWorkflow(ctx context.Context, shardID int32, rangeID int64, key persistence.WorkflowKey) error {
+	return s.write(ctx, "delete workflow", func(tx *sql.Tx) error {
+		if err := s.fenceShard(ctx, tx, shardID, rangeID); err != nil {
+			return err
+		}
+		for _, table := range []string{"history_events", "executions", "current_executions"} {
+			_, err := tx.ExecContext(ctx, s.q("DELETE FROM "+table+
+				" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ?"),
+				shardID, key.NamespaceID, key.WorkflowID, key.RunID)
+			if err != nil {
+				return s.dbErr("delete from "+table, err)
+			}
+		}
+		return nil
 	})
 }
 

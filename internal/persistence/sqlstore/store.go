@@ -49,7 +49,8 @@ type Store struct {
 	log     *slog.Logger
 	tries   int
 	backoff time.Duration
-	queries sync.Map // '?' statement -> rebound statement
+	queries sync.Map        // '?' statement -> rebound statement
+	vis     visibilityStats // see visibility_stats.go
 }
 
 var _ persistence.Store = (*Store)(nil)

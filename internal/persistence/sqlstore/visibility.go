@@ -44,7 +44,7 @@ var (
 	visInsert = "INSERT INTO " + visTable + " (" + strings.Join(visColumns, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(visColumns)), ", ") + ")"
 	visUpdate = "UPDATE " + visTable + " SET " + strings.Join(visColumns[2:], " = ?, ") + " = ?" +
-		" WHERE namespace_id = ? AND run_id = ? AND version <= ?"
+		" WHERE namespace_id = ? AND run_id = ? AND version = ? AND status = ?"
 )
 
 // visRow encodes a record as the values of visColumns.
@@ -96,9 +96,10 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 			return err
 		}
 	}
-	return s.write(ctx, "upsert visibility", func(tx *sql.Tx) error {
+	err := s.write(ctx, "upsert visibility", func(tx *sql.Tx) error {
 		defs := map[string]map[string]enumspb.IndexedValueType{}
 		values := newValueBatch()
+		deltas := countDeltas{}
 		for i, rec := range recs {
 			d, ok := defs[rec.NamespaceID]
 			if !ok {
@@ -108,9 +109,12 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 				}
 				defs[rec.NamespaceID] = d
 			}
-			applied, fresh, err := s.upsertVisibilityRow(ctx, tx, rec, rows[i])
-			if err != nil || !applied {
+			applied, fresh, err := s.upsertVisibilityRow(ctx, tx, rec, rows[i], deltas)
+			if err != nil {
 				return err
+			}
+			if !applied {
+				continue
 			}
 			if !fresh {
 				if err := s.deleteIndexedValues(ctx, tx, rec.NamespaceID, rec.RunID); err != nil {
@@ -119,41 +123,66 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 			}
 			values.set(rec, d)
 		}
-		return s.insertIndexedValues(ctx, tx, values)
+		if err := s.insertIndexedValues(ctx, tx, values); err != nil {
+			return err
+		}
+		return s.applyCountDeltas(ctx, tx, deltas)
 	})
+	if err == nil {
+		s.afterVisibilityWrite(ctx, len(recs))
+	}
+	return err
 }
 
-// upsertVisibilityRow writes the main row. applied is false when a newer
-// version is stored; fresh is true when the row was inserted.
-func (s *Store) upsertVisibilityRow(ctx context.Context, tx *sql.Tx, rec *persistence.VisibilityRecord, row []any) (applied, fresh bool, err error) {
-	var stored int64
-	err = tx.QueryRowContext(ctx, s.q("SELECT version FROM "+visTable+" WHERE namespace_id = ? AND run_id = ?"),
-		rec.NamespaceID, rec.RunID).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		_, err = tx.ExecContext(ctx, s.q(visInsert), row...)
-		if s.isUnique(err) {
-			// A concurrent writer inserted the run first; run the whole
-			// transaction again, which then takes the update path.
-			return false, false, &persistence.UnavailableError{Err: fmt.Errorf("sqlstore: upsert visibility: concurrent insert: %w", err)}
+// casAttempts bounds how often a visibility write re-reads a row that
+// changed between its read and its conditional write.
+const casAttempts = 5
+
+// upsertVisibilityRow writes the main row and records the count change.
+// applied is false when a newer version is stored; fresh is true when the
+// row was inserted. The update is conditioned on the version and status
+// read, so the count change is exact under concurrent writers.
+func (s *Store) upsertVisibilityRow(ctx context.Context, tx *sql.Tx, rec *persistence.VisibilityRecord, row []any, deltas countDeltas) (applied, fresh bool, err error) {
+	for range casAttempts {
+		var stored int64
+		var status int32
+		err = tx.QueryRowContext(ctx, s.q("SELECT version, status FROM "+visTable+" WHERE namespace_id = ? AND run_id = ?"),
+			rec.NamespaceID, rec.RunID).Scan(&stored, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, s.q(visInsert), row...)
+			if s.isUnique(err) {
+				// A concurrent writer inserted the run first; run the whole
+				// transaction again, which then takes the update path.
+				return false, false, &persistence.UnavailableError{Err: fmt.Errorf("sqlstore: upsert visibility: concurrent insert: %w", err)}
+			}
+			if err != nil {
+				return false, false, s.dbErr("insert visibility", err)
+			}
+			deltas.add(rec.NamespaceID, rec.Status, rec.RunID, 1)
+			return true, true, nil
 		}
-		return err == nil, true, s.dbErr("insert visibility", err)
+		if err != nil {
+			return false, false, s.dbErr("read visibility version", err)
+		}
+		if stored > rec.Version {
+			return false, false, nil
+		}
+		args := append(append([]any{}, row[2:]...), rec.NamespaceID, rec.RunID, stored, status)
+		res, err := tx.ExecContext(ctx, s.q(visUpdate), args...)
+		if err != nil {
+			return false, false, s.dbErr("update visibility", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, false, s.dbErr("update visibility", err)
+		}
+		if n == 1 {
+			deltas.add(rec.NamespaceID, enumspb.WorkflowExecutionStatus(status), rec.RunID, -1)
+			deltas.add(rec.NamespaceID, rec.Status, rec.RunID, 1)
+			return true, false, nil
+		}
 	}
-	if err != nil {
-		return false, false, s.dbErr("read visibility version", err)
-	}
-	if stored > rec.Version {
-		return false, false, nil
-	}
-	args := append(append([]any{}, row[2:]...), rec.NamespaceID, rec.RunID, rec.Version)
-	res, err := tx.ExecContext(ctx, s.q(visUpdate), args...)
-	if err != nil {
-		return false, false, s.dbErr("update visibility", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, false, s.dbErr("update visibility", err)
-	}
-	return n == 1, false, nil // 0: a newer version landed meanwhile
+	return false, false, &persistence.UnavailableError{Err: errors.New("sqlstore: upsert visibility: the row keeps changing")}
 }
 
 func (s *Store) deleteIndexedValues(ctx context.Context, tx *sql.Tx, namespaceID, runID string) error {
@@ -252,9 +281,34 @@ func (s *Store) insertIndexedValues(ctx context.Context, tx *sql.Tx, b *valueBat
 // DeleteVisibility implements persistence.VisibilityStore.
 func (s *Store) DeleteVisibility(ctx context.Context, namespaceID, workflowID, runID string) error {
 	return s.write(ctx, "delete visibility", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q("DELETE FROM "+visTable+" WHERE namespace_id = ? AND run_id = ?"), namespaceID, runID); err != nil {
-			return s.dbErr("delete visibility", err)
+		for range casAttempts {
+			var status int32
+			err := tx.QueryRowContext(ctx, s.q("SELECT status FROM "+visTable+" WHERE namespace_id = ? AND run_id = ?"),
+				namespaceID, runID).Scan(&status)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			if err != nil {
+				return s.dbErr("read visibility", err)
+			}
+			res, err := tx.ExecContext(ctx, s.q("DELETE FROM "+visTable+" WHERE namespace_id = ? AND run_id = ? AND status = ?"),
+				namespaceID, runID, status)
+			if err != nil {
+				return s.dbErr("delete visibility", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				if err != nil {
+					return s.dbErr("delete visibility", err)
+				}
+				continue // changed meanwhile: read again
+			}
+			if err := s.deleteIndexedValues(ctx, tx, namespaceID, runID); err != nil {
+				return err
+			}
+			deltas := countDeltas{}
+			deltas.add(namespaceID, enumspb.WorkflowExecutionStatus(status), runID, -1)
+			return s.applyCountDeltas(ctx, tx, deltas)
 		}
-		return s.deleteIndexedValues(ctx, tx, namespaceID, runID)
+		return &persistence.UnavailableError{Err: errors.New("sqlstore: delete visibility: the row keeps changing")}
 	})
 }

@@ -182,6 +182,9 @@ func scanVisibility(rows *sql.Rows) (*persistence.VisibilityRecord, visRawRow, e
 
 // CountVisibility implements persistence.VisibilityStore.
 func (s *Store) CountVisibility(ctx context.Context, namespaceID string, q *query.Query) (*persistence.VisibilityCount, error) {
+	if q == nil || q.Filter == nil {
+		return s.countFromCounters(ctx, namespaceID, q != nil && len(q.GroupBy) > 0)
+	}
 	w := &visWhere{namespaceID: namespaceID}
 	w.b.WriteString("v.namespace_id = ?")
 	w.args = append(w.args, namespaceID)

@@ -35,6 +35,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Shard", shardTests},
 		{"Create", createTests},
 		{"Update", updateTests},
+		{"NewRun", newRunTests},
 		{"Fencing", fencingTests},
 		{"Renew", renewTests},
 		{"History", historyTests},

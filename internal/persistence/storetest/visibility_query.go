@@ -290,6 +290,13 @@ func pageUnderWrites(f *fixture, q string, mutate func(r *persistence.Visibility
 			f.Errorf("%s listed %d times, want once", r.RunID, seen[r.RunID])
 		}
 	}
+	// Unfiltered counts come from counters kept with the writes; they
+	// must agree with counting the rows.
+	counted := f.visCount(v, testNamespace, "GROUP BY ExecutionStatus")
+	scanned := f.visCount(v, testNamespace, "TaskQueue = 'tq' GROUP BY ExecutionStatus")
+	if fmt.Sprint(counted) != fmt.Sprint(scanned) || counted.Count < n {
+		f.Errorf("counters say %+v, rows say %+v", counted, scanned)
+	}
 }
 
 func testVisPagingUnderWrites(f *fixture) {

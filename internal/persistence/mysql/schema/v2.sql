@@ -68,3 +68,12 @@ CREATE TABLE IF NOT EXISTS visibility_search_attributes (
     type          INTEGER NOT NULL,
     PRIMARY KEY (namespace_id, name)
 ) ENGINE=InnoDB;
+
+-- Exact run counts per (namespace, status, bucket); see SQLite's v2.
+CREATE TABLE IF NOT EXISTS visibility_counts (
+    namespace_id  VARBINARY(255) NOT NULL,
+    status        INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             BIGINT NOT NULL,
+    PRIMARY KEY (namespace_id, status, bucket)
+) ENGINE=InnoDB;

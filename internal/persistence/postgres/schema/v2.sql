@@ -70,3 +70,12 @@ CREATE TABLE visibility_search_attributes (
     type          INTEGER NOT NULL,
     PRIMARY KEY (namespace_id, name)
 );
+
+-- Exact run counts per (namespace, status, bucket); see SQLite's v2.
+CREATE TABLE visibility_counts (
+    namespace_id  TEXT COLLATE "C" NOT NULL,
+    status        INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             BIGINT NOT NULL,
+    PRIMARY KEY (namespace_id, status, bucket)
+);

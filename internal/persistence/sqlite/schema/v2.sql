@@ -79,3 +79,15 @@ CREATE TABLE visibility_search_attributes (
     type          INTEGER NOT NULL,
     PRIMARY KEY (namespace_id, name)
 ) STRICT, WITHOUT ROWID;
+
+-- Exact run counts per (namespace, status), spread over 16 buckets by run
+-- ID so concurrent writers rarely touch the same row. Written in the same
+-- transaction as visibility_executions; an unfiltered count (with or
+-- without GROUP BY ExecutionStatus) reads these instead of the runs.
+CREATE TABLE visibility_counts (
+    namespace_id  TEXT NOT NULL,
+    status        INTEGER NOT NULL,
+    bucket        INTEGER NOT NULL,
+    n             INTEGER NOT NULL,
+    PRIMARY KEY (namespace_id, status, bucket)
+) STRICT, WITHOUT ROWID;

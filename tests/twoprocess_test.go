@@ -1,0 +1,202 @@
+package tests
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundialhq/sundial/internal/persistence/postgres"
+	"github.com/sundialhq/sundial/internal/persistence/sqltest"
+)
+
+// twoProcessConfig is a `sundial server` config in Temporal's shape; the
+// ${VAR} references are filled from each process's environment.
+const twoProcessConfig = `
+log:
+  level: warn
+persistence:
+  numHistoryShards: 4
+  defaultStore: default
+  visibilityStore: default
+  datastores:
+    default:
+      sql:
+        pluginName: postgres12
+        databaseName: ${SUNDIAL_DB}
+        connectAddr: ${SUNDIAL_DB_ADDR}
+        connectProtocol: tcp
+        user: ${SUNDIAL_DB_USER:postgres}
+        password: ${SUNDIAL_DB_PASSWORD}
+        maxConns: 10
+        connectAttributes:
+          application_name: ${SUNDIAL_APP}
+services:
+  frontend:
+    rpc:
+      grpcPort: ${SUNDIAL_PORT}
+      bindOnIP: 127.0.0.1
+`
+
+// auditSQL records every row a server process changes, tagged with the
+// process's application_name, so the test can tell who wrote what.
+var auditSQL = []string{
+	`CREATE TABLE write_audit (app TEXT, tbl TEXT, op TEXT, at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp())`,
+	`CREATE FUNCTION audit_write() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO write_audit (app, tbl, op) VALUES (current_setting('application_name'), TG_TABLE_NAME, TG_OP);
+		RETURN NULL;
+	END $$`,
+}
+
+var auditedTables = []string{"shards", "executions", "current_executions", "history_events",
+	"transfer_tasks", "timer_tasks", "task_queues", "tasks"}
+
+// Two `sundial server` processes on one PostgreSQL database. A runs
+// workflows and is paused (SIGSTOP); B starts and takes every shard; A is
+// resumed (SIGCONT) and must not change a single row: its fenced writes
+// fail with ownership lost and it stops its shards instead of taking them
+// back. B completes every workflow, and no history has a duplicate event.
+func TestTwoServerProcesses(t *testing.T) {
+	opts := sqltest.Postgres.NewDatabase(t)
+	bin := buildSundial(t)
+	ctx := testContext(t, 3*time.Minute)
+	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(twoProcessConfig), 0o600))
+	env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
+		"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password}
+
+	outA, outB := &lockedBuffer{}, &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("process A output:\n%s\nprocess B output:\n%s", outA.String(), outB.String())
+		}
+	})
+	a := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-a"), outA)
+	cA := dialWhenUp(t, ctx, a.addr, a.proc)
+	t.Cleanup(cA.Close)
+
+	db, err := postgres.OpenDB(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	installAudit(t, ctx, db)
+
+	tq := uniqueName(t, "tq")
+	register := func(w worker.Worker) {
+		w.RegisterWorkflowWithOptions(shortTimerThenActivityWorkflow, workflow.RegisterOptions{Name: "TimerThenActivity"})
+		w.RegisterActivityWithOptions(doubleActivity, activity.RegisterOptions{Name: "Double"})
+	}
+	wA := worker.New(cA, tq, worker.Options{})
+	register(wA)
+	require.NoError(t, wA.Start())
+
+	const n = 30
+	runs := make([]client.WorkflowRun, n)
+	for i := range n {
+		runs[i], err = cA.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("%s-wf-%02d", tq, i), TaskQueue: tq}, "TimerThenActivity", i, time.Duration(1+i%6)*500*time.Millisecond)
+		require.NoError(t, err, "start %d", i)
+	}
+	time.Sleep(time.Second) // some workflows progress on A
+	require.NoError(t, a.proc.cmd.Process.Signal(syscall.SIGSTOP))
+	pausedAt := time.Now()
+
+	b := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-b"), outB)
+	cB := dialWhenUp(t, ctx, b.addr, b.proc)
+	t.Cleanup(cB.Close)
+	wB := worker.New(cB, tq, worker.Options{})
+	register(wB)
+	require.NoError(t, wB.Start())
+	t.Cleanup(wB.Stop)
+
+	// A stays paused well past idle_in_transaction_session_timeout (10 s),
+	// so a transaction it had open was ended by the server.
+	time.Sleep(time.Until(pausedAt.Add(15 * time.Second)))
+	var resumedAt time.Time
+	require.NoError(t, db.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&resumedAt))
+	require.NoError(t, a.proc.cmd.Process.Signal(syscall.SIGCONT))
+
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = checkDurableRun(ctx, cB, runs[i], i) })
+	}
+	wg.Wait()
+	t.Logf("all workflows closed %v after A was resumed", time.Since(resumedAt).Round(time.Second))
+	for i, err := range errs {
+		require.NoError(t, err, "workflow %d", i)
+	}
+	time.Sleep(2 * time.Second) // A had ample time to try writing
+
+	var writesA int
+	var tables string
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(string_agg(DISTINCT tbl || ' ' || op, ', '), '')
+		FROM write_audit WHERE app = 'sundial-a' AND at >= $1`, resumedAt).Scan(&writesA, &tables))
+	require.Zero(t, writesA, "process A changed %d rows after SIGCONT (%s)", writesA, tables)
+	var writesB int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM write_audit WHERE app = 'sundial-b'`).Scan(&writesB))
+	require.Positive(t, writesB, "the audit saw no write by B: it is not recording")
+	require.Contains(t, outA.String(), "shard ownership lost", "A never noticed it lost its shards")
+	select {
+	case <-a.proc.done:
+		t.Fatalf("process A exited: %v", a.proc.cmd.ProcessState)
+	default:
+	}
+}
+
+// installAudit adds the write_audit triggers once A has created the
+// schema.
+func installAudit(t *testing.T, ctx context.Context, db *sql.DB) {
+	t.Helper()
+	for _, stmt := range auditSQL {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	for _, tbl := range auditedTables {
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TRIGGER audit_%s AFTER INSERT OR UPDATE OR DELETE ON %s
+			FOR EACH ROW EXECUTE FUNCTION audit_write()`, tbl, tbl))
+		require.NoError(t, err, "trigger on %s", tbl)
+	}
+}
+
+// configuredServer is a `sundial server --config` child process.
+type configuredServer struct {
+	proc *serverProcess
+	addr string
+}
+
+// startConfiguredServer starts bin with the config file on a free port;
+// it is killed (and continued first, if paused) when t ends.
+func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer) *configuredServer {
+	t.Helper()
+	port := freePort(t)
+	cmd := exec.Command(bin, "server", "--config", cfgFile)
+	cmd.Env = append(append(os.Environ(), env...), "SUNDIAL_PORT="+strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = out, out
+	require.NoError(t, cmd.Start())
+	p := &serverProcess{cmd: cmd, output: out, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		p.kill()
+	})
+	return &configuredServer{proc: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+}
