@@ -46,26 +46,27 @@ func (e *Engine) QueryWorkflow(ctx context.Context, namespaceID string, req *wor
 	if rejected(req.GetQueryRejectCondition(), v.status) {
 		return &workflowservice.QueryWorkflowResponse{QueryRejected: &querypb.QueryRejected{Status: v.status}}, nil
 	}
-	task := &workflowservice.PollWorkflowTaskQueueResponse{
-		WorkflowExecution:          &commonpb.WorkflowExecution{WorkflowId: key.WorkflowID, RunId: key.RunID},
-		WorkflowType:               &commonpb.WorkflowType{Name: v.workflowType},
-		PreviousStartedEventId:     v.prevStarted,
-		Query:                      req.GetQuery(),
-		WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: v.taskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-		History:                    &historypb.History{},
+	task := func(events []*historypb.HistoryEvent, next []byte) *workflowservice.PollWorkflowTaskQueueResponse {
+		return &workflowservice.PollWorkflowTaskQueueResponse{
+			WorkflowExecution:          &commonpb.WorkflowExecution{WorkflowId: key.WorkflowID, RunId: key.RunID},
+			WorkflowType:               &commonpb.WorkflowType{Name: v.workflowType},
+			PreviousStartedEventId:     v.prevStarted,
+			Query:                      req.GetQuery(),
+			WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: v.taskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+			History:                    &historypb.History{Events: events},
+			NextPageToken:              next,
+		}
 	}
 	if v.sticky != "" && v.status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		if res, err := e.stickyQuery(ctx, namespaceID, v.sticky, task); err == nil {
+		if res, err := e.stickyQuery(ctx, namespaceID, v.sticky, task(nil, nil)); err == nil {
 			return queryResponse(res)
 		}
 	}
-	full := *task
 	events, next, err := e.readPage(ctx, key, historyToken{RunID: key.RunID, Next: 1, End: v.next}, e.historyPageSize(0))
 	if err != nil {
 		return nil, err
 	}
-	full.History, full.NextPageToken = &historypb.History{Events: events}, next
-	res, err := e.opts.Matching.DispatchQuery(ctx, namespaceID, v.taskQueue, false, &full)
+	res, err := e.opts.Matching.DispatchQuery(ctx, namespaceID, v.taskQueue, false, task(events, next))
 	if errors.Is(err, matching.ErrNoPoller) || errors.Is(err, context.DeadlineExceeded) {
 		return nil, ErrQueryTimeout
 	}
