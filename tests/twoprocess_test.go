@@ -75,7 +75,7 @@ var auditedTables = []string{"shards", "executions", "current_executions", "hist
 func TestTwoServerProcesses(t *testing.T) {
 	opts := sqltest.Postgres.NewDatabase(t)
 	bin := buildSundial(t)
-	ctx := testContext(t, 3*time.Minute)
+	ctx := testContext(t, 90*time.Second)
 	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(twoProcessConfig), 0o600))
 	env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
@@ -134,12 +134,20 @@ func TestTwoServerProcesses(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { _, errs[i] = checkDurableRun(ctx, cB, runs[i], i) })
+		// Through B: A no longer owns the runs and answers UNAVAILABLE.
+		wg.Go(func() { _, errs[i] = checkDurableRun(ctx, cB, cB.GetWorkflow(ctx, runs[i].GetID(), runs[i].GetRunID()), i) })
 	}
 	wg.Wait()
 	t.Logf("all workflows closed %v after A was resumed", time.Since(resumedAt).Round(time.Second))
 	for i, err := range errs {
-		require.NoError(t, err, "workflow %d", i)
+		if err != nil {
+			events, herr := history(context.Background(), cB, runs[i].GetID(), runs[i].GetRunID())
+			t.Errorf("workflow %d: %v; history %v (%v)", i, err, eventTypes(events), herr)
+		}
+	}
+	if t.Failed() {
+		dumpAudit(t, db)
+		t.FailNow()
 	}
 	time.Sleep(2 * time.Second) // A had ample time to try writing
 
@@ -199,4 +207,23 @@ func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out 
 		p.kill()
 	})
 	return &configuredServer{proc: p, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+}
+
+// dumpAudit logs who changed which table when, for a failed run.
+func dumpAudit(t *testing.T, db *sql.DB) {
+	rows, err := db.QueryContext(context.Background(), `SELECT app, tbl, op, COUNT(*), MIN(at), MAX(at)
+		FROM write_audit GROUP BY app, tbl, op ORDER BY app, tbl, op`)
+	if err != nil {
+		t.Logf("write audit: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var app, tbl, op string
+		var n int
+		var first, last time.Time
+		if err := rows.Scan(&app, &tbl, &op, &n, &first, &last); err == nil {
+			t.Logf("audit: %s %s %s x%d %s..%s", app, tbl, op, n, first.Format("15:04:05.000"), last.Format("15:04:05.000"))
+		}
+	}
 }

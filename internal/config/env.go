@@ -52,7 +52,11 @@ func FromEnv(lookup func(string) (string, bool)) (*Static, error) {
 		}
 		return ""
 	}
-	plugin := normalizePlugin(get("SQL_PLUGIN", "DB"))
+	raw := get("SQL_PLUGIN", "DB")
+	plugin := normalizePlugin(raw)
+	if plugin == "" && raw != "" {
+		return nil, fmt.Errorf("config: DB/SQL_PLUGIN %q is not supported: want %s, %s, %s or %s", raw, PluginPostgres, PluginPostgresPGX, PluginMySQL, PluginSQLite)
+	}
 	if plugin == "" {
 		return nil, fmt.Errorf("config: set DB (or SQL_PLUGIN) to %s, %s, %s or %s", PluginPostgres, PluginPostgresPGX, PluginMySQL, PluginSQLite)
 	}

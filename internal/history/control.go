@@ -81,7 +81,7 @@ func (e *Engine) SignalWithStartWorkflowExecution(ctx context.Context, namespace
 				return nil, err
 			}
 		}
-		resp, err := e.createRun(e.shardOf(namespaceID, start.GetWorkflowId()), namespaceID, start, cur, &sig)
+		resp, err := e.createRun(e.shardOf(namespaceID, start.GetWorkflowId()), sm.StartInput{NamespaceID: namespaceID, Request: start}, cur, &sig)
 		var conflict *persistence.CurrentRunConflictError
 		if errors.As(err, &conflict) {
 			continue

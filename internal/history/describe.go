@@ -42,7 +42,14 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		StateTransitionCount: st.StateTransitions,
 		HistorySizeBytes:     st.HistorySize,
 		FirstRunId:           x.FirstRunID,
-		RootExecution:        &commonpb.WorkflowExecution{WorkflowId: key.WorkflowID, RunId: key.RunID},
+		RootExecution:        &commonpb.WorkflowExecution{WorkflowId: x.RootWorkflowID, RunId: x.RootRunID},
+	}
+	if p := x.Parent; p != nil {
+		info.ParentNamespaceId = p.NamespaceID
+		info.ParentExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
+	}
+	if x.RootWorkflowID == "" {
+		info.RootExecution = &commonpb.WorkflowExecution{WorkflowId: key.WorkflowID, RunId: key.RunID}
 	}
 	if !x.CloseTime.IsZero() {
 		info.CloseTime = timestamppb.New(x.CloseTime)
@@ -64,6 +71,12 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 			DefaultWorkflowTaskTimeout: optDuration(x.TaskTimeout),
 		},
 		WorkflowExecutionInfo: info,
+	}
+	for _, c := range st.Children {
+		resp.PendingChildren = append(resp.PendingChildren, &workflowpb.PendingChildExecutionInfo{
+			WorkflowId: c.WorkflowID, RunId: c.RunID, WorkflowTypeName: c.WorkflowType,
+			InitiatedId: c.InitiatedEventID, ParentClosePolicy: enumspb.ParentClosePolicy(c.ParentClosePolicy),
+		})
 	}
 	for _, ai := range st.Activities {
 		resp.PendingActivities = append(resp.PendingActivities, pendingActivity(ai))

@@ -38,6 +38,11 @@ type Options struct {
 	Logger    *slog.Logger
 	// NewRunID makes run IDs (default: random UUIDs).
 	NewRunID func() string
+	// NamespaceID and NamespaceName resolve namespaces for commands that
+	// name another namespace (children, external signals); nil means only
+	// the workflow's own namespace can be used.
+	NamespaceID   func(ctx context.Context, name string) (string, error)
+	NamespaceName func(ctx context.Context, id string) string
 	// NamespaceRetention tells how long closed runs of a namespace are
 	// kept (nil or 0: one day).
 	NamespaceRetention func(namespaceID string) time.Duration
@@ -135,7 +140,7 @@ func (e *Engine) begin() error {
 }
 
 func (e *Engine) shardOf(namespaceID, workflowID string) *shard {
-	return e.shards[shardFor(namespaceID, workflowID, e.opts.NumShards)]
+	return e.shards[ShardFor(namespaceID, workflowID, e.opts.NumShards)]
 }
 
 func (e *Engine) limits() statemachine.Limits {
@@ -143,6 +148,9 @@ func (e *Engine) limits() statemachine.Limits {
 	return statemachine.Limits{
 		MaxIDLength:          d.Int("limit.maxIDLength", def.MaxIDLength),
 		MaxPendingActivities: d.Int("limit.numPendingActivities.error", def.MaxPendingActivities),
+		MaxPendingChildren:   d.Int("limit.numPendingChildExecutions.error", def.MaxPendingChildren),
+		MaxPendingSignals:    d.Int("limit.numPendingSignals.error", def.MaxPendingSignals),
+		MaxPendingCancels:    d.Int("limit.numPendingCancelRequests.error", def.MaxPendingCancels),
 		MaxSignals:           int64(d.Int("history.maximumSignalsPerExecution", int(def.MaxSignals))),
 		MaxBlobSize:          d.Int("limit.blobSize.error", def.MaxBlobSize),
 		MaxHistoryEvents:     int64(d.Int("limit.historyCount.error", int(def.MaxHistoryEvents))),

@@ -27,9 +27,16 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 	if err := e.validateSearchAttributes(ctx, namespaceID, req.GetSearchAttributes()); err != nil {
 		return nil, err
 	}
-	sh := e.shardOf(namespaceID, req.GetWorkflowId())
+	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req})
+}
+
+// start creates a run from tmpl (RunID filled in here) after applying
+// dedup and the ID policies against the workflow ID's current run.
+func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	req := tmpl.Request
+	sh := e.shardOf(tmpl.NamespaceID, req.GetWorkflowId())
 	for attempt := 0; attempt < 5; attempt++ {
-		cur, err := e.currentRun(ctx, namespaceID, req.GetWorkflowId())
+		cur, err := e.currentRun(ctx, tmpl.NamespaceID, req.GetWorkflowId())
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +48,7 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 				return resp, err
 			}
 		}
-		resp, err := e.createRun(sh, namespaceID, req, cur, nil)
+		resp, err := e.createRun(sh, tmpl, cur, nil)
 		var conflict *persistence.CurrentRunConflictError
 		if errors.As(err, &conflict) || errors.Is(err, persistence.ErrConditionFailed) {
 			continue // another start won the race: decide again
@@ -101,11 +108,12 @@ func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun,
 
 // createRun writes a new run, replacing prev as current run when prev is
 // set; sig, when set, is delivered as the run's first signal.
-func (e *Engine) createRun(sh *shard, namespaceID string, req *workflowservice.StartWorkflowExecutionRequest, prev *persistence.CurrentRun, sig *sm.SignalInput) (*workflowservice.StartWorkflowExecutionResponse, error) {
+func (e *Engine) createRun(sh *shard, in sm.StartInput, prev *persistence.CurrentRun, sig *sm.SignalInput) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	runID := e.opts.NewRunID()
-	in := sm.StartInput{NamespaceID: namespaceID, RunID: runID, Request: req}
+	in.RunID = runID
+	namespaceID, req := in.NamespaceID, in.Request
 	var st *sm.State
 	var out sm.Output
 	if sig != nil {

@@ -18,8 +18,8 @@ import (
 // rising across owner changes.
 const taskIDBits = 20
 
-// shardFor maps a workflow to its shard.
-func shardFor(namespaceID, workflowID string, numShards int32) int32 {
+// ShardFor maps a workflow to its shard.
+func ShardFor(namespaceID, workflowID string, numShards int32) int32 {
 	h := fnv.New32a()
 	h.Write([]byte(namespaceID))
 	h.Write([]byte{0})
@@ -71,6 +71,18 @@ func (sh *shard) renew(ctx context.Context) error {
 	}
 	sh.rangeID, sh.reacq = r, false
 	sh.seq.Store(0)
+	return nil
+}
+
+// owned returns *persistence.ShardOwnershipLostError once the shard is
+// lost: another process owns its runs now, so this one's cached state is
+// stale and must serve neither reads nor writes.
+func (sh *shard) owned() error {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if sh.lost {
+		return &persistence.ShardOwnershipLostError{ShardID: sh.id, RangeID: sh.rangeID}
+	}
 	return nil
 }
 

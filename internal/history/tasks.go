@@ -32,6 +32,18 @@ func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask
 		return nil
 	}
 	t := ot.Task
+	switch t.Type {
+	case sm.TaskStartChild:
+		return e.startChild(ctx, key, t.EventID)
+	case sm.TaskNotifyParent:
+		return e.notifyParent(ctx, key)
+	case sm.TaskParentClosePolicy:
+		return e.applyParentClosePolicy(ctx, key, t)
+	case sm.TaskSignalExternal:
+		return e.signalExternal(ctx, key, t.EventID)
+	case sm.TaskCancelExternal:
+		return e.cancelExternal(ctx, key, t.EventID)
+	}
 	pending := false
 	err = e.view(ctx, key, func(st *sm.State) {
 		switch t.Type {

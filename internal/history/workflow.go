@@ -67,6 +67,10 @@ func (c *cache) unlock(key persistence.WorkflowKey, ent *entry) {
 
 // load fills ent from the store when it is not cached.
 func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKey, ent *entry) error {
+	if err := sh.owned(); err != nil {
+		ent.st = nil // another owner moves the run on: our copy is stale
+		return err
+	}
 	if ent.st != nil {
 		return nil
 	}

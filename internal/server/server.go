@@ -112,6 +112,19 @@ func (s *Server) start() error {
 	s.history, err = history.NewEngine(history.Options{
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
+		NamespaceID: func(ctx context.Context, name string) (string, error) {
+			ns, err := namespaces.GetByName(ctx, name)
+			if err != nil {
+				return "", err
+			}
+			return ns.ID, nil
+		},
+		NamespaceName: func(ctx context.Context, id string) string {
+			if ns, err := namespaces.GetByID(ctx, id); err == nil {
+				return ns.Name
+			}
+			return ""
+		},
 		NamespaceRetention: func(id string) time.Duration {
 			ns, err := namespaces.GetByID(context.Background(), id)
 			if err != nil {

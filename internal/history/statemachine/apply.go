@@ -33,6 +33,12 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRun
 		m.write(ev)
 	case enumspb.COMMAND_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 		m.upsertSearchAttributes(c.GetUpsertWorkflowSearchAttributesCommandAttributes().GetSearchAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+		m.startChild(c.GetStartChildWorkflowExecutionCommandAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+		m.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes(), completedID)
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+		m.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes(), completedID)
 	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		m.modifyProperties(c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo(), completedID)
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:

@@ -16,6 +16,9 @@ import (
 type Limits struct {
 	MaxIDLength          int
 	MaxPendingActivities int
+	MaxPendingChildren   int
+	MaxPendingSignals    int
+	MaxPendingCancels    int
 	MaxSignals           int64
 	// MaxBlobSize bounds each payload a command carries; a bigger one
 	// terminates the run (it could never make progress).
@@ -31,6 +34,7 @@ type Limits struct {
 // DefaultLimits are Temporal's defaults.
 var DefaultLimits = Limits{
 	MaxIDLength: 1000, MaxPendingActivities: 2000, MaxSignals: 10000, MaxBlobSize: 2 << 20,
+	MaxPendingChildren: 2000, MaxPendingSignals: 2000, MaxPendingCancels: 2000,
 	MaxHistoryEvents: 51200, MaxHistorySize: 50 << 20,
 	SuggestHistoryEvents: 4096, SuggestHistorySize: 4 << 20,
 }
@@ -166,6 +170,7 @@ func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
 		v.timers[id] = true
 	}
 	v.pending = len(s.Activities)
+	v.children, v.signals, v.cancels = len(s.Children), len(s.ExternalSignals), len(s.ExternalCancels)
 	for i, c := range in.Commands {
 		if cerr := v.check(c, i == len(in.Commands)-1); cerr != nil {
 			return cerr
@@ -211,6 +216,67 @@ type validator struct {
 	activityIDs map[string]bool
 	timers      map[string]bool
 	pending     int
+	children    int
+	signals     int
+	cancels     int
+}
+
+func (v *validator) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
+	switch {
+	case a == nil:
+		return badCommand(cause, "StartChildWorkflowExecutionCommandAttributes is not set on command.")
+	case a.GetWorkflowId() == "":
+		return badCommand(cause, "Required field WorkflowId is not set on command.")
+	case a.GetWorkflowType().GetName() == "":
+		return badCommand(cause, "Required field WorkflowType is not set on command.")
+	case len(a.GetWorkflowId()) > v.lim.MaxIDLength || len(a.GetWorkflowType().GetName()) > v.lim.MaxIDLength:
+		return badCommand(cause, "WorkflowId or WorkflowType exceeds length limit.")
+	case a.GetWorkflowExecutionTimeout().AsDuration() < 0 || a.GetWorkflowRunTimeout().AsDuration() < 0 || a.GetWorkflowTaskTimeout().AsDuration() < 0:
+		return badCommand(cause, "An invalid timeout is set on command.")
+	}
+	if msg := ValidateRetryPolicy(a.GetRetryPolicy()); msg != "" {
+		return badCommand(cause, "%s", msg)
+	}
+	if a.GetCronSchedule() != "" {
+		if _, err := ParseCron(a.GetCronSchedule()); err != nil {
+			return badCommand(cause, "invalid CronSchedule.")
+		}
+	}
+	if v.children++; v.children > v.lim.MaxPendingChildren {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_CHILD_WORKFLOWS_LIMIT_EXCEEDED,
+			"PendingChildWorkflowsLimitExceeded: the workflow has more than %d pending child workflows", v.lim.MaxPendingChildren)
+	}
+	return nil
+}
+
+func (v *validator) signalExternal(a *commandpb.SignalExternalWorkflowExecutionCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+	switch {
+	case a == nil:
+		return badCommand(cause, "SignalExternalWorkflowExecutionCommandAttributes is not set on command.")
+	case a.GetExecution().GetWorkflowId() == "":
+		return badCommand(cause, "WorkflowId is not set on command.")
+	case a.GetSignalName() == "":
+		return badCommand(cause, "SignalName is not set on command.")
+	}
+	if v.signals++; v.signals > v.lim.MaxPendingSignals {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_SIGNALS_LIMIT_EXCEEDED,
+			"PendingSignalsLimitExceeded: the workflow has more than %d pending external signals", v.lim.MaxPendingSignals)
+	}
+	return nil
+}
+
+func (v *validator) cancelExternal(a *commandpb.RequestCancelExternalWorkflowExecutionCommandAttributes) *commandError {
+	const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
+	if a == nil || a.GetWorkflowId() == "" {
+		return badCommand(cause, "WorkflowId is not set on command.")
+	}
+	if v.cancels++; v.cancels > v.lim.MaxPendingCancels {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_REQUEST_CANCEL_LIMIT_EXCEEDED,
+			"PendingRequestCancelLimitExceeded: the workflow has more than %d pending external cancel requests", v.lim.MaxPendingCancels)
+	}
+	return nil
 }
 
 func (v *validator) check(c *commandpb.Command, last bool) *commandError {
@@ -244,6 +310,12 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES, "UpsertedMemo is not set on command.")
 		}
 		return nil
+	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
+		return v.startChild(c.GetStartChildWorkflowExecutionCommandAttributes())
+	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
+		return v.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes())
+	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
+		return v.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes())
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES)
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
@@ -282,12 +354,6 @@ func closeMustBeLast(last bool, cause enumspb.WorkflowTaskFailedCause) *commandE
 func unsupported(t enumspb.CommandType) *commandError {
 	cause := enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNSPECIFIED
 	switch t {
-	case enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION:
-		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_START_CHILD_EXECUTION_ATTRIBUTES
-	case enumspb.COMMAND_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION:
-		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SIGNAL_WORKFLOW_EXECUTION_ATTRIBUTES
-	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
-		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_SCHEDULE_NEXUS_OPERATION:
 		cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_NEXUS_OPERATION:

@@ -87,15 +87,25 @@ func (m *mutation) flushBuffered() bool {
 	}
 	evs := m.s.bufferedEvents()
 	m.s.Buffered = nil
-	started := map[int64]int64{} // scheduled event ID -> started event ID
+	started := map[int64]int64{}      // activity scheduled event ID -> started event ID
+	childStarted := map[int64]int64{} // child initiated event ID -> started event ID
 	for _, ev := range evs {
 		if a := ev.GetActivityTaskStartedEventAttributes(); a != nil {
 			started[a.GetScheduledEventId()] = m.write(ev)
 			continue
 		}
+		if a := ev.GetChildWorkflowExecutionStartedEventAttributes(); a != nil {
+			id := m.write(ev)
+			childStarted[a.GetInitiatedEventId()] = id
+			if c, ok := m.s.Children[a.GetInitiatedEventId()]; ok {
+				c.StartedEventID = id
+			}
+			continue
+		}
 		if sched := activityResultScheduledID(ev); sched != 0 {
 			setActivityResultStartedID(ev, started[sched])
 		}
+		fixChildResultStartedID(ev, childStarted)
 		m.write(ev)
 	}
 	return true
@@ -141,7 +151,27 @@ func (m *mutation) close(ev *historypb.HistoryEvent, status enumspb.WorkflowExec
 	m.s.Activities = map[int64]*ActivityInfo{}
 	m.s.Timers = map[string]*TimerInfo{}
 	m.s.Buffered = nil
+	m.applyParentClosePolicies()
+	m.s.ExternalSignals, m.s.ExternalCancels = nil, nil
+	if m.s.Execution.Parent != nil && m.out.Next == nil {
+		m.task(Task{Type: TaskNotifyParent})
+	}
 	m.out.Closed = true
+}
+
+// applyParentClosePolicies asks for each started child to be terminated
+// or cancelled as its policy says; children not started yet are never
+// started (their start task finds the parent closed).
+func (m *mutation) applyParentClosePolicies() {
+	for _, c := range m.s.Children {
+		policy := enumspb.ParentClosePolicy(c.ParentClosePolicy)
+		if c.StartedEventID == 0 || policy == enumspb.PARENT_CLOSE_POLICY_ABANDON {
+			continue
+		}
+		m.task(Task{Type: TaskParentClosePolicy, TimeoutType: int32(policy),
+			Target: &Target{NamespaceID: c.NamespaceID, Namespace: c.Namespace, WorkflowID: c.WorkflowID, RunID: c.RunID}})
+	}
+	m.s.Children = nil
 }
 
 func durationOrNil(d time.Duration) *durationpb.Duration {

@@ -16,6 +16,17 @@ const (
 	TaskDispatchWorkflowTask TaskType = 1
 	// TaskDispatchActivity hands activity EventID (attempt Attempt) to matching.
 	TaskDispatchActivity TaskType = 2
+	// TaskStartChild starts the child initiated by EventID.
+	TaskStartChild TaskType = 3
+	// TaskNotifyParent tells the parent that this (closed) child run ended.
+	TaskNotifyParent TaskType = 4
+	// TaskParentClosePolicy applies a closed parent's policy (TimeoutType
+	// holds the enumspb.ParentClosePolicy) to child Target.
+	TaskParentClosePolicy TaskType = 5
+	// TaskSignalExternal / TaskCancelExternal deliver the signal or cancel
+	// request initiated by EventID.
+	TaskSignalExternal TaskType = 6
+	TaskCancelExternal TaskType = 7
 
 	// Timer tasks (run at Time).
 
@@ -56,6 +67,16 @@ type Task struct {
 	TaskQueue   string        `json:"q,omitempty"`
 	Sticky      bool          `json:"s,omitempty"`
 	Timeout     time.Duration `json:"d,omitempty"`
+	// Target names another workflow (parent close policies).
+	Target *Target `json:"x,omitempty"`
+}
+
+// Target is a workflow another run's task acts on.
+type Target struct {
+	NamespaceID string `json:"n,omitempty"`
+	Namespace   string `json:"s,omitempty"`
+	WorkflowID  string `json:"w"`
+	RunID       string `json:"r,omitempty"`
 }
 
 // IsTimer reports whether the task belongs in the timer queue.

@@ -100,6 +100,10 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 		defs := map[string]map[string]enumspb.IndexedValueType{}
 		values := newValueBatch()
 		deltas := countDeltas{}
+		inserted, err := s.insertNewVisibilityRows(ctx, tx, recs, rows)
+		if err != nil {
+			return err
+		}
 		for i, rec := range recs {
 			d, ok := defs[rec.NamespaceID]
 			if !ok {
@@ -109,8 +113,10 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 				}
 				defs[rec.NamespaceID] = d
 			}
-			applied, fresh, err := s.upsertVisibilityRow(ctx, tx, rec, rows[i], deltas)
-			if err != nil {
+			applied, fresh := true, inserted[i]
+			if fresh {
+				deltas.add(rec.NamespaceID, rec.Status, rec.RunID, 1)
+			} else if applied, fresh, err = s.upsertVisibilityRow(ctx, tx, rec, rows[i], deltas); err != nil {
 				return err
 			}
 			if !applied {
@@ -132,6 +138,83 @@ func (s *Store) UpsertVisibilityBatch(ctx context.Context, recs []*persistence.V
 		s.afterVisibilityWrite(ctx, len(recs))
 	}
 	return err
+}
+
+// visBulkChunk bounds the runs of one multi-row statement (20 parameters
+// each in an INSERT).
+const visBulkChunk = 100
+
+// insertNewVisibilityRows inserts, with multi-row INSERTs, the records of a
+// batch whose runs are not stored yet (the common case: a run's first
+// write, a bulk load), and reports which it inserted. A run that appears
+// twice in the batch is inserted once, at its first occurrence; the others
+// take the per-row path. A concurrent insert of the same run fails the
+// statement, and the transaction is run again.
+func (s *Store) insertNewVisibilityRows(ctx context.Context, tx *sql.Tx, recs []*persistence.VisibilityRecord, rows [][]any) ([]bool, error) {
+	inserted := make([]bool, len(recs))
+	seen := map[[2]string]bool{}
+	for start := 0; start < len(recs); start += visBulkChunk {
+		chunk := recs[start:min(len(recs), start+visBulkChunk)]
+		existing, err := s.existingRuns(ctx, tx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var args []any
+		n := 0
+		for i, rec := range chunk {
+			k := [2]string{rec.NamespaceID, rec.RunID}
+			if existing[k] || seen[k] {
+				continue
+			}
+			seen[k] = true
+			inserted[start+i] = true
+			args = append(args, rows[start+i]...)
+			n++
+		}
+		if n == 0 {
+			continue
+		}
+		stmt := visInsert + strings.Repeat(", ("+strings.TrimSuffix(strings.Repeat("?, ", len(visColumns)), ", ")+")", n-1)
+		_, err = tx.ExecContext(ctx, s.q(stmt), args...)
+		if s.isUnique(err) {
+			return nil, &persistence.UnavailableError{Err: fmt.Errorf("sqlstore: upsert visibility: concurrent insert: %w", err)}
+		}
+		if err != nil {
+			return nil, s.dbErr("insert visibility", err)
+		}
+	}
+	return inserted, nil
+}
+
+// existingRuns returns which of recs' runs are stored.
+func (s *Store) existingRuns(ctx context.Context, tx *sql.Tx, recs []*persistence.VisibilityRecord) (map[[2]string]bool, error) {
+	byNamespace := map[string][]any{}
+	for _, rec := range recs {
+		byNamespace[rec.NamespaceID] = append(byNamespace[rec.NamespaceID], rec.RunID)
+	}
+	out := map[[2]string]bool{}
+	for ns, runIDs := range byNamespace {
+		stmt := "SELECT run_id FROM " + visTable + " WHERE namespace_id = ? AND run_id IN (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(runIDs)), ", ") + ")"
+		rows, err := tx.QueryContext(ctx, s.q(stmt), append([]any{ns}, runIDs...)...)
+		if err != nil {
+			return nil, s.dbErr("read visibility runs", err)
+		}
+		for rows.Next() {
+			var runID string
+			if err := rows.Scan(&runID); err != nil {
+				rows.Close()
+				return nil, s.dbErr("read visibility runs", err)
+			}
+			out[[2]string{ns, runID}] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, s.dbErr("read visibility runs", err)
+		}
+	}
+	return out, nil
 }
 
 // casAttempts bounds how often a visibility write re-reads a row that

@@ -19,6 +19,7 @@ import (
 
 // visibilityTests pin persistence.VisibilityStore.
 var visibilityTests = map[string]func(*fixture){
+	"Batch":                  testVisBatch,
 	"UpsertRoundTrip":        testVisRoundTrip,
 	"VersionOrdersWrites":    testVisVersions,
 	"Delete":                 testVisDelete,

@@ -53,102 +53,108 @@ func visDataset(f *fixture) persistence.VisibilityStore {
 	return v
 }
 
+// ts quotes t0+d as a query literal.
+func ts(d time.Duration) string { return "'" + t0.Add(d).Format(time.RFC3339Nano) + "'" }
+
+// visOperatorCases are the queries of testVisOperators on visDataset and
+// the runs each must find.
+var visOperatorCases = []struct{ q, want string }{
+	{"", "r1 r2 r3 r4 r5"},
+	{"WorkflowId = 'wf-r1'", "r1"},
+	{"WorkflowId != 'wf-r1'", "r2 r3 r4 r5"},
+	{"WorkflowId <> 'wf-r1'", "r2 r3 r4 r5"},
+	{"RunId = 'r3'", "r3"},
+	{"WorkflowType = 'type-a'", "r1 r2 r5"},
+	{"WorkflowType IN ('type-b', 'type-c')", "r3 r4"},
+	{"WorkflowType NOT IN ('type-a')", "r3 r4"},
+	{"WorkflowId STARTS_WITH 'wf-r'", "r1 r2 r3 r4 r5"},
+	{"WorkflowType STARTS_WITH 'type-b'", "r3"},
+	{"TaskQueue = 'tq'", "r1 r2 r3 r4 r5"},
+	{"ExecutionStatus = 'Running'", "r4"},
+	{"ExecutionStatus != 'Completed'", "r4 r5"},
+	{"ExecutionStatus IN ('Failed', 'Running')", "r4 r5"},
+	{"ExecutionStatus = 'WORKFLOW_EXECUTION_STATUS_FAILED'", "r5"},
+	{"HistoryLength > 13", "r4 r5"},
+	{"HistoryLength >= 13", "r3 r4 r5"},
+	{"HistoryLength < 12", "r1"},
+	{"HistoryLength <= 12", "r1 r2"},
+	{"HistoryLength BETWEEN 12 AND 14", "r2 r3 r4"},
+	{"HistoryLength NOT BETWEEN 12 AND 14", "r1 r5"},
+	{"HistorySizeBytes = 1003", "r3"},
+	{"StateTransitionCount > 8", "r4 r5"},
+	{"CloseTime IS NULL", "r4"},
+	{"CloseTime IS NOT NULL", "r1 r2 r3 r5"},
+	{"CloseTime > " + ts(0), "r1 r2 r3 r5"},
+	{"CloseTime < " + ts(time.Hour), "r1 r2 r3 r5"},
+	{"StartTime >= " + ts(3*time.Minute), "r3 r4 r5"},
+	{"StartTime BETWEEN " + ts(2*time.Minute) + " AND " + ts(4*time.Minute), "r2 r3 r4"},
+	{"ExecutionTime < " + ts(2*time.Minute), "r1"},
+	{"ExecutionDuration > '3s'", "r3 r5"},
+	{"ExecutionDuration <= 3000000000", "r1 r2"},
+	{"ExecutionDuration IS NULL", "r4"},
+	{"ParentWorkflowId = 'wf-r1'", "r2"},
+	{"ParentWorkflowId IS NULL", "r1 r3 r4 r5"},
+	{"ParentRunId IS NOT NULL", "r2"},
+	{"RootWorkflowId IS NULL", "r1 r2 r3 r4 r5"},
+	{"CKeyword = 'alpha'", "r1"},
+	{"CKeyword != 'alpha'", "r2 r3 r4 r5"},
+	{"CKeyword STARTS_WITH 'alpha'", "r1 r2"},
+	{"CKeyword NOT STARTS_WITH 'alpha'", "r3 r4 r5"},
+	{"CKeyword STARTS_WITH ''", "r1 r2 r3 r5"},
+	{"CKeyword IN ('beta', 'Alpha')", "r3 r5"},
+	{"CKeyword NOT IN ('beta')", "r1 r2 r4 r5"},
+	{"CKeyword > 'alpha'", "r2 r3"},
+	{"CKeyword BETWEEN 'alpha' AND 'alphabet'", "r1 r2"},
+	{"CKeyword IS NULL", "r4"},
+	{"CKeyword IS NOT NULL", "r1 r2 r3 r5"},
+	{"CInt = 2", "r2"},
+	{"CInt != 2", "r1 r3 r4 r5"},
+	{"CInt > 1", "r2 r3"},
+	{"CInt >= 2", "r2 r3"},
+	{"CInt < 0", "r5"},
+	{"CInt <= 1", "r1 r5"},
+	{"CInt BETWEEN 1 AND 2", "r1 r2"},
+	{"CInt IN (1, 3)", "r1 r3"},
+	{"CInt NOT IN (1, 3)", "r2 r4 r5"},
+	{"CDouble = 1.5", "r1"},
+	{"CDouble > 2", "r2 r3"},
+	{"CDouble BETWEEN -1 AND 2", "r1 r5"},
+	{"CDouble < 0", "r5"},
+	{"CBool = true", "r1 r3"},
+	{"CBool = false", "r2"},
+	{"CBool != true", "r2 r4 r5"},
+	{"CBool IS NULL", "r4 r5"},
+	{"CDatetime > " + ts(0), "r2 r3"},
+	{"CDatetime <= " + ts(0), "r1 r5"},
+	{"CDatetime BETWEEN " + ts(-time.Hour) + " AND " + ts(0), "r1 r5"},
+	{"CDatetime IN (" + ts(time.Hour) + ", " + ts(2*time.Hour) + ")", "r2 r3"},
+	{"CKeywordList = 'b'", "r1 r2"},
+	{"CKeywordList IN ('a', 'd')", "r1 r3"},
+	{"CKeywordList != 'b'", "r3 r4 r5"},
+	{"CKeywordList STARTS_WITH 'c'", "r2"},
+	{"CKeywordList IS NULL", "r4 r5"},
+	{"CText = 'world'", "r1 r2"},
+	{"CText = 'WORLD hello'", "r1 r2"},
+	{"CText = 'brave'", "r1"},
+	{"CText = 'foobar'", "r3"},
+	{"CText = 'foo'", ""},
+	{"CText = '---'", ""},
+	{"CText != 'world'", "r3 r4 r5"},
+	{"CInt = 1 OR CInt = 3", "r1 r3"},
+	{"(CInt = 1 OR CInt = 3) AND CBool = true", "r1 r3"},
+	{"CInt = 1 OR CInt = 3 AND CBool = false", "r1"},
+	{"NOT (CInt = 1 OR WorkflowType = 'type-b')", "r2 r4 r5"},
+	{"NOT NOT CInt = 1", "r1"},
+	{"WorkflowType = 'type-a' AND NOT CKeyword STARTS_WITH 'alpha'", "r5"},
+	{"`CKeyword` = 'beta'", "r3"},
+	{`CKeyword = "beta"`, "r3"},
+	{"HistoryLength > 10 and HistoryLength < 12 or CInt = 3", "r1 r3"},
+	{"WorkflowType = 'type-a' AND ExecutionStatus = 'Completed' ORDER BY StartTime DESC", "r1 r2"},
+}
+
 func testVisOperators(f *fixture) {
 	v := visDataset(f)
-	ts := func(d time.Duration) string { return "'" + t0.Add(d).Format(time.RFC3339Nano) + "'" }
-	cases := []struct{ q, want string }{
-		{"", "r1 r2 r3 r4 r5"},
-		{"WorkflowId = 'wf-r1'", "r1"},
-		{"WorkflowId != 'wf-r1'", "r2 r3 r4 r5"},
-		{"WorkflowId <> 'wf-r1'", "r2 r3 r4 r5"},
-		{"RunId = 'r3'", "r3"},
-		{"WorkflowType = 'type-a'", "r1 r2 r5"},
-		{"WorkflowType IN ('type-b', 'type-c')", "r3 r4"},
-		{"WorkflowType NOT IN ('type-a')", "r3 r4"},
-		{"WorkflowId STARTS_WITH 'wf-r'", "r1 r2 r3 r4 r5"},
-		{"WorkflowType STARTS_WITH 'type-b'", "r3"},
-		{"TaskQueue = 'tq'", "r1 r2 r3 r4 r5"},
-		{"ExecutionStatus = 'Running'", "r4"},
-		{"ExecutionStatus != 'Completed'", "r4 r5"},
-		{"ExecutionStatus IN ('Failed', 'Running')", "r4 r5"},
-		{"ExecutionStatus = 'WORKFLOW_EXECUTION_STATUS_FAILED'", "r5"},
-		{"HistoryLength > 13", "r4 r5"},
-		{"HistoryLength >= 13", "r3 r4 r5"},
-		{"HistoryLength < 12", "r1"},
-		{"HistoryLength <= 12", "r1 r2"},
-		{"HistoryLength BETWEEN 12 AND 14", "r2 r3 r4"},
-		{"HistoryLength NOT BETWEEN 12 AND 14", "r1 r5"},
-		{"HistorySizeBytes = 1003", "r3"},
-		{"StateTransitionCount > 8", "r4 r5"},
-		{"CloseTime IS NULL", "r4"},
-		{"CloseTime IS NOT NULL", "r1 r2 r3 r5"},
-		{"CloseTime > " + ts(0), "r1 r2 r3 r5"},
-		{"CloseTime < " + ts(time.Hour), "r1 r2 r3 r5"},
-		{"StartTime >= " + ts(3*time.Minute), "r3 r4 r5"},
-		{"StartTime BETWEEN " + ts(2*time.Minute) + " AND " + ts(4*time.Minute), "r2 r3 r4"},
-		{"ExecutionTime < " + ts(2*time.Minute), "r1"},
-		{"ExecutionDuration > '3s'", "r3 r5"},
-		{"ExecutionDuration <= 3000000000", "r1 r2"},
-		{"ExecutionDuration IS NULL", "r4"},
-		{"ParentWorkflowId = 'wf-r1'", "r2"},
-		{"ParentWorkflowId IS NULL", "r1 r3 r4 r5"},
-		{"ParentRunId IS NOT NULL", "r2"},
-		{"RootWorkflowId IS NULL", "r1 r2 r3 r4 r5"},
-		{"CKeyword = 'alpha'", "r1"},
-		{"CKeyword != 'alpha'", "r2 r3 r4 r5"},
-		{"CKeyword STARTS_WITH 'alpha'", "r1 r2"},
-		{"CKeyword NOT STARTS_WITH 'alpha'", "r3 r4 r5"},
-		{"CKeyword STARTS_WITH ''", "r1 r2 r3 r5"},
-		{"CKeyword IN ('beta', 'Alpha')", "r3 r5"},
-		{"CKeyword NOT IN ('beta')", "r1 r2 r4 r5"},
-		{"CKeyword > 'alpha'", "r2 r3"},
-		{"CKeyword BETWEEN 'alpha' AND 'alphabet'", "r1 r2"},
-		{"CKeyword IS NULL", "r4"},
-		{"CKeyword IS NOT NULL", "r1 r2 r3 r5"},
-		{"CInt = 2", "r2"},
-		{"CInt != 2", "r1 r3 r4 r5"},
-		{"CInt > 1", "r2 r3"},
-		{"CInt >= 2", "r2 r3"},
-		{"CInt < 0", "r5"},
-		{"CInt <= 1", "r1 r5"},
-		{"CInt BETWEEN 1 AND 2", "r1 r2"},
-		{"CInt IN (1, 3)", "r1 r3"},
-		{"CInt NOT IN (1, 3)", "r2 r4 r5"},
-		{"CDouble = 1.5", "r1"},
-		{"CDouble > 2", "r2 r3"},
-		{"CDouble BETWEEN -1 AND 2", "r1 r5"},
-		{"CDouble < 0", "r5"},
-		{"CBool = true", "r1 r3"},
-		{"CBool = false", "r2"},
-		{"CBool != true", "r2 r4 r5"},
-		{"CBool IS NULL", "r4 r5"},
-		{"CDatetime > " + ts(0), "r2 r3"},
-		{"CDatetime <= " + ts(0), "r1 r5"},
-		{"CDatetime BETWEEN " + ts(-time.Hour) + " AND " + ts(0), "r1 r5"},
-		{"CDatetime IN (" + ts(time.Hour) + ", " + ts(2*time.Hour) + ")", "r2 r3"},
-		{"CKeywordList = 'b'", "r1 r2"},
-		{"CKeywordList IN ('a', 'd')", "r1 r3"},
-		{"CKeywordList != 'b'", "r3 r4 r5"},
-		{"CKeywordList STARTS_WITH 'c'", "r2"},
-		{"CKeywordList IS NULL", "r4 r5"},
-		{"CText = 'world'", "r1 r2"},
-		{"CText = 'WORLD hello'", "r1 r2"},
-		{"CText = 'brave'", "r1"},
-		{"CText = 'foobar'", "r3"},
-		{"CText = 'foo'", ""},
-		{"CText = '---'", ""},
-		{"CText != 'world'", "r3 r4 r5"},
-		{"CInt = 1 OR CInt = 3", "r1 r3"},
-		{"(CInt = 1 OR CInt = 3) AND CBool = true", "r1 r3"},
-		{"CInt = 1 OR CInt = 3 AND CBool = false", "r1"},
-		{"NOT (CInt = 1 OR WorkflowType = 'type-b')", "r2 r4 r5"},
-		{"NOT NOT CInt = 1", "r1"},
-		{"WorkflowType = 'type-a' AND NOT CKeyword STARTS_WITH 'alpha'", "r5"},
-		{"`CKeyword` = 'beta'", "r3"},
-		{`CKeyword = "beta"`, "r3"},
-		{"HistoryLength > 10 and HistoryLength < 12 or CInt = 3", "r1 r3"},
-		{"WorkflowType = 'type-a' AND ExecutionStatus = 'Completed' ORDER BY StartTime DESC", "r1 r2"},
-	}
+	cases := visOperatorCases
 	for _, c := range cases {
 		got := strings.Join(sortedCopy(f.list(v, testNamespace, c.q, 2)), " ")
 		if got != c.want {
@@ -312,4 +318,27 @@ func testVisPagingDefaultOrder(f *fixture) {
 		r.HistorySizeBytes += int64(round)
 		r.WorkflowType = "renamed"
 	})
+}
+
+// testVisBatch writes one run twice in a batch (the later version wins) and
+// a batch mixing new and stored runs.
+func testVisBatch(f *fixture) {
+	v := f.vis()
+	f.must(v.AddSearchAttributes(f.ctx, testNamespace, map[string]enumspb.IndexedValueType{
+		"Stage": enumspb.INDEXED_VALUE_TYPE_KEYWORD}), "AddSearchAttributes")
+	a1, a2, b := visRec("run-a", 1), visRec("run-a", 1), visRec("run-b", 2)
+	a1.SearchAttributes, a2.SearchAttributes = searchAttrs("Stage", "one"), searchAttrs("Stage", "two")
+	a2.Version, a2.Status = 2, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
+	f.loadVis(v, []*persistence.VisibilityRecord{a1, a2, b})
+	f.wantIDs("Stage = 'two'", f.list(v, testNamespace, "Stage = 'two'", 10), "run-a")
+	f.wantIDs("Stage = 'one'", f.list(v, testNamespace, "Stage = 'one'", 10))
+	c := visRec("run-c", 3)
+	b.Version, b.HistoryLength = 3, 99
+	f.loadVis(v, []*persistence.VisibilityRecord{c, b})
+	f.wantIDs("updated in a mixed batch", f.list(v, testNamespace, "HistoryLength = 99", 10), "run-b")
+	want := "3 Completed=2 Failed=1"
+	got := f.visCount(v, testNamespace, "GROUP BY ExecutionStatus")
+	if s := fmt.Sprintf("%d Completed=%d Failed=%d", got.Count, got.Groups[0].Count, got.Groups[1].Count); s != want || len(got.Groups) != 2 {
+		f.Errorf("counts %+v, want %s", got, want)
+	}
 }
