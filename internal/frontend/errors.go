@@ -34,6 +34,7 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 	}
 
 	var queryFailed *history.QueryFailedError
+	var precondition *history.FailedPreconditionError
 	var alreadyStarted *history.AlreadyStartedError
 	var invalid *history.InvalidArgumentError
 	var badSearchAttr *visibility.InvalidSearchAttributeError
@@ -55,6 +56,12 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 		return serviceerror.NewWorkflowExecutionAlreadyStarted(
 			"Workflow execution is already running. RunId: "+alreadyStarted.RunID+".",
 			alreadyStarted.StartRequestID, alreadyStarted.RunID)
+	case errors.Is(err, history.ErrUpdateNotFound):
+		return serviceerror.NewNotFound("update not found")
+	case errors.Is(err, history.ErrTooManyInFlightUpdates):
+		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT, "the workflow has too many in-flight updates")
+	case errors.As(err, &precondition):
+		return serviceerror.NewFailedPrecondition(precondition.Msg)
 	case errors.As(err, &queryFailed):
 		return serviceerror.NewQueryFailedWithFailure(queryFailed.Msg, queryFailed.Failure)
 	case errors.Is(err, history.ErrQueryTimeout):

@@ -42,6 +42,8 @@ type Service interface {
 	// is *QueryFailedError.
 	QueryWorkflow(ctx context.Context, namespaceID string, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error)
 	ResetStickyTaskQueue(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
+	UpdateWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.UpdateWorkflowExecutionRequest) (*workflowservice.UpdateWorkflowExecutionResponse, error)
+	PollWorkflowExecutionUpdate(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error)
 	// DeleteWorkflowExecution terminates the run if open and deletes it.
 	DeleteWorkflowExecution(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
 }
@@ -94,3 +96,9 @@ type QueryFailedError struct {
 }
 
 func (e *QueryFailedError) Error() string { return e.Msg }
+
+// FailedPreconditionError: the run's state does not allow the call
+// (FailedPrecondition).
+type FailedPreconditionError struct{ Msg string }
+
+func (e *FailedPreconditionError) Error() string { return e.Msg }

@@ -17,6 +17,8 @@ func controlError(err error) error {
 	switch {
 	case errors.Is(err, sm.ErrClosed):
 		return ErrWorkflowCompleted
+	case errors.Is(err, sm.ErrTooManyUpdates):
+		return &FailedPreconditionError{Msg: "the workflow has received the maximum number of updates"}
 	case errors.Is(err, sm.ErrSignalLimit):
 		return &InvalidArgumentError{Msg: sm.ErrSignalLimit.Error()}
 	}

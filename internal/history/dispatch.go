@@ -8,6 +8,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
@@ -30,6 +31,7 @@ type wftSnapshot struct {
 	prevStarted int64
 	nextEventID int64
 	transient   []*historypb.HistoryEvent
+	messages    []*protocolpb.Message
 	// partial: send only the events after the previous started event (the
 	// worker has the run cached).
 	partial bool
@@ -39,6 +41,7 @@ func snapshotWFT(st *sm.State, partial bool) *wftSnapshot {
 	return &wftSnapshot{
 		exec: st.Execution, wt: *st.WorkflowTask, prevStarted: st.LastCompletedWFTStartedEventID,
 		nextEventID: st.NextEventID, transient: sm.TransientEvents(st), partial: partial && st.LastCompletedWFTStartedEventID > 0,
+		messages: sm.UpdateMessages(st),
 	}
 }
 
@@ -101,6 +104,7 @@ func (e *Engine) workflowTaskResponse(ctx context.Context, key persistence.Workf
 		WorkflowExecutionTaskQueue: &taskqueuepb.TaskQueue{Name: snap.exec.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		ScheduledTime:              timestamppb.New(snap.wt.ScheduledTime),
 		StartedTime:                timestamppb.New(snap.wt.StartedTime),
+		Messages:                   snap.messages,
 	}, nil
 }
 

@@ -152,6 +152,8 @@ func (e *Engine) limits() statemachine.Limits {
 		MaxPendingSignals:    d.Int("limit.numPendingSignals.error", def.MaxPendingSignals),
 		MaxPendingCancels:    d.Int("limit.numPendingCancelRequests.error", def.MaxPendingCancels),
 		MaxSignals:           int64(d.Int("history.maximumSignalsPerExecution", int(def.MaxSignals))),
+		MaxInFlightUpdates:   d.Int("history.maxInFlightUpdates", def.MaxInFlightUpdates),
+		MaxTotalUpdates:      d.Int("history.maxTotalUpdates", def.MaxTotalUpdates),
 		MaxBlobSize:          d.Int("limit.blobSize.error", def.MaxBlobSize),
 		MaxHistoryEvents:     int64(d.Int("limit.historyCount.error", int(def.MaxHistoryEvents))),
 		MaxHistorySize:       int64(d.Int("limit.historySize.error", int(def.MaxHistorySize))),

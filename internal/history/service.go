@@ -195,8 +195,8 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		StickyTaskQueue:       req.GetStickyAttributes().GetWorkerTaskQueue().GetName(),
 		StickyScheduleToStart: req.GetStickyAttributes().GetScheduleToStartTimeout().AsDuration(),
 		ForceCreate:           req.GetForceCreateNewWorkflowTask(), ReturnNew: req.GetReturnNewWorkflowTask(),
-		HasMessages: len(req.GetMessages()) > 0,
-		NextRunID:   e.opts.NewRunID(),
+		Messages:  req.GetMessages(),
+		NextRunID: e.opts.NewRunID(),
 	}
 	var res sm.CompleteResult
 	var snap *wftSnapshot

@@ -9,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -20,6 +21,8 @@ type Limits struct {
 	MaxPendingSignals    int
 	MaxPendingCancels    int
 	MaxSignals           int64
+	MaxInFlightUpdates   int
+	MaxTotalUpdates      int
 	// MaxBlobSize bounds each payload a command carries; a bigger one
 	// terminates the run (it could never make progress).
 	MaxBlobSize int
@@ -35,6 +38,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxIDLength: 1000, MaxPendingActivities: 2000, MaxSignals: 10000, MaxBlobSize: 2 << 20,
 	MaxPendingChildren: 2000, MaxPendingSignals: 2000, MaxPendingCancels: 2000,
+	MaxInFlightUpdates: 10, MaxTotalUpdates: 2000,
 	MaxHistoryEvents: 51200, MaxHistorySize: 50 << 20,
 	SuggestHistoryEvents: 4096, SuggestHistorySize: 4 << 20,
 }
@@ -71,7 +75,7 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 		}
 		return m.out, CompleteResult{Rejected: cerr.msg}, nil
 	}
-	if len(s.Buffered) > 0 && closesRun(in.Commands) {
+	if (len(s.Buffered) > 0 || hasAdmittedUpdates(s)) && closesRun(in.Commands) {
 		m.failWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
 			&failurepb.Failure{Message: "the workflow has unhandled events and cannot close yet", Source: "Server"},
 			in.Identity, in.BinaryChecksum)
@@ -97,15 +101,23 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 	s.Execution.StickyScheduleToStart = in.StickyScheduleToStart
 
 	for _, c := range in.Commands {
+		if id := c.GetProtocolMessageCommandAttributes().GetMessageId(); id != "" {
+			if msg := findMessage(in.Messages, id); msg != nil {
+				m.applyUpdateMessage(msg, completedID)
+			}
+			continue
+		}
 		m.applyCommand(c, completedID, in.NextRunID)
 		if m.out.Closed {
 			return m.out, CompleteResult{}, nil
 		}
 	}
+	m.applyMessages(in.Messages, in.Commands, completedID)
 	if m.checkHistoryLimits(lim) {
 		return m.out, CompleteResult{}, nil
 	}
-	if m.flushBuffered() || in.ForceCreate || m.needWorkflowTask {
+	readmitted := m.readmitUpdates()
+	if m.flushBuffered() || in.ForceCreate || m.needWorkflowTask || readmitted {
 		m.scheduleWorkflowTask(1, false)
 	}
 	m.maybeReturnNew(in, lim)
@@ -158,10 +170,6 @@ func closesRun(cmds []*commandpb.Command) bool {
 // validateCommands checks every command against the state before any is
 // applied, so a bad command changes nothing but the task's failure.
 func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
-	if in.HasMessages {
-		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE,
-			"protocol messages (workflow updates) are not supported by this server yet")
-	}
 	v := validator{s: s, lim: lim, activityIDs: map[string]bool{}, timers: map[string]bool{}, validateSA: in.ValidateSearchAttributes}
 	for _, a := range s.Activities {
 		v.activityIDs[a.ActivityID] = true
@@ -316,6 +324,11 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 		return v.signalExternal(c.GetSignalExternalWorkflowExecutionCommandAttributes())
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION:
 		return v.cancelExternal(c.GetRequestCancelExternalWorkflowExecutionCommandAttributes())
+	case enumspb.COMMAND_TYPE_PROTOCOL_MESSAGE:
+		if c.GetProtocolMessageCommandAttributes().GetMessageId() == "" {
+			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_UPDATE_WORKFLOW_EXECUTION_MESSAGE, "MessageId is not set on command.")
+		}
+		return nil
 	case enumspb.COMMAND_TYPE_COMPLETE_WORKFLOW_EXECUTION:
 		return closeMustBeLast(last, enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_COMPLETE_WORKFLOW_EXECUTION_ATTRIBUTES)
 	case enumspb.COMMAND_TYPE_FAIL_WORKFLOW_EXECUTION:
@@ -454,4 +467,24 @@ func (v *validator) cancelTimer(a *commandpb.CancelTimerCommandAttributes) *comm
 		}
 	}
 	return badCommand(cause, "no pending timer with ID %s", a.GetTimerId())
+}
+
+func findMessage(msgs []*protocolpb.Message, id string) *protocolpb.Message {
+	for _, msg := range msgs {
+		if msg.GetId() == id {
+			return msg
+		}
+	}
+	return nil
+}
+
+// hasAdmittedUpdates reports updates that arrived after the current task
+// started: a task that closes the run has not seen them.
+func hasAdmittedUpdates(s *State) bool {
+	for _, u := range s.Updates {
+		if u.Stage == UpdateAdmitted {
+			return true
+		}
+	}
+	return false
 }

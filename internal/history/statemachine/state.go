@@ -52,6 +52,8 @@ type State struct {
 	// RequestCancelExternal commands by initiated event ID.
 	ExternalSignals map[int64]*ExternalInfo `json:"external_signals,omitempty"`
 	ExternalCancels map[int64]*ExternalInfo `json:"external_cancels,omitempty"`
+	// Updates are the run's workflow updates by update ID.
+	Updates map[string]*UpdateInfo `json:"updates,omitempty"`
 	// StartedAttrs is the proto-encoded WorkflowExecutionStartedEventAttributes,
 	// kept when the run may start a next run (retry policy or cron).
 	StartedAttrs []byte `json:"started_attrs,omitempty"`
@@ -101,17 +103,17 @@ type WorkflowTaskInfo struct {
 	ScheduledEventID int64 `json:"scheduled_event_id"`
 	// StartedEventID is 0 until started. For a transient task (Transient)
 	// the IDs are reserved but the events are not written.
-	StartedEventID int64         `json:"started_event_id,omitempty"`
-	Attempt        int32         `json:"attempt"`
-	Transient      bool          `json:"transient,omitempty"`
-	TaskQueue      string        `json:"task_queue"`
+	StartedEventID int64  `json:"started_event_id,omitempty"`
+	Attempt        int32  `json:"attempt"`
+	Transient      bool   `json:"transient,omitempty"`
+	TaskQueue      string `json:"task_queue"`
 	// Sticky: TaskQueue is the worker's sticky queue.
-	Sticky bool `json:"sticky,omitempty"`
-	Timeout        time.Duration `json:"timeout"`
-	ScheduledTime  time.Time     `json:"scheduled_time"`
-	StartedTime    time.Time     `json:"started_time,omitempty"`
-	RequestID      string        `json:"request_id,omitempty"`
-	Identity       string        `json:"identity,omitempty"`
+	Sticky        bool          `json:"sticky,omitempty"`
+	Timeout       time.Duration `json:"timeout"`
+	ScheduledTime time.Time     `json:"scheduled_time"`
+	StartedTime   time.Time     `json:"started_time,omitempty"`
+	RequestID     string        `json:"request_id,omitempty"`
+	Identity      string        `json:"identity,omitempty"`
 }
 
 // Started reports whether a worker holds the task.

@@ -8,6 +8,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
+	protocolpb "go.temporal.io/api/protocol/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -93,9 +94,9 @@ func startedEvent(wt *WorkflowTaskInfo, historySize int64, suggestContinueAsNew 
 		EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED,
 		Attributes: &historypb.HistoryEvent_WorkflowTaskStartedEventAttributes{
 			WorkflowTaskStartedEventAttributes: &historypb.WorkflowTaskStartedEventAttributes{
-				ScheduledEventId: wt.ScheduledEventID,
-				Identity:         wt.Identity,
-				RequestId:        wt.RequestID,
+				ScheduledEventId:     wt.ScheduledEventID,
+				Identity:             wt.Identity,
+				RequestId:            wt.RequestID,
 				HistorySizeBytes:     historySize,
 				SuggestContinueAsNew: suggestContinueAsNew,
 			},
@@ -152,6 +153,7 @@ func (m *mutation) startWorkflowTask(requestID, identity string, lim Limits) {
 			(lim.SuggestHistorySize > 0 && m.s.HistorySize > lim.SuggestHistorySize)
 		m.write(startedEvent(wt, m.s.HistorySize, suggest))
 	}
+	m.sendUpdates()
 	m.task(Task{
 		Type: TaskWorkflowTaskTimeout, Time: m.now.Add(wt.Timeout),
 		EventID: wt.ScheduledEventID, Attempt: wt.Attempt,
@@ -239,6 +241,7 @@ func (m *mutation) failWorkflowTask(cause enumspb.WorkflowTaskFailedCause, f *fa
 // retryWorkflowTask schedules the next attempt after a failure or timeout.
 func (m *mutation) retryWorkflowTask(attempt int32, resetAttempt bool) {
 	m.s.WorkflowTask = nil
+	m.readmitUpdates()
 	m.s.Execution.StickyTaskQueue = "" // retry on the normal queue
 	if m.flushBuffered() || resetAttempt {
 		m.scheduleWorkflowTask(1, false)
@@ -336,8 +339,8 @@ type CompleteInput struct {
 	// NextRunID is the run ID a run that follows this one gets
 	// (continue-as-new, retry, cron).
 	NextRunID string
-	// HasMessages: protocol messages were sent (not supported yet).
-	HasMessages bool
+	// Messages are the worker's protocol messages (update answers).
+	Messages []*protocolpb.Message
 	// ValidateSearchAttributes checks upserted search attributes against
 	// the namespace's registered ones ("" = valid); nil accepts all.
 	ValidateSearchAttributes func(*commonpb.SearchAttributes) string

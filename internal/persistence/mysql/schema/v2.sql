@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS visibility_executions (
     KEY visibility_by_close (namespace_id, close_time, start_time, run_id),
     KEY visibility_by_start (namespace_id, start_time, run_id),
     KEY visibility_by_status (namespace_id, status, start_time, run_id),
-    KEY visibility_by_type (namespace_id, workflow_type, start_time, run_id),
+    KEY visibility_by_type (namespace_id, workflow_type, status, start_time, run_id),
     KEY visibility_by_workflow_id (namespace_id, workflow_id, start_time, run_id)
 ) ENGINE=InnoDB;
 

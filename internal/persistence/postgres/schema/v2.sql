@@ -31,7 +31,7 @@ CREATE TABLE visibility_executions (
 CREATE INDEX visibility_by_close ON visibility_executions (namespace_id, close_time, start_time, run_id);
 CREATE INDEX visibility_by_start ON visibility_executions (namespace_id, start_time, run_id);
 CREATE INDEX visibility_by_status ON visibility_executions (namespace_id, status, start_time, run_id);
-CREATE INDEX visibility_by_type ON visibility_executions (namespace_id, workflow_type, start_time, run_id);
+CREATE INDEX visibility_by_type ON visibility_executions (namespace_id, workflow_type, status, start_time, run_id);
 CREATE INDEX visibility_by_workflow_id ON visibility_executions (namespace_id, workflow_id, start_time, run_id);
 
 CREATE TABLE visibility_sa_string (
