@@ -116,6 +116,7 @@ func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoR
 		Capabilities: &workflowservice.GetSystemInfoResponse_Capabilities{
 			SdkMetadata:                  true,
 			SignalAndQueryHeader:         true,
+			EagerWorkflowStart:           true,
 			InternalErrorDifferentiation: true,
 		},
 	}, nil

@@ -276,7 +276,7 @@ func TestNamespaceEndpoints(t *testing.T) {
 		t.Fatalf("page 2 = %v, %v", page2, err)
 	}
 	sys, _ := env.h.GetSystemInfo(ctx, nil)
-	if c := sys.GetCapabilities(); !c.GetSdkMetadata() || !c.GetInternalErrorDifferentiation() || c.GetEagerWorkflowStart() {
+	if c := sys.GetCapabilities(); !c.GetSdkMetadata() || !c.GetInternalErrorDifferentiation() || !c.GetEagerWorkflowStart() {
 		t.Fatalf("capabilities = %v", c)
 	}
 }

@@ -130,6 +130,15 @@ func (h *Handler) RespondWorkflowTaskCompleted(ctx context.Context, req *workflo
 	if resp == nil {
 		resp = &workflowservice.RespondWorkflowTaskCompletedResponse{}
 	}
+	if len(resp.GetActivityTasks()) > 0 {
+		ns, err := h.ns.GetByID(ctx, tok.NamespaceID)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range resp.GetActivityTasks() {
+			t.WorkflowNamespace = ns.Name
+		}
+	}
 	return resp, nil
 }
 

@@ -27,7 +27,8 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 	if err := e.validateSearchAttributes(ctx, namespaceID, req.GetSearchAttributes()); err != nil {
 		return nil, err
 	}
-	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req})
+	eager := req.GetRequestEagerExecution() && e.opts.Dynamic.Bool("system.enableEagerWorkflowStart", true)
+	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req, Eager: eager})
 }
 
 // start creates a run from tmpl (RunID filled in here) after applying
@@ -150,7 +151,16 @@ func (e *Engine) createRun(sh *shard, in sm.StartInput, prev *persistence.Curren
 		return nil, err
 	}
 	sh.enqueue(rows)
-	return &workflowservice.StartWorkflowExecutionResponse{RunId: runID, Started: true}, nil
+	resp := &workflowservice.StartWorkflowExecutionResponse{RunId: runID, Started: true}
+	if out.NewWorkflowTaskStarted {
+		// Eager start: the starter runs the first task itself.
+		task, err := e.workflowTaskResponse(ctx, key, snapshotWFT(st, false))
+		if err != nil {
+			return nil, err
+		}
+		resp.EagerWorkflowTask = task
+	}
+	return resp, nil
 }
 
 // resolveRun fills an empty run ID with the workflow's current run.
@@ -195,17 +205,23 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		StickyTaskQueue:       req.GetStickyAttributes().GetWorkerTaskQueue().GetName(),
 		StickyScheduleToStart: req.GetStickyAttributes().GetScheduleToStartTimeout().AsDuration(),
 		ForceCreate:           req.GetForceCreateNewWorkflowTask(), ReturnNew: req.GetReturnNewWorkflowTask(),
-		Messages:  req.GetMessages(),
-		NextRunID: e.opts.NewRunID(),
+		Messages:        req.GetMessages(),
+		NextRunID:       e.opts.NewRunID(),
+		EagerActivities: e.opts.Dynamic.Bool("system.enableActivityEagerExecution", true),
 	}
 	var res sm.CompleteResult
 	var snap *wftSnapshot
+	var eager []sm.ActivityInfo
+	var exec sm.ExecutionInfo
 	key := tokenKey(tok)
 	err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
 		out, r, err := sm.CompleteWorkflowTask(st, in, e.limits(), now)
-		res, snap = r, nil
+		res, snap, eager, exec = r, nil, nil, st.Execution
 		if err == nil && out.NewWorkflowTaskStarted {
 			snap = snapshotWFT(st, in.StickyTaskQueue != "")
+		}
+		for _, id := range out.EagerActivities {
+			eager = append(eager, *st.Activities[id])
 		}
 		return out, err
 	})
@@ -220,6 +236,13 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		if resp.WorkflowTask, err = e.workflowTaskResponse(ctx, key, snap); err != nil {
 			return nil, err
 		}
+	}
+	for i := range eager {
+		task, err := activityResponse(key, exec, &eager[i])
+		if err != nil {
+			return nil, err
+		}
+		resp.ActivityTasks = append(resp.ActivityTasks, task)
 	}
 	return resp, nil
 }

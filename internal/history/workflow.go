@@ -222,6 +222,7 @@ func (e *Engine) nextRun(sh *shard, in *statemachine.StartInput) (*newRun, error
 	if in == nil {
 		return nil, nil
 	}
+	in.Eager = false
 	st, out := statemachine.Start(*in, e.opts.Clock.Now())
 	events, err := encodeEvents(out)
 	if err != nil {

@@ -223,6 +223,8 @@ func decode(rec persistence.NamespaceRecord) (*Namespace, error) {
 	if desc.NamespaceInfo.Capabilities == nil {
 		desc.NamespaceInfo.Capabilities = &namespacepb.NamespaceInfo_Capabilities{}
 	}
+	// Capabilities are the server's, not stored: they follow the binary.
+	desc.NamespaceInfo.Capabilities.EagerWorkflowStart = true
 	if desc.Config == nil {
 		desc.Config = &namespacepb.NamespaceConfig{}
 	}

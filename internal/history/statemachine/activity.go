@@ -96,7 +96,12 @@ func (m *mutation) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttr
 		ScheduleToStart: s2s, ScheduleToClose: s2c, StartToClose: stc, Heartbeat: hb, Retry: rp, Attempt: 1,
 	}
 	m.s.Activities[id] = ai
-	m.dispatchActivity(ai)
+	if a.GetRequestEagerExecution() && m.eager != nil && tq == m.s.Execution.TaskQueue && len(m.out.EagerActivities) < maxEagerActivities {
+		m.startActivity(ai, "eager", m.eager.identity)
+		m.out.EagerActivities = append(m.out.EagerActivities, id)
+	} else {
+		m.dispatchActivity(ai)
+	}
 	if s2c > 0 {
 		m.task(Task{Type: TaskActivityTimeout, Time: m.now.Add(s2c), EventID: id, TimeoutType: int32(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE)})
 	}
@@ -134,6 +139,16 @@ func StartActivity(s *State, scheduledEventID int64, requestID, identity string,
 		return Output{}, ErrTaskGone
 	}
 	m := newMutation(s, now)
+	m.startActivity(ai, requestID, identity)
+	return m.out, nil
+}
+
+// maxEagerActivities bounds the activities one completion starts eagerly.
+const maxEagerActivities = 25
+
+// startActivity marks the current attempt started and arms its timers.
+func (m *mutation) startActivity(ai *ActivityInfo, requestID, identity string) {
+	now, scheduledEventID := m.now, ai.ScheduledEventID
 	ai.Started, ai.StartedTime, ai.RequestID, ai.StartedIdentity = true, now, requestID, identity
 	if ai.StartToClose > 0 {
 		m.task(Task{Type: TaskActivityTimeout, Time: now.Add(ai.StartToClose), EventID: scheduledEventID,
@@ -143,7 +158,6 @@ func StartActivity(s *State, scheduledEventID int64, requestID, identity string,
 		m.task(Task{Type: TaskActivityTimeout, Time: now.Add(ai.Heartbeat), EventID: scheduledEventID,
 			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_HEARTBEAT)})
 	}
-	return m.out, nil
 }
 
 // Heartbeat records progress of a started attempt and reports whether the

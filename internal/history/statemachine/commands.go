@@ -82,6 +82,9 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 		m.maybeReturnNew(in, lim)
 		return m.out, CompleteResult{}, nil
 	}
+	if in.EagerActivities {
+		m.eager = &eagerWorker{identity: in.Identity}
+	}
 	m.writeTransient()
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{

@@ -21,7 +21,12 @@ type mutation struct {
 	needWorkflowTask bool
 	// scheduledWorkflowTask: this transition scheduled the pending task.
 	scheduledWorkflowTask bool
+	// eager, when set, lets ScheduleActivityTask start activities at once
+	// for the completing worker (request_eager_execution).
+	eager *eagerWorker
 }
+
+type eagerWorker struct{ identity string }
 
 func newMutation(s *State, now time.Time) *mutation {
 	if s.Activities == nil {

@@ -35,6 +35,9 @@ type StartInput struct {
 	Parent               *ParentInfo
 	RootWorkflowID       string
 	RootRunID            string
+	// Eager starts the first workflow task at once for the starting worker
+	// (request_eager_execution) instead of dispatching it.
+	Eager bool
 }
 
 // Start creates the state and first events of a new run.
@@ -162,8 +165,13 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 	}
 	if delay > 0 {
 		m.task(Task{Type: TaskWorkflowBackoff, Time: now.Add(delay)})
-	} else {
-		m.scheduleWorkflowTask(1, false)
+		return s, m.out
+	}
+	m.scheduleWorkflowTask(1, false)
+	if in.Eager {
+		m.out.Tasks = m.out.Tasks[:len(m.out.Tasks)-1] // no dispatch: the starter gets the task
+		m.startWorkflowTask(req.GetRequestId(), req.GetIdentity(), DefaultLimits)
+		m.out.NewWorkflowTaskStarted = true
 	}
 	return s, m.out
 }

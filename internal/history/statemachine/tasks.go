@@ -92,6 +92,9 @@ type Output struct {
 	// NewWorkflowTaskStarted is true when the transition scheduled and
 	// started a new workflow task for return_new_workflow_task.
 	NewWorkflowTaskStarted bool
+	// EagerActivities are activities started at once for the completing
+	// worker, by scheduled event ID.
+	EagerActivities []int64
 	// Next, when set, is the run that follows this one (continue-as-new,
 	// retry, cron); the engine creates it in the same transaction.
 	Next *StartInput

@@ -336,6 +336,9 @@ type CompleteInput struct {
 	StickyScheduleToStart time.Duration
 	ForceCreate           bool
 	ReturnNew             bool
+	// EagerActivities allows starting activities that ask for eager
+	// execution for the completing worker.
+	EagerActivities bool
 	// NextRunID is the run ID a run that follows this one gets
 	// (continue-as-new, retry, cron).
 	NextRunID string
