@@ -75,7 +75,7 @@ var auditedTables = []string{"shards", "executions", "current_executions", "hist
 func TestTwoServerProcesses(t *testing.T) {
 	opts := sqltest.Postgres.NewDatabase(t)
 	bin := buildSundial(t)
-	ctx := testContext(t, 90*time.Second)
+	ctx := testContext(t, 2*time.Minute)
 	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(twoProcessConfig), 0o600))
 	env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
@@ -105,11 +105,13 @@ func TestTwoServerProcesses(t *testing.T) {
 	register(wA)
 	require.NoError(t, wA.Start())
 
+	// Timers of 2 to 22 s: some fire on B while A is paused, others are
+	// still pending in A's memory when it resumes.
 	const n = 30
 	runs := make([]client.WorkflowRun, n)
 	for i := range n {
 		runs[i], err = cA.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: fmt.Sprintf("%s-wf-%02d", tq, i), TaskQueue: tq}, "TimerThenActivity", i, time.Duration(1+i%6)*500*time.Millisecond)
+			ID: fmt.Sprintf("%s-wf-%02d", tq, i), TaskQueue: tq}, "TimerThenActivity", i, time.Duration(2+4*(i%6))*time.Second)
 		require.NoError(t, err, "start %d", i)
 	}
 	time.Sleep(time.Second) // some workflows progress on A
@@ -131,17 +133,33 @@ func TestTwoServerProcesses(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&resumedAt))
 	require.NoError(t, a.proc.cmd.Process.Signal(syscall.SIGCONT))
 
+	awaitThrough(t, ctx, cB, runs, db)
+	t.Logf("all workflows closed %v after A was resumed", time.Since(resumedAt).Round(time.Second))
+	time.Sleep(2 * time.Second) // A had ample time to try writing
+	requireNoWritesSince(t, ctx, db, "sundial-a", resumedAt)
+	require.Contains(t, outA.String(), "shard ownership lost", "A never noticed it lost its shards")
+	select {
+	case <-a.proc.done:
+		t.Fatalf("process A exited: %v", a.proc.cmd.ProcessState)
+	default:
+	}
+}
+
+// awaitThrough waits through c for every run to complete exactly once
+// with a history free of duplicates (checkDurableRun).
+func awaitThrough(t *testing.T, ctx context.Context, c client.Client, runs []client.WorkflowRun, db *sql.DB) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		// Through B: A no longer owns the runs and answers UNAVAILABLE.
-		wg.Go(func() { _, errs[i] = checkDurableRun(ctx, cB, cB.GetWorkflow(ctx, runs[i].GetID(), runs[i].GetRunID()), i) })
+	errs := make([]error, len(runs))
+	for i := range runs {
+		wg.Go(func() {
+			_, errs[i] = checkDurableRun(ctx, c, c.GetWorkflow(ctx, runs[i].GetID(), runs[i].GetRunID()), i)
+		})
 	}
 	wg.Wait()
-	t.Logf("all workflows closed %v after A was resumed", time.Since(resumedAt).Round(time.Second))
 	for i, err := range errs {
 		if err != nil {
-			events, herr := history(context.Background(), cB, runs[i].GetID(), runs[i].GetRunID())
+			events, herr := history(context.Background(), c, runs[i].GetID(), runs[i].GetRunID())
 			t.Errorf("workflow %d: %v; history %v (%v)", i, err, eventTypes(events), herr)
 		}
 	}
@@ -149,22 +167,19 @@ func TestTwoServerProcesses(t *testing.T) {
 		dumpAudit(t, db)
 		t.FailNow()
 	}
-	time.Sleep(2 * time.Second) // A had ample time to try writing
+}
 
-	var writesA int
+// requireNoWritesSince fails t if the process tagged app changed a row at
+// or after since, and checks the audit records anything at all.
+func requireNoWritesSince(t *testing.T, ctx context.Context, db *sql.DB, app string, since time.Time) {
+	t.Helper()
+	var writes, all int
 	var tables string
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(string_agg(DISTINCT tbl || ' ' || op, ', '), '')
-		FROM write_audit WHERE app = 'sundial-a' AND at >= $1`, resumedAt).Scan(&writesA, &tables))
-	require.Zero(t, writesA, "process A changed %d rows after SIGCONT (%s)", writesA, tables)
-	var writesB int
-	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM write_audit WHERE app = 'sundial-b'`).Scan(&writesB))
-	require.Positive(t, writesB, "the audit saw no write by B: it is not recording")
-	require.Contains(t, outA.String(), "shard ownership lost", "A never noticed it lost its shards")
-	select {
-	case <-a.proc.done:
-		t.Fatalf("process A exited: %v", a.proc.cmd.ProcessState)
-	default:
-	}
+		FROM write_audit WHERE app = $1 AND at >= $2`, app, since).Scan(&writes, &tables))
+	require.Zero(t, writes, "%s changed %d rows after SIGCONT (%s)", app, writes, tables)
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM write_audit`).Scan(&all))
+	require.Positive(t, all, "the audit saw no write at all: it is not recording")
 }
 
 // installAudit adds the write_audit triggers once A has created the

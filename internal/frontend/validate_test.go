@@ -104,9 +104,6 @@ func TestStartValidation(t *testing.T) {
 			r.CronSchedule = "* * * * *"
 			r.WorkflowStartDelay = durationpb.New(time.Minute)
 		}, codes.InvalidArgument, "CronSchedule and WorkflowStartDelay may not be used together."},
-		{"search attribute", func(r *workflowservice.StartWorkflowExecutionRequest) {
-			r.SearchAttributes = &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"CustomKeyword": {}}}
-		}, codes.InvalidArgument, "search attribute CustomKeyword is not defined"},
 		{"unknown reuse policy", func(r *workflowservice.StartWorkflowExecutionRequest) { r.WorkflowIdReusePolicy = 99 },
 			codes.InvalidArgument, "Invalid WorkflowIdReusePolicy."},
 		{"terminate-if-running with conflict policy", func(r *workflowservice.StartWorkflowExecutionRequest) {

@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,9 +78,6 @@ func validateStartRequest(req *workflowservice.StartWorkflowExecutionRequest, li
 		}
 	}
 	if err := validateStartSizes(req, lim); err != nil {
-		return err
-	}
-	if err := validateSearchAttributes(req); err != nil {
 		return err
 	}
 	if req.GetRequestId() == "" {
@@ -161,21 +157,6 @@ func validateStartSizes(req *workflowservice.StartWorkflowExecutionRequest, lim 
 	return validateMemo(req.GetMemo(), lim)
 }
 
-// validateSearchAttributes rejects search attributes: Sundial has no
-// visibility store yet, so no attribute is defined, and silently dropping
-// them would lie to the caller.
-func validateSearchAttributes(req *workflowservice.StartWorkflowExecutionRequest) error {
-	fields := req.GetSearchAttributes().GetIndexedFields()
-	if len(fields) == 0 {
-		return nil
-	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return serviceerror.NewInvalidArgument("search attribute " + names[0] + " is not defined")
-}
 
 // GetWorkflowExecutionHistory validates the execution and page size and
 // asks history; long polls (wait_new_event) are history's to serve.

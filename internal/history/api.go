@@ -46,6 +46,10 @@ type Service interface {
 	PollWorkflowExecutionUpdate(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowExecutionUpdateRequest) (*workflowservice.PollWorkflowExecutionUpdateResponse, error)
 	// DeleteWorkflowExecution terminates the run if open and deletes it.
 	DeleteWorkflowExecution(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error
+	// ResetWorkflowExecution resets a run to a workflow task as a new run
+	// (the response's run ID), terminating the open current run; a bad
+	// reset point is *InvalidArgumentError.
+	ResetWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.ResetWorkflowExecutionRequest) (*workflowservice.ResetWorkflowExecutionResponse, error)
 }
 
 var (

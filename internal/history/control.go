@@ -173,8 +173,10 @@ func (e *Engine) deleteRun(ctx context.Context, key persistence.WorkflowKey, for
 		return err
 	}
 	ent.st = nil
-	if e.opts.OnDelete != nil {
-		e.opts.OnDelete(ctx, key)
+	if e.opts.Visibility != nil {
+		if err := e.opts.Visibility.DeleteVisibility(ctx, key.NamespaceID, key.WorkflowID, key.RunID); err != nil {
+			return err
+		}
 	}
 	e.watch.notify(key)
 	return nil

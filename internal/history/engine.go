@@ -46,8 +46,8 @@ type Options struct {
 	// NamespaceRetention tells how long closed runs of a namespace are
 	// kept (nil or 0: one day).
 	NamespaceRetention func(namespaceID string) time.Duration
-	// OnDelete, when set, is told about each deleted run (visibility).
-	OnDelete func(ctx context.Context, key persistence.WorkflowKey)
+	// Visibility, when set, receives run records for listing.
+	Visibility VisibilityWriter
 	// ValidateSearchAttributes checks search attributes against the
 	// namespace's registered ones; nil accepts all.
 	ValidateSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error

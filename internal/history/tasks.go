@@ -43,6 +43,8 @@ func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask
 		return e.signalExternal(ctx, key, t.EventID)
 	case sm.TaskCancelExternal:
 		return e.cancelExternal(ctx, key, t.EventID)
+	case sm.TaskVisibility:
+		return e.writeVisibility(ctx, key)
 	}
 	pending := false
 	err = e.view(ctx, key, func(st *sm.State) {

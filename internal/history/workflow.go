@@ -96,6 +96,19 @@ type transition func(st *statemachine.State, now time.Time) (statemachine.Output
 // transaction. fn may run twice if the record changed under us (it is then
 // re-run on the reloaded state).
 func (e *Engine) update(ctx context.Context, key persistence.WorkflowKey, fn transition) error {
+	return e.updateWith(ctx, key, func(st *statemachine.State, now time.Time) (statemachine.Output, *newRun, error) {
+		out, err := fn(st, now)
+		return out, nil, err
+	})
+}
+
+// runTransition is a transition that may also create another run of the
+// same workflow ID in the same transaction (reset).
+type runTransition func(st *statemachine.State, now time.Time) (statemachine.Output, *newRun, error)
+
+// updateWith is update for a transition that may create a run; a run it
+// returns replaces out.Next.
+func (e *Engine) updateWith(ctx context.Context, key persistence.WorkflowKey, fn runTransition) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -107,11 +120,11 @@ func (e *Engine) update(ctx context.Context, key persistence.WorkflowKey, fn tra
 		if err := e.load(ctx, sh, key, ent); err != nil {
 			return err
 		}
-		out, err := fn(ent.st, e.opts.Clock.Now())
+		out, next, err := fn(ent.st, e.opts.Clock.Now())
 		if err != nil || out.NoChange {
 			return err
 		}
-		err = e.persist(sh, key, ent, out)
+		err = e.persist(sh, key, ent, out, next)
 		if errors.Is(err, persistence.ErrConditionFailed) && attempt == 0 {
 			continue
 		}
@@ -138,9 +151,10 @@ func (e *Engine) view(ctx context.Context, key persistence.WorkflowKey, fn func(
 	return nil
 }
 
-// persist writes one transition of ent's state. On failure the cached
-// state is dropped (it holds the unwritten change).
-func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out statemachine.Output) error {
+// persist writes one transition of ent's state, and the run that follows
+// it (next, or else out.Next) in the same transaction. On failure the
+// cached state is dropped (it holds the unwritten change).
+func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out statemachine.Output, next *newRun) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	events, err := encodeEvents(out)
@@ -162,10 +176,11 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 		req.UpdateCurrent, req.CurrentState, req.CurrentStatus = true, persistence.RunStateClosed, int32(ent.st.Execution.Status)
 		out.Tasks = append(out.Tasks, e.retentionTask(key.NamespaceID, ent.st))
 	}
-	next, err := e.nextRun(sh, out.Next)
-	if err != nil {
-		ent.st = nil
-		return err
+	if next == nil {
+		if next, err = e.nextRun(sh, out.Next); err != nil {
+			ent.st = nil
+			return err
+		}
 	}
 	tasks := keyed(key, out.Tasks)
 	if next != nil {
@@ -224,6 +239,12 @@ func (e *Engine) nextRun(sh *shard, in *statemachine.StartInput) (*newRun, error
 	}
 	in.Eager = false
 	st, out := statemachine.Start(*in, e.opts.Clock.Now())
+	return prepareRun(sh, st, out, in.ContinuedFrom)
+}
+
+// prepareRun encodes a new run (its state and first output) for creation
+// as the workflow ID's current run in place of run prev.
+func prepareRun(sh *shard, st *statemachine.State, out statemachine.Output, prev string) (*newRun, error) {
 	events, err := encodeEvents(out)
 	if err != nil {
 		return nil, err
@@ -233,12 +254,13 @@ func (e *Engine) nextRun(sh *shard, in *statemachine.StartInput) (*newRun, error
 	if err != nil {
 		return nil, err
 	}
+	x := st.Execution
 	return &newRun{
 		create: &persistence.CreateWorkflowRequest{
-			ShardID: sh.id, Mode: persistence.CurrentReplace, PreviousRunID: in.ContinuedFrom,
+			ShardID: sh.id, Mode: persistence.CurrentReplace, PreviousRunID: prev,
 			Current: persistence.CurrentRun{
-				NamespaceID: in.NamespaceID, WorkflowID: in.Request.GetWorkflowId(), RunID: in.RunID,
-				CreateRequestID: in.Request.GetRequestId(), State: persistence.RunStateRunning,
+				NamespaceID: x.NamespaceID, WorkflowID: x.WorkflowID, RunID: x.RunID,
+				CreateRequestID: x.CreateRequestID, State: persistence.RunStateRunning,
 				Status: int32(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING),
 			},
 			State: state, NextEventID: st.NextEventID, Events: events,

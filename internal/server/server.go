@@ -109,8 +109,12 @@ func (s *Server) start() error {
 	s.matching = matching.New(matching.Options{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
 	})
+	searchAttrs := visibility.NewRegistry(visibility.RegistryOptions{
+		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
+	})
 	s.history, err = history.NewEngine(history.Options{
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
+		Visibility: store, ValidateSearchAttributes: searchAttrs.Validate,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
 		NamespaceID: func(ctx context.Context, name string) (string, error) {
 			ns, err := namespaces.GetByName(ctx, name)
@@ -140,12 +144,12 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
-	return s.serve(namespaces)
+	return s.serve(namespaces, searchAttrs)
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
 // address.
-func (s *Server) serve(namespaces *namespace.Registry) error {
+func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
 	handler, err := frontend.New(frontend.Options{
 		Namespaces:       namespaces,
 		History:          s.history,
@@ -157,9 +161,7 @@ func (s *Server) serve(namespaces *namespace.Registry) error {
 		NumShards:        s.cfg.NumShards,
 		PersistenceStore: s.cfg.Store.Plugin,
 		Visibility:       s.store,
-		SearchAttributes: visibility.NewRegistry(visibility.RegistryOptions{
-			Store: s.store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
-		}),
+		SearchAttributes: searchAttrs,
 	})
 	if err != nil {
 		return err

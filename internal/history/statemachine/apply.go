@@ -65,14 +65,8 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRun
 // upsert. (Typed validation against registered attributes comes with
 // namespace search-attribute registration.)
 func (m *mutation) upsertSearchAttributes(sa *commonpb.SearchAttributes, completedID int64) {
-	merged := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
-	if m.s.SearchAttributes != nil {
-		mustUnmarshal(m.s.SearchAttributes, merged)
-	}
-	for k, v := range sa.GetIndexedFields() {
-		merged.IndexedFields[k] = v
-	}
-	m.s.SearchAttributes = mustMarshal(merged)
+	mergeSearchAttributes(m.s, sa)
+	m.task(Task{Type: TaskVisibility})
 	ev := m.event(enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES)
 	ev.Attributes = &historypb.HistoryEvent_UpsertWorkflowSearchAttributesEventAttributes{
 		UpsertWorkflowSearchAttributesEventAttributes: &historypb.UpsertWorkflowSearchAttributesEventAttributes{

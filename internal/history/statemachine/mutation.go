@@ -161,6 +161,7 @@ func (m *mutation) close(ev *historypb.HistoryEvent, status enumspb.WorkflowExec
 	if m.s.Execution.Parent != nil && m.out.Next == nil {
 		m.task(Task{Type: TaskNotifyParent})
 	}
+	m.task(Task{Type: TaskVisibility})
 	m.out.Closed = true
 }
 

@@ -47,7 +47,7 @@ func (m *mutation) signalEvent(in SignalInput) *historypb.HistoryEvent {
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionSignaledEventAttributes{
 		WorkflowExecutionSignaledEventAttributes: &historypb.WorkflowExecutionSignaledEventAttributes{
-			SignalName: in.Name, Input: in.Input, Identity: in.Identity, Header: in.Header,
+			SignalName: in.Name, Input: in.Input, Identity: in.Identity, Header: in.Header, RequestId: in.RequestID,
 		},
 	}
 	return ev
@@ -104,18 +104,8 @@ func (m *mutation) terminate(reason string, details *commonpb.Payloads, identity
 // modifyProperties applies ModifyWorkflowProperties: upserted memo fields
 // replace old ones; a field with an empty payload removes it.
 func (m *mutation) modifyProperties(memo *commonpb.Memo, completedID int64) {
-	merged := &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
-	if m.s.Memo != nil {
-		mustUnmarshal(m.s.Memo, merged)
-	}
-	for k, v := range memo.GetFields() {
-		if len(v.GetData()) == 0 && len(v.GetMetadata()) == 0 {
-			delete(merged.Fields, k)
-			continue
-		}
-		merged.Fields[k] = v
-	}
-	m.s.Memo = mustMarshal(merged)
+	mergeMemo(m.s, memo)
+	m.task(Task{Type: TaskVisibility})
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowPropertiesModifiedEventAttributes{
 		WorkflowPropertiesModifiedEventAttributes: &historypb.WorkflowPropertiesModifiedEventAttributes{

@@ -160,6 +160,7 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 	if before != nil {
 		before(m)
 	}
+	m.task(Task{Type: TaskVisibility})
 	if deadline := runDeadline(now.Add(delay), runTimeout, expiration); !deadline.IsZero() {
 		m.task(Task{Type: TaskWorkflowRunTimeout, Time: deadline})
 	}

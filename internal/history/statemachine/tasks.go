@@ -27,6 +27,9 @@ const (
 	// request initiated by EventID.
 	TaskSignalExternal TaskType = 6
 	TaskCancelExternal TaskType = 7
+	// TaskVisibility writes the run's visibility record (start, search
+	// attribute or memo change, close).
+	TaskVisibility TaskType = 8
 
 	// Timer tasks (run at Time).
 

@@ -57,7 +57,7 @@ func record(i int) *persistence.VisibilityRecord {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 2592 * time.Millisecond)
 	return &persistence.VisibilityRecord{
 		NamespaceID: namespaceID, WorkflowID: fmt.Sprintf("order-%08d", i),
-		RunID:        fmt.Sprintf("%08x-0000-4000-8000-%012x", i*2654435761%(1<<32), i),
+		RunID:        fmt.Sprintf("%08x-0000-4000-8000-%012x", i*2654435761%(1<<32), i), // scattered, like UUIDv4
 		WorkflowType: fmt.Sprintf("type-%d", i%types), TaskQueue: "bench", Status: statuses[(i/types)%len(statuses)],
 		StartTime: start, ExecutionTime: start, CloseTime: start.Add(time.Duration(1+i%600) * time.Second),
 		HistoryLength: int64(11 + i%50), HistorySizeBytes: int64(2000 + i%5000), StateTransitionCount: int64(6 + i%30),
@@ -127,11 +127,7 @@ func BenchmarkVisibility(b *testing.B) {
 		run(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		o := sqltest.Postgres.NewDatabase(b)
-		// The load's commits need not wait for the disk; the queries
-		// timed afterwards do not depend on it.
-		o.Attributes = map[string]string{"synchronous_commit": "off"}
-		s, err := postgres.Open(context.Background(), o)
+		s, err := postgres.Open(context.Background(), sqltest.Postgres.NewDatabase(b))
 		if err != nil {
 			b.Fatal(err)
 		}
