@@ -149,6 +149,19 @@ func TestResetToFirstWorkflowTaskReappliesSignals(t *testing.T) {
 	desc, err := c.DescribeWorkflowExecution(ctx, f.workflowID, "")
 	require.NoError(t, err)
 	require.Equal(t, newRun, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "the new run is current")
+
+	// Visibility lists both runs with their final status.
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + f.workflowID + "'"})
+		if err != nil {
+			return false
+		}
+		status := map[string]enumspb.WorkflowExecutionStatus{}
+		for _, info := range resp.GetExecutions() {
+			status[info.GetExecution().GetRunId()] = info.GetStatus()
+		}
+		return status[f.runID] == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED && status[newRun] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	}, 10*time.Second, 50*time.Millisecond, "visibility must list the terminated base run and the completed reset run")
 }
 
 // Reapply policies, and resets of runs that are not open: NONE and an
@@ -196,6 +209,10 @@ func TestResetReapplyPolicies(t *testing.T) {
 	desc, err := c.DescribeWorkflowExecution(ctx, f.workflowID, "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + f.workflowID + "' AND ExecutionStatus = 'Running'"})
+		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetRunId() == excluded
+	}, 10*time.Second, 50*time.Millisecond, "visibility must list the open reset run")
 	require.NoError(t, c.TerminateWorkflow(ctx, f.workflowID, "", "done"))
 }
 
@@ -272,4 +289,42 @@ func TestResetReappliesUpdates(t *testing.T) {
 	// The run reset with updates excluded (terminated by the second reset)
 	// never saw the update.
 	require.Empty(t, eventsOfType(requireHistory(t, ctx, env.client, f.workflowID, excluded), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED))
+}
+
+// Resetting a child: the parent is not told the replaced run was
+// terminated; it gets the result of the reset run.
+func TestResetChildReportsTheResetRunToItsParent(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 90*time.Second)
+	env := newTestEnv(t)
+	childID := uniqueName(t, "child")
+	tq := env.startWorker(t, func(r worker.Registry) {
+		registerCollect(r)
+		r.RegisterWorkflowWithOptions(func(ctx workflow.Context) ([]string, error) {
+			var out []string
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID})
+			err := workflow.ExecuteChildWorkflow(cctx, "Collect", 2).Get(ctx, &out)
+			return out, err
+		}, workflow.RegisterOptions{Name: "Parent"})
+	})
+	parent, err := env.client.ExecuteWorkflow(ctx, startOptions(t, tq), "Parent")
+	require.NoError(t, err)
+	f := &resetFixture{env: env, tq: tq, workflowID: childID}
+	var events []*historypb.HistoryEvent
+	require.Eventually(t, func() bool {
+		events, err = history(ctx, env.client, childID, "")
+		return err == nil && len(eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) > 0
+	}, 30*time.Second, 50*time.Millisecond)
+	f.firstWFT = eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)[0].GetEventId()
+	require.NoError(t, env.client.SignalWorkflow(ctx, childID, "", "sig", "a"))
+
+	newRun, err := f.reset(ctx, "", f.firstWFT, nil)
+	require.NoError(t, err)
+	require.NoError(t, env.client.SignalWorkflow(ctx, childID, newRun, "sig", "b"))
+	var got []string
+	require.NoError(t, parent.Get(ctx, &got))
+	require.Equal(t, []string{"a", "b"}, got)
+	parentEvents := requireHistory(t, ctx, env.client, parent.GetID(), parent.GetRunID())
+	require.Empty(t, eventsOfType(parentEvents, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED))
+	require.Len(t, eventsOfType(parentEvents, enumspb.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED), 1)
 }

@@ -157,7 +157,6 @@ func validateStartSizes(req *workflowservice.StartWorkflowExecutionRequest, lim 
 	return validateMemo(req.GetMemo(), lim)
 }
 
-
 // GetWorkflowExecutionHistory validates the execution and page size and
 // asks history; long polls (wait_new_event) are history's to serve.
 func (h *Handler) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {

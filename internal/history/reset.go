@@ -88,7 +88,7 @@ func (e *Engine) reset(ctx context.Context, namespaceID string, req *workflowser
 		// The base run is closed; the open current run is another one.
 		curKey := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: workflowID, RunID: cur.RunID}
 		err := e.update(ctx, curKey, func(st *sm.State, now time.Time) (sm.Output, error) {
-			return sm.Terminate(st, resetReason(in), nil, req.GetIdentity(), now)
+			return terminateForReset(st, in, now)
 		})
 		if err != nil && !errors.Is(err, sm.ErrClosed) {
 			return "", err
@@ -115,9 +115,24 @@ func (e *Engine) resetOpenRun(ctx context.Context, sh *shard, key persistence.Wo
 		if err != nil {
 			return sm.Output{}, nil, err
 		}
-		out, err := sm.Terminate(st, resetReason(in), nil, req.GetIdentity(), now)
+		out, err := terminateForReset(st, in, now)
 		return out, run, err
 	})
+}
+
+// terminateForReset terminates the run a reset replaces. Like a run that
+// continues as new, it does not report its close to a parent: the reset
+// run keeps the parent and reports when it closes.
+func terminateForReset(st *sm.State, in sm.ResetInput, now time.Time) (sm.Output, error) {
+	out, err := sm.Terminate(st, resetReason(in), nil, in.Identity, now)
+	tasks := out.Tasks[:0]
+	for _, t := range out.Tasks {
+		if t.Type != sm.TaskNotifyParent {
+			tasks = append(tasks, t)
+		}
+	}
+	out.Tasks = tasks
+	return out, err
 }
 
 // readRun reads a run's whole written history and the next event ID it

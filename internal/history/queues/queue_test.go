@@ -107,12 +107,18 @@ func TestFailedTaskIsRetriedAndRecoveryReadsTheStore(t *testing.T) {
 	}
 	defer q.Stop()
 	waitN(t, rec.done, 2)
-	left, err := store.GetOutboxTasks(ctx, 0, persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) != 0 {
-		t.Fatalf("%d done tasks left in the store", len(left))
+	// A task is deleted right after its executor returns: wait for that.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		left, err := store.GetOutboxTasks(ctx, 0, persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d done tasks left in the store", len(left))
+		}
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()

@@ -123,6 +123,7 @@ func Reset(base []*historypb.HistoryEvent, resetEventID int64, extra []*historyp
 	if deadline := runDeadline(now, x.RunTimeout, x.ExecutionExpiration); !deadline.IsZero() {
 		m.task(Task{Type: TaskWorkflowRunTimeout, Time: deadline})
 	}
+	m.task(Task{Type: TaskVisibility})
 	m.out.Events = append(append([]*historypb.HistoryEvent(nil), base[:cut]...), m.out.Events...)
 	return s, m.out, nil
 }

@@ -92,8 +92,8 @@ func TestResetToFirstWorkflowTaskReappliesSignals(t *testing.T) {
 	if len(s.Activities) != 0 || len(s.Timers) != 0 {
 		t.Fatal("the activity and timer came after the reset point")
 	}
-	if len(out.Tasks) != 1 || out.Tasks[0].Type != TaskDispatchWorkflowTask || out.Tasks[0].EventID != 7 {
-		t.Fatalf("tasks: %+v", out.Tasks)
+	if len(out.Tasks) != 2 || out.Tasks[0].Type != TaskDispatchWorkflowTask || out.Tasks[0].EventID != 7 || out.Tasks[1].Type != TaskVisibility {
+		t.Fatalf("tasks: want the workflow task's dispatch and the visibility record, got %+v", out.Tasks)
 	}
 	// The new run's history rebuilds to its state.
 	re, err := Rebuild(out.Events, "ns", "new")
