@@ -11,10 +11,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -40,10 +37,7 @@ func TestPostgresOutage(t *testing.T) {
 			SQL: sqlstore.ServerOptions{Addr: pg.addr(), Database: "postgres", User: "postgres", MaxConns: 10}}
 	})
 	ctx := testContext(t, 3*time.Minute)
-	tq := env.startWorker(t, func(r worker.Registry) {
-		r.RegisterWorkflowWithOptions(shortTimerThenActivityWorkflow, workflow.RegisterOptions{Name: "TimerThenActivity"})
-		r.RegisterActivityWithOptions(doubleActivity, activity.RegisterOptions{Name: "Double"})
-	})
+	tq := env.startWorker(t, registerTimerThenActivity)
 
 	// Load: 60 workflows over 3 s, each sleeping 2 s, so many are in
 	// flight (timers, activities, workflow tasks) when the database stops.

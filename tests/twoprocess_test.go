@@ -16,10 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/sundialhq/sundial/internal/persistence/postgres"
 	"github.com/sundialhq/sundial/internal/persistence/sqltest"
@@ -97,12 +95,8 @@ func TestTwoServerProcesses(t *testing.T) {
 	installAudit(t, ctx, db)
 
 	tq := uniqueName(t, "tq")
-	register := func(w worker.Worker) {
-		w.RegisterWorkflowWithOptions(shortTimerThenActivityWorkflow, workflow.RegisterOptions{Name: "TimerThenActivity"})
-		w.RegisterActivityWithOptions(doubleActivity, activity.RegisterOptions{Name: "Double"})
-	}
 	wA := worker.New(cA, tq, worker.Options{})
-	register(wA)
+	registerTimerThenActivity(wA)
 	require.NoError(t, wA.Start())
 
 	// Timers of 2 to 22 s: some fire on B while A is paused, others are
@@ -122,7 +116,7 @@ func TestTwoServerProcesses(t *testing.T) {
 	cB := dialWhenUp(t, ctx, b.addr, b.proc)
 	t.Cleanup(cB.Close)
 	wB := worker.New(cB, tq, worker.Options{})
-	register(wB)
+	registerTimerThenActivity(wB)
 	require.NoError(t, wB.Start())
 	t.Cleanup(wB.Stop)
 
