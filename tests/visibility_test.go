@@ -255,11 +255,10 @@ func TestVisibilityListOpenClosed(t *testing.T) {
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, closed.GetExecutions()[0].GetStatus())
 }
 
-// TestVisibilityWorkflowsEndToEnd needs history to write visibility
-// records through its outbox (the lead's wiring): it starts workflows with
-// search attributes and finds them with the SDK's list, scan and count.
+// TestVisibilityWorkflowsEndToEnd runs real workflows, which history
+// records through its outbox, and finds them with the SDK's list and count;
+// a start with an undefined search attribute is refused.
 func TestVisibilityWorkflowsEndToEnd(t *testing.T) {
-	t.Skip("needs history -> visibility wiring (issue 3): remove this skip once runs are recorded")
 	e := newVisEnv(t)
 	ctx := testContext(t, time.Minute)
 	e.addSearchAttributes(t, map[string]enumspb.IndexedValueType{"OrderId": enumspb.INDEXED_VALUE_TYPE_KEYWORD})
@@ -284,6 +283,10 @@ func TestVisibilityWorkflowsEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	scan, err := e.client.ScanWorkflow(ctx, &workflowservice.ScanWorkflowExecutionsRequest{Namespace: testNamespace, Query: "WorkflowType = 'VisWorkflow'"})
+	require.NoError(t, err)
+	require.Len(t, scan.GetExecutions(), 1)
+	require.Equal(t, "order-1", string(scan.GetExecutions()[0].GetSearchAttributes().GetIndexedFields()["OrderId"].GetData()[1:8]))
 	count, err := e.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: testNamespace, Query: "WorkflowType = 'VisWorkflow'"})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, count.GetCount())
