@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -46,6 +48,9 @@ type devFlags struct {
 	logLevel      string
 	dynamicValues []string
 	numShards     int32
+	logFormat     string
+	metricsPort   int
+	pprofPort     int
 }
 
 func startDevCommand() *cobra.Command {
@@ -72,6 +77,10 @@ func startDevCommand() *cobra.Command {
 	fl.StringArrayVar(&f.dynamicValues, "dynamic-config-value", nil, "dynamic config value as KEY=JSON (repeatable)")
 	fl.Int32Var(&f.numShards, "num-shards", server.DefaultNumShards, "number of history shards (fixed when the database is created)")
 	_ = fl.MarkHidden("num-shards")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.IntVar(&f.metricsPort, "metrics-port", 0, "port serving Prometheus metrics at /metrics on --ip (default off)")
+	fl.IntVar(&f.pprofPort, "pprof-port", 0, "port serving net/http/pprof on localhost (default off)")
+	_ = fl.MarkHidden("pprof-port")
 	return cmd
 }
 
@@ -93,6 +102,10 @@ func (f *devFlags) config() (server.Config, error) {
 			return server.Config{}, err
 		}
 	}
+	logger, err := newLogger(os.Stderr, level, f.logFormat)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("--log-format: %w", err)
+	}
 	cfg := server.Config{
 		IP:            f.ip,
 		Port:          f.port,
@@ -100,7 +113,13 @@ func (f *devFlags) config() (server.Config, error) {
 		NumShards:     f.numShards,
 		Namespaces:    f.namespaces,
 		DynamicConfig: dynamic,
-		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Logger:        logger,
+	}
+	if f.metricsPort > 0 {
+		cfg.MetricsAddress = net.JoinHostPort(f.ip, strconv.Itoa(f.metricsPort))
+	}
+	if f.pprofPort > 0 {
+		cfg.PProfAddress = net.JoinHostPort("localhost", strconv.Itoa(f.pprofPort))
 	}
 	return cfg, cfg.Validate()
 }
@@ -150,5 +169,8 @@ func run(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
+	if u := srv.MetricsURL(); u != "" {
+		fmt.Printf("Metrics: %s\n", u)
+	}
 	return srv.Wait(ctx)
 }

@@ -89,7 +89,9 @@ func serverCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+			if cfg.Logger, err = newLogger(os.Stderr, level, st.Log.Format); err != nil {
+				return fmt.Errorf("log.format: %w", err)
+			}
 			cfg.Logger.Info("configuration loaded", "from", from)
 			ctx := cmd.Context()
 			if ctx == nil {

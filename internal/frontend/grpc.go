@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+
+	"github.com/sundialhq/sundial/internal/metrics"
 )
 
 // MaxRecvMsgSize is the largest request the server accepts (Temporal's
@@ -18,12 +20,13 @@ import (
 const MaxRecvMsgSize = 4 << 20
 
 // ServerOptions returns the gRPC server options every Sundial frontend
-// listener uses: the error/panic interceptor, the receive-size limit, and a
-// keepalive policy that admits the SDKs' 30 s pings (gRPC's default policy
-// would answer them with GOAWAY "too_many_pings").
-func ServerOptions(logger *slog.Logger) []grpc.ServerOption {
+// listener uses: the metrics and error/panic interceptors, the
+// receive-size limit, and a keepalive policy that admits the SDKs' 30 s
+// pings (gRPC's default policy would answer them with GOAWAY
+// "too_many_pings"). m may be nil.
+func ServerOptions(logger *slog.Logger, m *metrics.Metrics) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(UnaryInterceptor(logger)),
+		grpc.ChainUnaryInterceptor(MetricsInterceptor(m), UnaryInterceptor(logger)),
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             5 * time.Second,

@@ -58,6 +58,9 @@ type Options struct {
 	// Unimplemented.
 	Visibility       persistence.VisibilityStore
 	SearchAttributes *visibility.Registry
+	// TaskQueues serves DescribeTaskQueue; when nil it answers
+	// Unimplemented.
+	TaskQueues TaskQueueDescriber
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer

@@ -17,6 +17,7 @@ import (
 	"github.com/sundialhq/sundial/internal/history/queues"
 	"github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -51,6 +52,9 @@ type Options struct {
 	// ValidateSearchAttributes checks search attributes against the
 	// namespace's registered ones; nil accepts all.
 	ValidateSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error
+	// Metrics receives the role's metrics (workflow outcomes, locks,
+	// shards, outbox tasks, cache); nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Engine is the history role: it owns shards of workflow executions, turns
@@ -84,12 +88,14 @@ func NewEngine(opts Options) (*Engine, error) {
 	}
 	e := &Engine{opts: opts, cache: newCache(opts.Dynamic.Int("history.cacheMaxSize", 10000))}
 	e.watch.m = map[persistence.WorkflowKey]chan struct{}{}
+	e.cache.met = opts.Metrics
+	e.registerCacheMetrics()
 	for i := range opts.NumShards {
 		sh := &shard{id: i, e: e}
 		qopts := queues.Options{ShardID: i, Store: opts.Store, Clock: opts.Clock, Logger: opts.Logger}
-		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executeTransfer
+		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.metered(e.executeTransfer)
 		sh.transfer = queues.New(qopts)
-		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executeTimer
+		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.metered(e.executeTimer)
 		sh.timer = queues.New(qopts)
 		e.shards = append(e.shards, sh)
 	}
@@ -100,10 +106,14 @@ func NewEngine(opts Options) (*Engine, error) {
 // the tasks left in the store by an earlier process.
 func (e *Engine) Start(ctx context.Context) error {
 	for _, sh := range e.shards {
+		start := time.Now()
 		if err := sh.acquire(ctx); err != nil {
 			return err
 		}
+		e.opts.Metrics.ShardAcquired(time.Since(start))
 	}
+	e.opts.Metrics.AddShards(len(e.shards))
+	e.opts.Logger.Info("history shards acquired", "count", len(e.shards))
 	for _, sh := range e.shards {
 		if err := sh.transfer.Start(ctx); err != nil {
 			return fmt.Errorf("recover transfer tasks of shard %d: %w", sh.id, err)

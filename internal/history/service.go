@@ -151,6 +151,7 @@ func (e *Engine) createRun(sh *shard, in sm.StartInput, prev *persistence.Curren
 		return nil, err
 	}
 	sh.enqueue(rows)
+	e.recordTransition(st, false)
 	resp := &workflowservice.StartWorkflowExecutionResponse{RunId: runID, Started: true}
 	if out.NewWorkflowTaskStarted {
 		// Eager start: the starter runs the first task itself.

@@ -51,6 +51,7 @@ func (sh *shard) acquire(ctx context.Context) error {
 	}
 	sh.rangeID, sh.reacq = r, false
 	sh.seq.Store(0)
+	sh.e.opts.Logger.Debug("shard acquired", "shard", sh.id, "range_id", r)
 	return nil
 }
 
@@ -91,6 +92,8 @@ func (sh *shard) owned() error {
 // wait (it may run on a queue worker).
 func (sh *shard) stopQueues() {
 	sh.e.opts.Logger.Error("shard ownership lost; shard stopped", "shard", sh.id)
+	sh.e.opts.Metrics.ShardClosed()
+	sh.e.opts.Metrics.AddShards(-1)
 	go func() {
 		sh.transfer.Stop()
 		sh.timer.Stop()
@@ -116,7 +119,7 @@ func (sh *shard) write(ctx context.Context, tasks []keyedTask,
 		if err := sh.prepare(ctx, n); err != nil {
 			return nil, err
 		}
-		sh.mu.RLock()
+		sh.rlockShard()
 		end := sh.seq.Add(n)
 		if end >= 1<<taskIDBits {
 			sh.mu.RUnlock()

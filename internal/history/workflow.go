@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -27,6 +29,7 @@ type entry struct {
 	refs    int // guarded by cache.mu
 	st      *statemachine.State
 	version int64
+	size    atomic.Int64 // bytes of st encoded, for cache_size
 }
 
 // cache holds runs' states between calls, bounded by count. Entries in use
@@ -35,6 +38,7 @@ type cache struct {
 	mu  sync.Mutex
 	max int
 	m   map[persistence.WorkflowKey]*entry
+	met *metrics.Metrics // lock_latency of the workflow lock
 }
 
 func newCache(max int) *cache {
@@ -51,7 +55,9 @@ func (c *cache) lock(key persistence.WorkflowKey) *entry {
 	}
 	ent.refs++
 	c.mu.Unlock()
+	start := time.Now()
 	ent.mu.Lock()
+	c.met.LockLatency(metrics.LockWorkflow, time.Since(start))
 	return ent
 }
 
@@ -71,6 +77,7 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 		ent.st = nil // another owner moves the run on: our copy is stale
 		return err
 	}
+	e.opts.Metrics.CacheLookup(metrics.CacheMutableState, ent.st == nil)
 	if ent.st != nil {
 		return nil
 	}
@@ -86,6 +93,7 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 		return err
 	}
 	ent.st, ent.version = st, rec.Version
+	ent.size.Store(int64(len(rec.State)))
 	return nil
 }
 
@@ -200,6 +208,8 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 		return err
 	}
 	ent.version++
+	ent.size.Store(int64(len(state)))
+	e.recordTransition(ent.st, out.Closed)
 	sh.enqueue(rows)
 	e.watch.notify(key)
 	return nil

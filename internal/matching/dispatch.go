@@ -17,6 +17,11 @@ import (
 func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordStartedRequest,
 	record func(context.Context, *RecordStartedRequest) (R, error),
 	serveQuery func(*queryTask) (R, bool)) (resp R, ok bool, err error) {
+	defer func() {
+		if !ok && err == nil {
+			e.metrics.PollTimedOut(q.metricLabels())
+		}
+	}()
 	if e.stopped() || ctx.Err() != nil || q.gone() {
 		return resp, false, nil
 	}
@@ -88,10 +93,13 @@ func dispatch[R any](ctx context.Context, e *Engine, q *taskQueue, t *task, base
 	req.RunID = t.info.RunID
 	req.ScheduledEventID = t.info.ScheduledEventID
 	rctx, cancel := context.WithTimeout(ctx, recordStartedTimeout)
+	start := e.clock.Now()
 	resp, err := record(rctx, &req)
 	cancel()
+	e.recordStarted(q, start, err)
 	switch {
 	case err == nil:
+		q.noteStarted(t)
 		q.finish(t)
 		return resp, true
 	case errors.Is(err, ErrTaskGone):

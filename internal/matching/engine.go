@@ -45,6 +45,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -114,6 +115,12 @@ type Options struct {
 	Dynamic *config.Dynamic
 	Clock   clock.Clock
 	Logger  *slog.Logger
+	// Metrics receives poll, match and backlog metrics; nil records
+	// nothing.
+	Metrics *metrics.Metrics
+	// NamespaceName names a namespace ID for metric labels; nil (or "")
+	// labels with the ID.
+	NamespaceName func(namespaceID string) string
 }
 
 // withDefaults returns o with nil fields filled.
@@ -153,6 +160,9 @@ type Engine struct {
 	log   *slog.Logger
 	hist  atomic.Pointer[HistoryClient]
 
+	metrics *metrics.Metrics
+	nsName  func(namespaceID string) string
+
 	stopCh   chan struct{}
 	stopOnce sync.Once
 	bgCtx    context.Context // cancelled by Stop; for backlog reads
@@ -188,6 +198,8 @@ func New(opts Options) *Engine {
 		dyn:        opts.Dynamic,
 		clock:      opts.Clock,
 		log:        opts.Logger.With("component", "matching"),
+		metrics:    opts.Metrics,
+		nsName:     opts.NamespaceName,
 		stopCh:     make(chan struct{}),
 		bgCtx:      ctx,
 		cancelBg:   cancel,
@@ -196,6 +208,7 @@ func New(opts Options) *Engine {
 		queues:     map[queueID]*taskQueue{},
 		goneSticky: map[queueID]time.Time{},
 	}
+	e.registerBacklogGauges()
 	e.scheduleSweep()
 	return e
 }
@@ -278,12 +291,14 @@ func (e *Engine) AddActivityTask(ctx context.Context, req *AddTaskRequest) error
 	return e.addTask(ctx, kindActivity, req)
 }
 
-func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, req *AddTaskRequest) error {
+func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, req *AddTaskRequest) (err error) {
 	if req == nil || req.NamespaceID == "" || req.TaskQueue == "" {
 		return ErrInvalidRequest
 	}
 	q := e.acquire(queueID{req.NamespaceID, req.TaskQueue, kind}, req.Sticky)
 	defer e.release(q)
+	now := e.clock.Now()
+	defer func() { e.recordAdd(q, now, err) }()
 	if req.Sticky && kind == kindWorkflow {
 		if err := e.checkSticky(q); err != nil {
 			return err
@@ -293,12 +308,14 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 		WorkflowID:       req.WorkflowID,
 		RunID:            req.RunID,
 		ScheduledEventID: req.ScheduledEventID,
+		CreatedAt:        now.UnixNano(),
 	}}
 	if req.ScheduleToStart > 0 {
-		t.expiresAt = e.clock.Now().Add(req.ScheduleToStart)
+		t.expiresAt = now.Add(req.ScheduleToStart)
 	}
 	if res, matched := q.offer(t); matched {
 		if res.done {
+			q.noteAdd(q.parts[0])
 			return nil
 		}
 		t.notBefore = e.clock.Now().Add(res.backoff)
@@ -306,7 +323,12 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 	if err := q.ensureLoaded(ctx); err != nil {
 		return err
 	}
-	return q.pickPartition().persist(ctx, t)
+	p := q.pickPartition()
+	if err := p.persist(ctx, t); err != nil {
+		return err
+	}
+	q.noteAdd(p)
+	return nil
 }
 
 // PollWorkflowTaskQueue long-polls the queue named by req.TaskQueue (sticky
@@ -317,7 +339,7 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 // while loading the queue.
 func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	q, base, err := e.pollTarget(namespaceID, kindWorkflow, req.GetTaskQueue().GetName(),
-		req.GetTaskQueue().GetKind(), req.GetIdentity())
+		req.GetTaskQueue().GetKind(), req.GetIdentity(), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +370,7 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 // activity response has no backlog hint).
 func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
 	q, base, err := e.pollTarget(namespaceID, kindActivity, req.GetTaskQueue().GetName(),
-		req.GetTaskQueue().GetKind(), req.GetIdentity())
+		req.GetTaskQueue().GetKind(), req.GetIdentity(), req.GetTaskQueueMetadata().GetMaxTasksPerSecond().GetValue())
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +396,7 @@ func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, 
 // pollTarget checks a poll and returns its queue, acquired (the caller
 // releases it), and the poll's part of RecordStartedRequest.
 func (e *Engine) pollTarget(namespaceID string, kind persistence.TaskQueueKind, name string,
-	tqKind enumspb.TaskQueueKind, identity string) (*taskQueue, RecordStartedRequest, error) {
+	tqKind enumspb.TaskQueueKind, identity string, rps float64) (*taskQueue, RecordStartedRequest, error) {
 	if namespaceID == "" || name == "" {
 		return nil, RecordStartedRequest{}, ErrInvalidRequest
 	}
@@ -383,6 +405,7 @@ func (e *Engine) pollTarget(namespaceID string, kind persistence.TaskQueueKind, 
 	}
 	sticky := tqKind == enumspb.TASK_QUEUE_KIND_STICKY
 	q := e.acquire(queueID{namespaceID, name, kind}, sticky)
+	q.notePoller(identity, rps)
 	base := RecordStartedRequest{NamespaceID: namespaceID, Identity: identity, TaskQueue: name}
 	return q, base, nil
 }

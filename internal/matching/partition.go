@@ -55,6 +55,7 @@ type partition struct {
 	// uncertain: ID ranges of writes whose outcome is unknown; a row found
 	// there by a read was not counted yet.
 	uncertain []idRange
+	stats     partStats // guarded by q.mu
 
 	ioMu    sync.Mutex
 	rangeID int64 // guarded by ioMu; 0: lease before the next write
@@ -190,7 +191,7 @@ func (p *partition) writeBatch(ctx context.Context, batch []*pendingWrite) error
 		q.maybeFillLocked(p)
 		return err
 	}
-	q.count += int64(len(batch))
+	q.addCountLocked(p, int64(len(batch)))
 	if p.caughtUp && p.inMem+len(batch) <= bufferCap {
 		tasks := make([]*task, len(batch))
 		for i, pw := range batch {
@@ -288,7 +289,7 @@ func (q *taskQueue) fillOnce(p *partition) (more bool, err error) {
 			continue // cannot happen under ioMu; be safe against a bad store
 		}
 		if p.isUncertainLocked(row.TaskID) {
-			q.count++
+			q.addCountLocked(p, 1)
 		}
 		p.buf = append(p.buf, decodeTask(p, row))
 		p.inMem++

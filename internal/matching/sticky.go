@@ -202,7 +202,7 @@ func (p *partition) drain(ctx context.Context, held []*task) ([]*task, error) {
 				continue
 			}
 			if p.isUncertainLocked(row.TaskID) {
-				q.count++
+				q.addCountLocked(p, 1)
 			}
 			held = append(held, decodeTask(p, row))
 			p.inMem++

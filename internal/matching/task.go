@@ -14,6 +14,10 @@ type taskInfo struct {
 	WorkflowID       string `json:"w"`
 	RunID            string `json:"r"`
 	ScheduledEventID int64  `json:"e"`
+	// CreatedAt is when matching received the task (Unix nanoseconds; 0
+	// for rows written before it was recorded): backlog age and
+	// schedule-to-start latency count from it.
+	CreatedAt int64 `json:"c,omitempty"`
 }
 
 // syncResult is what a poller reports back to the AddTask call that handed

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -56,6 +57,10 @@ type taskQueue struct {
 	// goneUntil: the sticky worker shut down; until then polls return
 	// empty and sticky adds and queries fail.
 	goneUntil time.Time
+	// pollers: recent pollers by identity, for DescribeTaskQueue.
+	pollers map[string]*pollerInfo
+	// labels: the queue's metric labels, resolved on first use.
+	labels atomic.Pointer[metrics.TaskQueue]
 }
 
 // waiter is a poller parked on the queue. A task is delivered by removing
@@ -93,15 +98,20 @@ func (q *taskQueue) ensureLoaded(ctx context.Context) error {
 		return nil
 	}
 	var total int64
-	for _, p := range q.parts {
+	counts := make([]int64, len(q.parts))
+	for i, p := range q.parts {
 		n, err := p.load(ctx)
 		if err != nil {
 			return fmt.Errorf("matching: load task queue %q partition %d: %w", q.id.name, p.key.Partition, err)
 		}
 		total += n
+		counts[i] = n
 	}
 	q.mu.Lock()
 	q.count = total
+	for i, p := range q.parts {
+		p.stats.count = counts[i]
+	}
 	q.loaded.Store(true)
 	for _, p := range q.parts {
 		q.maybeFillLocked(p)
@@ -302,7 +312,7 @@ func (q *taskQueue) finish(t *task) {
 	}
 	p := t.part
 	q.mu.Lock()
-	q.count--
+	q.addCountLocked(p, -1)
 	p.inMem--
 	q.maybeFillLocked(p)
 	q.mu.Unlock()

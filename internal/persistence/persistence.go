@@ -1,7 +1,7 @@
 // Package persistence defines Sundial's narrow store interfaces and the typed
-// errors they return. Implementations live in sub-packages (sqlite, and later
-// postgres and mysql) and are all checked by the conformance suite in
-// storetest.
+// errors they return. Implementations live in sub-packages (sqlite,
+// postgres, mysql, all on the shared sqlstore layer) and are all checked by
+// the conformance suite in storetest.
 //
 // Contract common to every method:
 //   - ctx cancellation aborts the call; the outcome of a write aborted that way

@@ -64,6 +64,13 @@ type Config struct {
 	// processes, a process must run frontend, history and matching
 	// together.
 	Roles []string
+	// MetricsAddress, when set, serves Prometheus metrics over HTTP on
+	// host:port (port 0 picks a free one, see Server.MetricsAddr) at
+	// MetricsPath (default "/metrics"). Metrics are collected either way.
+	MetricsAddress string
+	MetricsPath    string
+	// PProfAddress, when set, serves net/http/pprof on host:port.
+	PProfAddress string
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close
@@ -122,6 +129,9 @@ func (c Config) withDefaults() Config {
 	if len(c.Roles) == 0 {
 		c.Roles = AllRoles
 	}
+	if c.MetricsPath == "" {
+		c.MetricsPath = DefaultMetricsPath
+	}
 	seen := map[string]bool{DefaultNamespace: true}
 	names := []string{DefaultNamespace}
 	for _, n := range c.Namespaces {
@@ -153,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if err := validateRoles(c.Roles); err != nil {
 		return err
+	}
+	if !strings.HasPrefix(c.MetricsPath, "/") {
+		return fmt.Errorf("invalid metrics handler path %q: want an absolute path like /metrics", c.MetricsPath)
 	}
 	switch c.Store.Plugin {
 	case config.PluginSQLite:

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -23,8 +24,10 @@ import (
 	"github.com/sundialhq/sundial/internal/frontend"
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/visibility"
 )
 
@@ -55,6 +58,10 @@ type Server struct {
 	health   *health.Server
 	lis      net.Listener
 	served   chan error // receives grpc.Serve's result
+
+	metrics     *metrics.Metrics
+	metricsLis  net.Listener
+	httpServers []*http.Server // metrics and pprof
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -87,10 +94,14 @@ func (s *Server) Start() error {
 func (s *Server) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
+	if err := s.startObservability(); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, s.cfg, s.log)
 	if err != nil {
 		return err
 	}
+	store = metricstore.Wrap(store, s.metrics)
 	s.store = store
 	stored, err := store.InitCluster(ctx, s.cfg.NumShards)
 	if err != nil {
@@ -108,6 +119,7 @@ func (s *Server) start() error {
 
 	s.matching = matching.New(matching.Options{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
+		Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces),
 	})
 	searchAttrs := visibility.NewRegistry(visibility.RegistryOptions{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
@@ -116,6 +128,7 @@ func (s *Server) start() error {
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
 		Visibility: store, ValidateSearchAttributes: searchAttrs.Validate,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
+		Metrics: s.metrics,
 		NamespaceID: func(ctx context.Context, name string) (string, error) {
 			ns, err := namespaces.GetByName(ctx, name)
 			if err != nil {
@@ -162,6 +175,7 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		PersistenceStore: s.cfg.Store.Plugin,
 		Visibility:       s.store,
 		SearchAttributes: searchAttrs,
+		TaskQueues:       s.matching,
 	})
 	if err != nil {
 		return err
@@ -172,7 +186,7 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	s.lis = lis
-	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"))...)
+	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
 	s.health = health.NewServer()
@@ -268,6 +282,7 @@ func (s *Server) teardown() {
 			s.log.Error("closing database", "error", err)
 		}
 	}
+	s.stopHTTP()
 }
 
 // stopGRPC stops g gracefully, or forcibly once timeout has passed.

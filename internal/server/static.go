@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/config"
@@ -57,20 +58,14 @@ func FromStatic(st *config.Static) (Config, error) {
 		}
 	}
 	for role := range st.Services {
-		if !isRole(role) {
+		if !slices.Contains(AllRoles, role) {
 			return Config{}, fmt.Errorf("services.%s: unknown service; want frontend, history, matching or worker", role)
 		}
 	}
-	return cfg, nil
-}
-
-func isRole(name string) bool {
-	for _, r := range AllRoles {
-		if r == name {
-			return true
-		}
+	if err := observabilityFromStatic(st.Global, &cfg); err != nil {
+		return Config{}, err
 	}
-	return false
+	return cfg, nil
 }
 
 // sqlDataStore returns the sql block of datastore name.

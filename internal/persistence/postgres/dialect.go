@@ -73,12 +73,9 @@ func (Dialect) Classify(err error) sqlstore.ErrorClass {
 		return sqlstore.ClassOther
 	}
 	var ce *pgconn.ConnectError
+	// SafeToRetry also covers a connection pgx already closed after a
+	// fatal error ("conn closed").
 	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) || sqlstore.NetworkError(err) {
-		return sqlstore.ClassTransient
-	}
-	if strings.Contains(err.Error(), "conn closed") {
-		// pgx reports a connection it already closed (after a fatal error)
-		// with a plain error.
 		return sqlstore.ClassTransient
 	}
 	return sqlstore.ClassOther

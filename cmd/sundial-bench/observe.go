@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat. It is
+// 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// observer reads the server's cost: its /metrics (when known) and /proc
+// for the server and database processes.
+type observer struct {
+	metricsURL string
+	pid        int
+	dbPids     []int
+	dbName     string
+	http       *http.Client
+}
+
+// snapshot is the observed counters at one instant.
+type snapshot struct {
+	at      time.Time
+	metrics map[string]*dto.MetricFamily // nil when /metrics is unavailable
+	cpu     float64                      // server CPU seconds from /proc; -1 unknown
+	db      map[int]float64              // database processes' CPU seconds by PID
+}
+
+func newObserver(metricsURL string, pid int, dbPids []int, dbName string) *observer {
+	return &observer{metricsURL: metricsURL, pid: pid, dbPids: dbPids, dbName: dbName,
+		http: &http.Client{Timeout: 10 * time.Second}}
+}
+
+func (o *observer) snap(ctx context.Context) (snapshot, error) {
+	s := snapshot{at: time.Now(), cpu: -1, db: map[int]float64{}}
+	if o.metricsURL != "" {
+		mf, err := o.scrape(ctx)
+		if err != nil {
+			return s, fmt.Errorf("reading %s: %w", o.metricsURL, err)
+		}
+		s.metrics = mf
+	}
+	if o.pid > 0 {
+		if cpu, err := procCPU(o.pid); err == nil {
+			s.cpu = cpu
+		}
+	}
+	for _, pid := range o.databasePids() {
+		if cpu, err := procCPU(pid); err == nil {
+			s.db[pid] = cpu
+		}
+	}
+	return s, nil
+}
+
+func (o *observer) hasDB() bool { return len(o.dbPids) > 0 || o.dbName != "" }
+
+// databasePids are --db-pids and, with --db-process-name, every process of
+// that name now (database servers fork a process per connection).
+func (o *observer) databasePids() []int {
+	pids := append([]int(nil), o.dbPids...)
+	if o.dbName != "" {
+		pids = append(pids, pidsByName(o.dbName)...)
+	}
+	return pids
+}
+
+func (o *observer) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.metricsURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := o.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	var p expfmt.TextParser
+	return p.TextToMetricFamilies(resp.Body)
+}
+
+// window is what happened between two snapshots.
+type window struct{ a, b snapshot }
+
+// serverCPU is the server's CPU seconds in the window and where it was read
+// ("metrics" or "proc"); ok is false when neither is available.
+func (w window) serverCPU() (secs float64, source string, ok bool) {
+	if a, okA := gaugeOrCounter(w.a.metrics, "process_cpu_seconds_total"); okA {
+		if b, okB := gaugeOrCounter(w.b.metrics, "process_cpu_seconds_total"); okB {
+			return b - a, "metrics", true
+		}
+	}
+	if w.a.cpu >= 0 && w.b.cpu >= 0 {
+		return w.b.cpu - w.a.cpu, "proc", true
+	}
+	return 0, "", false
+}
+
+// dbCPU is the database processes' CPU seconds in the window. A process
+// that appeared during the window counts from zero; one that exited is
+// lost (its time is not visible any more).
+func (w window) dbCPU() float64 {
+	var total float64
+	for pid, b := range w.b.db {
+		total += b - w.a.db[pid]
+	}
+	return total
+}
+
+// counterDelta is the increase of a counter family, summed over series.
+func (w window) counterDelta(name string) (float64, bool) {
+	a, okA := gaugeOrCounter(w.a.metrics, name)
+	b, okB := gaugeOrCounter(w.b.metrics, name)
+	return b - a, okA && okB
+}
+
+// histogramCountDelta is the increase of a histogram's sample count.
+func (w window) histogramCountDelta(name string) (float64, bool) {
+	a, okA := histogram(w.a.metrics, name)
+	b, okB := histogram(w.b.metrics, name)
+	if !okA || !okB {
+		return 0, false
+	}
+	return float64(b.count - a.count), true
+}
+
+// histogramQuantile is the q-quantile of a histogram's observations in the
+// window, interpolated within buckets like PromQL's histogram_quantile.
+func (w window) histogramQuantile(name string, q float64) (float64, bool) {
+	a, okA := histogram(w.a.metrics, name)
+	b, okB := histogram(w.b.metrics, name)
+	if !okA || !okB {
+		return 0, false
+	}
+	var d []bucket
+	for _, bb := range b.buckets {
+		d = append(d, bucket{upper: bb.upper, cum: bb.cum - a.cumAt(bb.upper)})
+	}
+	return bucketQuantile(q, d)
+}
+
+// hist is a histogram family summed over its series.
+type hist struct {
+	count   uint64
+	buckets []bucket // sorted by upper bound, cumulative
+}
+
+type bucket struct {
+	upper float64
+	cum   float64
+}
+
+func (h hist) cumAt(upper float64) float64 {
+	for _, b := range h.buckets {
+		if b.upper == upper {
+			return b.cum
+		}
+	}
+	return 0
+}
+
+func histogram(mfs map[string]*dto.MetricFamily, name string) (hist, bool) {
+	mf := mfs[name]
+	if mf == nil || mf.GetType() != dto.MetricType_HISTOGRAM {
+		return hist{}, false
+	}
+	sums := map[float64]float64{}
+	var h hist
+	for _, m := range mf.GetMetric() {
+		hg := m.GetHistogram()
+		h.count += hg.GetSampleCount()
+		for _, b := range hg.GetBucket() {
+			sums[b.GetUpperBound()] += float64(b.GetCumulativeCount())
+		}
+	}
+	for u, c := range sums {
+		h.buckets = append(h.buckets, bucket{upper: u, cum: c})
+	}
+	sort.Slice(h.buckets, func(i, j int) bool { return h.buckets[i].upper < h.buckets[j].upper })
+	h.buckets = append(h.buckets, bucket{upper: math.Inf(1), cum: float64(h.count)})
+	return h, true
+}
+
+// bucketQuantile interpolates linearly within the bucket holding the
+// quantile; a quantile in the +Inf bucket is the highest finite bound.
+func bucketQuantile(q float64, bs []bucket) (float64, bool) {
+	if len(bs) == 0 {
+		return 0, false
+	}
+	total := bs[len(bs)-1].cum
+	if total <= 0 {
+		return 0, false
+	}
+	rank := q * total
+	lower, prevCum := 0.0, 0.0
+	for i, b := range bs {
+		if b.cum >= rank {
+			if math.IsInf(b.upper, 1) {
+				if i > 0 {
+					return bs[i-1].upper, true
+				}
+				return 0, false
+			}
+			if b.cum == prevCum {
+				return b.upper, true
+			}
+			return lower + (b.upper-lower)*(rank-prevCum)/(b.cum-prevCum), true
+		}
+		lower, prevCum = b.upper, b.cum
+	}
+	return bs[len(bs)-1].upper, true
+}
+
+// gaugeOrCounter sums a counter, gauge or untyped family over its series.
+func gaugeOrCounter(mfs map[string]*dto.MetricFamily, name string) (float64, bool) {
+	mf := mfs[name]
+	if mf == nil {
+		return 0, false
+	}
+	var v float64
+	for _, m := range mf.GetMetric() {
+		switch mf.GetType() {
+		case dto.MetricType_COUNTER:
+			v += m.GetCounter().GetValue()
+		case dto.MetricType_GAUGE:
+			v += m.GetGauge().GetValue()
+		case dto.MetricType_UNTYPED:
+			v += m.GetUntyped().GetValue()
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// procCPU is a process's user+system CPU seconds from /proc/PID/stat.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) of a
+// /proc/PID/stat line. The command name (field 2) may hold spaces and
+// parentheses, so fields are counted after its last ')'.
+func parseStatCPU(b []byte) (float64, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed /proc stat %q", b)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state): utime is field 14 -> f[11], stime f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc stat %q", b)
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("malformed /proc stat %q", b)
+	}
+	return float64(ut+st) / clockTicks, nil
+}
+
+// procMemory returns VmRSS and VmHWM (peak RSS) of a process, in bytes.
+func procMemory(pid int) (rss, hwm int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	return parseStatusMemory(f)
+}
+
+func parseStatusMemory(r io.Reader) (rss, hwm int64, err error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("malformed %s line %q", k, sc.Text())
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		if k == "VmRSS" {
+			rss = n * 1024
+		} else {
+			hwm = n * 1024
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	if rss == 0 && hwm == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS/VmHWM (kernel thread or exited)")
+	}
+	return rss, hwm, nil
+}
+
+// pidsByName lists the processes whose /proc/PID/comm is name.
+func pidsByName(name string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var pids []int
+	for _, d := range dirs {
+		comm, err := os.ReadFile(filepath.Join(d, "comm"))
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(d)); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

@@ -1,0 +1,113 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/sundialhq/sundial/internal/history/queues"
+	sm "github.com/sundialhq/sundial/internal/history/statemachine"
+	"github.com/sundialhq/sundial/internal/metrics"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// Metrics of the history role (Options.Metrics; nil records nothing).
+// Latencies are measured with the wall clock on purpose: they describe
+// the process, not workflow time.
+
+// taskOperations names outbox task types as the reference server's
+// task_requests/task_latency operation label does.
+var taskOperations = map[sm.TaskType]string{
+	sm.TaskDispatchWorkflowTask: "TransferActiveTaskWorkflowTask",
+	sm.TaskDispatchActivity:     "TransferActiveTaskActivity",
+	sm.TaskStartChild:           "TransferActiveTaskStartChildExecution",
+	sm.TaskNotifyParent:         "TransferActiveTaskCloseExecution",
+	sm.TaskParentClosePolicy:    "TransferActiveTaskParentClosePolicy",
+	sm.TaskSignalExternal:       "TransferActiveTaskSignalExecution",
+	sm.TaskCancelExternal:       "TransferActiveTaskCancelExecution",
+	sm.TaskVisibility:           "VisibilityTaskUpsertExecution",
+	sm.TaskUserTimer:            "TimerActiveTaskUserTimer",
+	sm.TaskActivityTimeout:      "TimerActiveTaskActivityTimeout",
+	sm.TaskActivityRetry:        "TimerActiveTaskActivityRetryTimer",
+	sm.TaskWorkflowTaskTimeout:  "TimerActiveTaskWorkflowTaskTimeout",
+	sm.TaskStickyTimeout:        "TimerActiveTaskWorkflowTaskTimeout",
+	sm.TaskWorkflowRunTimeout:   "TimerActiveTaskWorkflowTimeout",
+	sm.TaskWorkflowBackoff:      "TimerActiveTaskWorkflowBackoffTimer",
+	sm.TaskWorkflowTaskBackoff:  "TimerActiveTaskWorkflowTaskBackoffTimer",
+	sm.TaskDeleteRun:            "TimerActiveTaskDeleteHistoryEvent",
+}
+
+// outboxHeader is the part of an encoded outboxTask the metrics need.
+type outboxHeader struct {
+	NamespaceID string `json:"n"`
+	Task        struct {
+		Type sm.TaskType `json:"t"`
+	} `json:"t"`
+}
+
+// metered wraps an outbox executor with task_requests, task_errors and
+// task_latency; it returns exec itself when metrics are off.
+func (e *Engine) metered(exec queues.Executor) queues.Executor {
+	m := e.opts.Metrics
+	if m == nil {
+		return exec
+	}
+	return func(ctx context.Context, row persistence.OutboxTask) error {
+		start := time.Now()
+		err := exec(ctx, row)
+		var h outboxHeader
+		op := "UnknownTask"
+		if json.Unmarshal(row.Data, &h) == nil {
+			if name, ok := taskOperations[h.Task.Type]; ok {
+				op = name
+			}
+		}
+		m.Task(op, e.metricNamespace(h.NamespaceID), time.Since(start), err)
+		return err
+	}
+}
+
+// metricNamespace is the namespace's name for metric labels (its ID when
+// it cannot be resolved).
+func (e *Engine) metricNamespace(id string) string {
+	if name := e.namespaceName(context.Background(), id); name != "" {
+		return name
+	}
+	return id
+}
+
+// recordTransition records a written transition of st: its transition
+// count and, when it closed the run, the workflow_* outcome counter.
+func (e *Engine) recordTransition(st *sm.State, closed bool) {
+	m := e.opts.Metrics
+	if m == nil || st == nil {
+		return
+	}
+	m.StateTransition(st.StateTransitions)
+	if closed {
+		m.WorkflowClosed(e.metricNamespace(st.Execution.NamespaceID), st.Execution.Status)
+	}
+}
+
+// rlockShard takes sh.mu shared, recording the wait as lock_latency.
+func (sh *shard) rlockShard() {
+	start := time.Now()
+	sh.mu.RLock()
+	sh.e.opts.Metrics.LockLatency(metrics.LockShard, time.Since(start))
+}
+
+// registerCacheMetrics exports cache_size: the bytes of encoded state the
+// run cache holds.
+func (e *Engine) registerCacheMetrics() {
+	c := e.cache
+	e.opts.Metrics.GaugeFunc("cache_size", "Bytes of workflow state held by the cache.",
+		[]string{metrics.LabelService, metrics.LabelCacheType}, func(emit func(float64, ...string)) {
+			c.mu.Lock()
+			var total int64
+			for _, ent := range c.m {
+				total += ent.size.Load()
+			}
+			c.mu.Unlock()
+			emit(float64(total), metrics.ServiceHistory, metrics.CacheMutableState)
+		})
+}

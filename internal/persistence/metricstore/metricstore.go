@@ -1,0 +1,236 @@
+// Package metricstore decorates a persistence.Store with Prometheus
+// metrics: persistence_requests, persistence_errors and
+// persistence_latency, labelled with the store method's name as the
+// operation. It changes no behaviour: every call and result is passed
+// through as is.
+package metricstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/sundialhq/sundial/internal/metrics"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/visibility/query"
+)
+
+// Store is a metered persistence.Store. Methods not overridden here
+// (added to the interface later) are forwarded unmetered by the embedded
+// store.
+type Store struct {
+	persistence.Store
+	m *metrics.Metrics
+}
+
+// Wrap returns inner metered by m; with a nil m it returns inner.
+func Wrap(inner persistence.Store, m *metrics.Metrics) persistence.Store {
+	if m == nil {
+		return inner
+	}
+	return &Store{Store: inner, m: m}
+}
+
+// Expected reports whether err is an answer of the store's contract
+// rather than a failure: not found, condition failed, already exists,
+// a current-run conflict, lost fencing, or a stale page token.
+func Expected(err error) bool {
+	var lost *persistence.ShardOwnershipLostError
+	var lease *persistence.TaskQueueLeaseLostError
+	var conflict *persistence.CurrentRunConflictError
+	return errors.Is(err, persistence.ErrNotFound) || errors.Is(err, persistence.ErrConditionFailed) ||
+		errors.Is(err, persistence.ErrAlreadyExists) || errors.Is(err, persistence.ErrInvalidPageToken) ||
+		errors.As(err, &lost) || errors.As(err, &lease) || errors.As(err, &conflict)
+}
+
+// ErrorType names a store error for the error_type label: the
+// persistence sentinel it wraps, or its Go type.
+func ErrorType(err error) string {
+	var lost *persistence.ShardOwnershipLostError
+	var lease *persistence.TaskQueueLeaseLostError
+	var conflict *persistence.CurrentRunConflictError
+	var unavailable *persistence.UnavailableError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, persistence.ErrNotFound):
+		return "NotFound"
+	case errors.Is(err, persistence.ErrConditionFailed):
+		return "ConditionFailed"
+	case errors.Is(err, persistence.ErrAlreadyExists):
+		return "AlreadyExists"
+	case errors.Is(err, persistence.ErrInvalidPageToken):
+		return "InvalidPageToken"
+	case errors.Is(err, persistence.ErrUnknownOutcome):
+		return "UnknownOutcome"
+	case errors.As(err, &lost):
+		return "ShardOwnershipLost"
+	case errors.As(err, &lease):
+		return "TaskQueueLeaseLost"
+	case errors.As(err, &conflict):
+		return "CurrentRunConflict"
+	case errors.As(err, &unavailable):
+		return "Unavailable"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "Timeout"
+	}
+	return metrics.ErrorType(err)
+}
+
+// track records a call begun at start; it reads *err when the call
+// returns (use with defer).
+func (s *Store) track(op string, start time.Time, err *error) {
+	s.m.Persistence(op, time.Since(start), ErrorType(*err), *err == nil || Expected(*err))
+}
+
+func (s *Store) InitCluster(ctx context.Context, numShards int32) (_ int32, err error) {
+	defer s.track("InitCluster", time.Now(), &err)
+	return s.Store.InitCluster(ctx, numShards)
+}
+
+func (s *Store) CreateNamespace(ctx context.Context, ns persistence.NamespaceRecord) (err error) {
+	defer s.track("CreateNamespace", time.Now(), &err)
+	return s.Store.CreateNamespace(ctx, ns)
+}
+
+func (s *Store) GetNamespaceByName(ctx context.Context, name string) (_ persistence.NamespaceRecord, err error) {
+	defer s.track("GetNamespaceByName", time.Now(), &err)
+	return s.Store.GetNamespaceByName(ctx, name)
+}
+
+func (s *Store) GetNamespaceByID(ctx context.Context, id string) (_ persistence.NamespaceRecord, err error) {
+	defer s.track("GetNamespaceByID", time.Now(), &err)
+	return s.Store.GetNamespaceByID(ctx, id)
+}
+
+func (s *Store) ListNamespaces(ctx context.Context) (_ []persistence.NamespaceRecord, err error) {
+	defer s.track("ListNamespaces", time.Now(), &err)
+	return s.Store.ListNamespaces(ctx)
+}
+
+func (s *Store) UpdateNamespace(ctx context.Context, ns persistence.NamespaceRecord, prevData []byte) (err error) {
+	defer s.track("UpdateNamespace", time.Now(), &err)
+	return s.Store.UpdateNamespace(ctx, ns, prevData)
+}
+
+func (s *Store) AcquireShard(ctx context.Context, shardID int32) (_ int64, err error) {
+	defer s.track("AcquireShard", time.Now(), &err)
+	return s.Store.AcquireShard(ctx, shardID)
+}
+
+func (s *Store) RenewShard(ctx context.Context, shardID int32, rangeID int64) (_ int64, err error) {
+	defer s.track("RenewShard", time.Now(), &err)
+	return s.Store.RenewShard(ctx, shardID, rangeID)
+}
+
+func (s *Store) CreateWorkflow(ctx context.Context, req *persistence.CreateWorkflowRequest) (err error) {
+	defer s.track("CreateWorkflow", time.Now(), &err)
+	return s.Store.CreateWorkflow(ctx, req)
+}
+
+func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkflowRequest) (err error) {
+	defer s.track("UpdateWorkflow", time.Now(), &err)
+	return s.Store.UpdateWorkflow(ctx, req)
+}
+
+func (s *Store) DeleteWorkflow(ctx context.Context, shardID int32, rangeID int64, key persistence.WorkflowKey) (err error) {
+	defer s.track("DeleteWorkflow", time.Now(), &err)
+	return s.Store.DeleteWorkflow(ctx, shardID, rangeID, key)
+}
+
+func (s *Store) GetWorkflow(ctx context.Context, shardID int32, key persistence.WorkflowKey) (_ *persistence.WorkflowRecord, err error) {
+	defer s.track("GetWorkflow", time.Now(), &err)
+	return s.Store.GetWorkflow(ctx, shardID, key)
+}
+
+func (s *Store) GetCurrentRun(ctx context.Context, shardID int32, namespaceID, workflowID string) (_ *persistence.CurrentRun, err error) {
+	defer s.track("GetCurrentRun", time.Now(), &err)
+	return s.Store.GetCurrentRun(ctx, shardID, namespaceID, workflowID)
+}
+
+func (s *Store) ReadHistory(ctx context.Context, shardID int32, key persistence.WorkflowKey, minEventID, maxEventID int64, limit int, reverse bool) (_ []persistence.HistoryEvent, err error) {
+	defer s.track("ReadHistory", time.Now(), &err)
+	return s.Store.ReadHistory(ctx, shardID, key, minEventID, maxEventID, limit, reverse)
+}
+
+func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory, afterTime time.Time, afterTaskID int64, beforeTime time.Time, limit int) (_ []persistence.OutboxTask, err error) {
+	defer s.track("GetOutboxTasks", time.Now(), &err)
+	return s.Store.GetOutboxTasks(ctx, shardID, category, afterTime, afterTaskID, beforeTime, limit)
+}
+
+func (s *Store) CompleteOutboxTask(ctx context.Context, shardID int32, category persistence.TaskCategory, visibilityTime time.Time, taskID int64) (err error) {
+	defer s.track("CompleteOutboxTask", time.Now(), &err)
+	return s.Store.CompleteOutboxTask(ctx, shardID, category, visibilityTime, taskID)
+}
+
+func (s *Store) LeaseTaskQueue(ctx context.Context, key persistence.TaskQueueKey) (a int64, b int64, err error) {
+	defer s.track("LeaseTaskQueue", time.Now(), &err)
+	return s.Store.LeaseTaskQueue(ctx, key)
+}
+
+func (s *Store) UpdateAckLevel(ctx context.Context, key persistence.TaskQueueKey, rangeID int64, ackLevel int64) (err error) {
+	defer s.track("UpdateAckLevel", time.Now(), &err)
+	return s.Store.UpdateAckLevel(ctx, key, rangeID, ackLevel)
+}
+
+func (s *Store) CreateTasks(ctx context.Context, key persistence.TaskQueueKey, rangeID int64, tasks []persistence.QueueTask) (err error) {
+	defer s.track("CreateTasks", time.Now(), &err)
+	return s.Store.CreateTasks(ctx, key, rangeID, tasks)
+}
+
+func (s *Store) GetTasks(ctx context.Context, key persistence.TaskQueueKey, afterTaskID int64, limit int) (_ []persistence.QueueTask, err error) {
+	defer s.track("GetTasks", time.Now(), &err)
+	return s.Store.GetTasks(ctx, key, afterTaskID, limit)
+}
+
+func (s *Store) CompleteTasksUpTo(ctx context.Context, key persistence.TaskQueueKey, taskID int64) (_ int64, err error) {
+	defer s.track("CompleteTasksUpTo", time.Now(), &err)
+	return s.Store.CompleteTasksUpTo(ctx, key, taskID)
+}
+
+func (s *Store) CompleteTask(ctx context.Context, key persistence.TaskQueueKey, taskID int64) (err error) {
+	defer s.track("CompleteTask", time.Now(), &err)
+	return s.Store.CompleteTask(ctx, key, taskID)
+}
+
+func (s *Store) CountTasks(ctx context.Context, key persistence.TaskQueueKey) (_ int64, err error) {
+	defer s.track("CountTasks", time.Now(), &err)
+	return s.Store.CountTasks(ctx, key)
+}
+
+func (s *Store) UpsertVisibility(ctx context.Context, rec *persistence.VisibilityRecord) (err error) {
+	defer s.track("UpsertVisibility", time.Now(), &err)
+	return s.Store.UpsertVisibility(ctx, rec)
+}
+
+func (s *Store) DeleteVisibility(ctx context.Context, namespaceID, workflowID, runID string) (err error) {
+	defer s.track("DeleteVisibility", time.Now(), &err)
+	return s.Store.DeleteVisibility(ctx, namespaceID, workflowID, runID)
+}
+
+func (s *Store) ListVisibility(ctx context.Context, req *persistence.ListVisibilityRequest) (_ *persistence.ListVisibilityResponse, err error) {
+	defer s.track("ListVisibility", time.Now(), &err)
+	return s.Store.ListVisibility(ctx, req)
+}
+
+func (s *Store) CountVisibility(ctx context.Context, namespaceID string, q *query.Query) (_ *persistence.VisibilityCount, err error) {
+	defer s.track("CountVisibility", time.Now(), &err)
+	return s.Store.CountVisibility(ctx, namespaceID, q)
+}
+
+func (s *Store) AddSearchAttributes(ctx context.Context, namespaceID string, attrs map[string]enumspb.IndexedValueType) (err error) {
+	defer s.track("AddSearchAttributes", time.Now(), &err)
+	return s.Store.AddSearchAttributes(ctx, namespaceID, attrs)
+}
+
+func (s *Store) RemoveSearchAttributes(ctx context.Context, namespaceID string, names []string) (err error) {
+	defer s.track("RemoveSearchAttributes", time.Now(), &err)
+	return s.Store.RemoveSearchAttributes(ctx, namespaceID, names)
+}
+
+func (s *Store) GetSearchAttributes(ctx context.Context, namespaceID string) (_ map[string]enumspb.IndexedValueType, err error) {
+	defer s.track("GetSearchAttributes", time.Now(), &err)
+	return s.Store.GetSearchAttributes(ctx, namespaceID)
+}
