@@ -66,7 +66,7 @@ type Engine struct {
 	cache   *cache
 	watch   watchers
 	stopped atomic.Bool
-	ops     sync.WaitGroup
+	ops     calls
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.
@@ -132,21 +132,64 @@ func (e *Engine) Stop() {
 		return
 	}
 	e.watch.closeAll()
-	e.ops.Wait()
+	e.ops.drain()
 	for _, sh := range e.shards {
 		sh.transfer.Stop()
 		sh.timer.Stop()
 	}
 }
 
-// begin registers an in-flight call; it fails once Stop has begun.
+// begin registers an in-flight call; it fails once Stop has begun. Each
+// successful begin is paired with e.ops.Done().
 func (e *Engine) begin() error {
-	e.ops.Add(1)
-	if e.stopped.Load() {
-		e.ops.Done()
+	if !e.ops.add() {
 		return ErrShuttingDown
 	}
 	return nil
+}
+
+// calls counts in-flight calls so Stop can wait for them. Unlike a
+// WaitGroup, adding while a drain waits is allowed (and refused).
+type calls struct {
+	mu       sync.Mutex
+	n        int
+	draining bool
+	zero     chan struct{}
+}
+
+func (c *calls) add() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return false
+	}
+	c.n++
+	return true
+}
+
+// Done ends a call registered by add.
+func (c *calls) Done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 && c.zero != nil {
+		close(c.zero)
+		c.zero = nil
+	}
+}
+
+// drain refuses new calls and waits for the running ones.
+func (c *calls) drain() {
+	c.mu.Lock()
+	c.draining = true
+	if c.n == 0 {
+		c.mu.Unlock()
+		return
+	}
+	zero := make(chan struct{})
+	c.zero = zero
+	c.mu.Unlock()
+	<-zero
 }
 
 func (e *Engine) shardOf(namespaceID, workflowID string) *shard {
