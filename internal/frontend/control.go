@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundialhq/sundial/internal/history"
+	"github.com/sundialhq/sundial/internal/namespace"
 )
 
 var (
@@ -19,15 +20,11 @@ var (
 
 // SignalWorkflowExecution delivers a signal to a workflow's run.
 func (h *Handler) SignalWorkflowExecution(ctx context.Context, req *workflowservice.SignalWorkflowExecutionRequest) (*workflowservice.SignalWorkflowExecutionResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, _, err := h.execution(ctx, req.GetNamespace(), req.GetWorkflowExecution())
 	if err != nil {
 		return nil, err
 	}
 	lim := h.limits()
-	exec := req.GetWorkflowExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, lim); err != nil {
-		return nil, err
-	}
 	if err := validateSignal(req.GetSignalName(), req.GetRequestId(), req.GetIdentity(), req.GetInput(), lim); err != nil {
 		return nil, err
 	}
@@ -88,15 +85,11 @@ func startFromSignalWithStart(req *workflowservice.SignalWithStartWorkflowExecut
 
 // RequestCancelWorkflowExecution asks a workflow to cancel itself.
 func (h *Handler) RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, _, err := h.execution(ctx, req.GetNamespace(), req.GetWorkflowExecution())
 	if err != nil {
 		return nil, err
 	}
 	lim := h.limits()
-	exec := req.GetWorkflowExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, lim); err != nil {
-		return nil, err
-	}
 	if err := validateOptionalID(req.GetRequestId(), "RequestId", lim); err != nil {
 		return nil, err
 	}
@@ -108,15 +101,11 @@ func (h *Handler) RequestCancelWorkflowExecution(ctx context.Context, req *workf
 
 // TerminateWorkflowExecution ends a run at once.
 func (h *Handler) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, _, err := h.execution(ctx, req.GetNamespace(), req.GetWorkflowExecution())
 	if err != nil {
 		return nil, err
 	}
 	lim := h.limits()
-	exec := req.GetWorkflowExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, lim); err != nil {
-		return nil, err
-	}
 	if err := validateBlob(req.GetDetails(), lim); err != nil {
 		return nil, err
 	}
@@ -128,12 +117,8 @@ func (h *Handler) TerminateWorkflowExecution(ctx context.Context, req *workflows
 
 // DescribeWorkflowExecution reports a run's state and pending work.
 func (h *Handler) DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, _, err := h.execution(ctx, req.GetNamespace(), req.GetExecution())
 	if err != nil {
-		return nil, err
-	}
-	exec := req.GetExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, h.limits()); err != nil {
 		return nil, err
 	}
 	return h.hist.DescribeWorkflowExecution(ctx, ns.ID, req)
@@ -141,15 +126,11 @@ func (h *Handler) DescribeWorkflowExecution(ctx context.Context, req *workflowse
 
 // QueryWorkflow has a worker answer a query on a run.
 func (h *Handler) QueryWorkflow(ctx context.Context, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, _, err := h.execution(ctx, req.GetNamespace(), req.GetExecution())
 	if err != nil {
 		return nil, err
 	}
 	lim := h.limits()
-	exec := req.GetExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, lim); err != nil {
-		return nil, err
-	}
 	switch {
 	case req.GetQuery() == nil:
 		return nil, errQueryNotSet
@@ -191,12 +172,8 @@ func (h *Handler) RespondQueryTaskCompleted(ctx context.Context, req *workflowse
 // ResetStickyTaskQueue makes the run's next workflow task go to the normal
 // queue with full history.
 func (h *Handler) ResetStickyTaskQueue(ctx context.Context, req *workflowservice.ResetStickyTaskQueueRequest) (*workflowservice.ResetStickyTaskQueueResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, exec, err := h.execution(ctx, req.GetNamespace(), req.GetExecution())
 	if err != nil {
-		return nil, err
-	}
-	exec := req.GetExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, h.limits()); err != nil {
 		return nil, err
 	}
 	if err := h.hist.ResetStickyTaskQueue(ctx, ns.ID, exec); err != nil {
@@ -230,16 +207,25 @@ func (h *Handler) ShutdownWorker(ctx context.Context, req *workflowservice.Shutd
 
 // DeleteWorkflowExecution terminates the run if it is open and deletes it.
 func (h *Handler) DeleteWorkflowExecution(ctx context.Context, req *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error) {
-	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	ns, exec, err := h.execution(ctx, req.GetNamespace(), req.GetWorkflowExecution())
 	if err != nil {
-		return nil, err
-	}
-	exec := req.GetWorkflowExecution()
-	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, h.limits()); err != nil {
 		return nil, err
 	}
 	if err := h.hist.DeleteWorkflowExecution(ctx, ns.ID, exec); err != nil {
 		return nil, err
 	}
 	return &workflowservice.DeleteWorkflowExecutionResponse{}, nil
+}
+
+// execution resolves a request's namespace and validates the execution it
+// names.
+func (h *Handler) execution(ctx context.Context, nsName string, exec *commonpb.WorkflowExecution) (*namespace.Namespace, *commonpb.WorkflowExecution, error) {
+	ns, err := h.namespaceByName(ctx, nsName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := validateExecution(exec.GetWorkflowId(), exec.GetRunId(), exec != nil, h.limits()); err != nil {
+		return nil, nil, err
+	}
+	return ns, exec, nil
 }
