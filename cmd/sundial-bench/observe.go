@@ -39,6 +39,7 @@ type snapshot struct {
 	metrics map[string]*dto.MetricFamily // nil when /metrics is unavailable
 	cpu     float64                      // server CPU seconds from /proc; -1 unknown
 	db      map[int]float64              // database processes' CPU seconds by PID
+	self    float64                      // this process's CPU seconds (SDK worker and runner); -1 unknown
 }
 
 func newObserver(metricsURL string, pid int, dbPids []int, dbName string) *observer {
@@ -47,7 +48,10 @@ func newObserver(metricsURL string, pid int, dbPids []int, dbName string) *obser
 }
 
 func (o *observer) snap(ctx context.Context) (snapshot, error) {
-	s := snapshot{at: time.Now(), cpu: -1, db: map[int]float64{}}
+	s := snapshot{at: time.Now(), cpu: -1, self: -1, db: map[int]float64{}}
+	if cpu, err := procCPU(os.Getpid()); err == nil {
+		s.self = cpu
+	}
 	if o.metricsURL != "" {
 		mf, err := o.scrape(ctx)
 		if err != nil {
@@ -112,6 +116,11 @@ func (w window) serverCPU() (secs float64, source string, ok bool) {
 		return w.b.cpu - w.a.cpu, "proc", true
 	}
 	return 0, "", false
+}
+
+// clientCPU is this process's CPU seconds in the window.
+func (w window) clientCPU() (float64, bool) {
+	return w.b.self - w.a.self, w.a.self >= 0 && w.b.self >= 0
 }
 
 // dbCPU is the database processes' CPU seconds in the window. A process

@@ -44,6 +44,7 @@ type result struct {
 	ServerCPUPer1000 *float64 `json:"server_cpu_sec_per_1000_workflows"`
 	DBCPUSec         *float64 `json:"db_cpu_sec"`
 	DBCPUPer1000     *float64 `json:"db_cpu_sec_per_1000_workflows"`
+	ClientCPUPer1000 *float64 `json:"client_cpu_sec_per_1000_workflows"` // this process: SDK worker and runner
 	ServerPeakRSSMB  *float64 `json:"server_peak_rss_mb"`
 	ServerRSSMB      *float64 `json:"server_rss_mb"`
 
@@ -144,6 +145,9 @@ func (r *result) fill(outs []outcome, w window, obs *observer, o *options) {
 			r.ServerCPUPer1000 = ptr(cpu / float64(r.Completed) * 1000)
 		}
 	}
+	if cpu, ok := w.clientCPU(); ok && r.Completed > 0 {
+		r.ClientCPUPer1000 = ptr(cpu / float64(r.Completed) * 1000)
+	}
 	if obs.hasDB() {
 		cpu := w.dbCPU()
 		r.DBCPUSec = ptr(cpu)
@@ -225,7 +229,7 @@ func (r *result) summary() string {
 	if r.DBCPUPer1000 != nil {
 		fmt.Fprintf(&b, " + db %s s/1000 wf", fmtF(r.DBCPUPer1000, 2))
 	}
-	fmt.Fprintf(&b, "; peak RSS %s; completed %d, failed %d", fmtMB(r.ServerPeakRSSMB), r.Completed, r.Failed)
+	fmt.Fprintf(&b, " (client %s); peak RSS %s; completed %d, failed %d", fmtF(r.ClientCPUPer1000, 2), fmtMB(r.ServerPeakRSSMB), r.Completed, r.Failed)
 	return b.String()
 }
 

@@ -173,6 +173,7 @@ func (e *Engine) deleteRun(ctx context.Context, key persistence.WorkflowKey, for
 		return err
 	}
 	ent.st = nil
+	ent.tail.clear()
 	if e.opts.Visibility != nil {
 		if err := e.opts.Visibility.DeleteVisibility(ctx, key.NamespaceID, key.WorkflowID, key.RunID); err != nil {
 			return err

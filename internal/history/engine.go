@@ -86,7 +86,8 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.NewRunID == nil {
 		opts.NewRunID = newUUID
 	}
-	e := &Engine{opts: opts, cache: newCache(opts.Dynamic.Int("history.cacheMaxSize", 10000))}
+	e := &Engine{opts: opts, cache: newCache(opts.Dynamic.Int("history.cacheMaxSize", defaultCacheMaxSize),
+		int64(opts.Dynamic.Int("history.hostLevelCacheMaxSizeBytes", defaultCacheMaxBytes)))}
 	e.watch.m = map[persistence.WorkflowKey]chan struct{}{}
 	e.cache.met = opts.Metrics
 	e.registerCacheMetrics()

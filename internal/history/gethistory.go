@@ -53,10 +53,13 @@ func (e *Engine) readPage(ctx context.Context, key persistence.WorkflowKey, tok 
 	if tok.Next >= tok.End {
 		return nil, nil, nil
 	}
-	sh := e.shardOf(key.NamespaceID, key.WorkflowID)
-	rows, err := e.opts.Store.ReadHistory(ctx, sh.id, key, tok.Next, tok.End, size, false)
-	if err != nil {
-		return nil, nil, err
+	rows, cached := e.cache.recentEvents(key, tok.Next, min(tok.End, tok.Next+int64(size)))
+	if !cached {
+		sh := e.shardOf(key.NamespaceID, key.WorkflowID)
+		var err error
+		if rows, err = e.opts.Store.ReadHistory(ctx, sh.id, key, tok.Next, tok.End, size, false); err != nil {
+			return nil, nil, err
+		}
 	}
 	events, err := decodeEvents(rows)
 	if err != nil {

@@ -33,14 +33,24 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 
 // start creates a run from tmpl (RunID filled in here) after applying
 // dedup and the ID policies against the workflow ID's current run.
+//
+// The first attempt does not read the current run: it assumes a new
+// workflow ID (the common case) and creates a brand-new run, whose write
+// fails with the current run when there is one; dedup and the policies
+// then decide on that.
 func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	req := tmpl.Request
 	sh := e.shardOf(tmpl.NamespaceID, req.GetWorkflowId())
+	var cur *persistence.CurrentRun
+	known := true // cur is the current run as last written (nil: none)
 	for attempt := 0; attempt < 5; attempt++ {
-		cur, err := e.currentRun(ctx, tmpl.NamespaceID, req.GetWorkflowId())
-		if err != nil {
-			return nil, err
+		if !known {
+			var err error
+			if cur, err = e.currentRun(ctx, tmpl.NamespaceID, req.GetWorkflowId()); err != nil {
+				return nil, err
+			}
 		}
+		known = false
 		if cur != nil {
 			if resp, err := e.startConflict(ctx, cur, req); resp != nil || err != nil {
 				if errors.Is(err, errRetryStart) {
@@ -51,7 +61,11 @@ func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservic
 		}
 		resp, err := e.createRun(sh, tmpl, cur, nil)
 		var conflict *persistence.CurrentRunConflictError
-		if errors.As(err, &conflict) || errors.Is(err, persistence.ErrConditionFailed) {
+		if errors.As(err, &conflict) {
+			cur, known = &conflict.Current, true // decide again on the run found
+			continue
+		}
+		if errors.Is(err, persistence.ErrConditionFailed) {
 			continue // another start won the race: decide again
 		}
 		return resp, err
@@ -161,6 +175,7 @@ func (e *Engine) createRun(sh *shard, in sm.StartInput, prev *persistence.Curren
 		}
 		resp.EagerWorkflowTask = task
 	}
+	e.cache.seed(key, st, len(state), events)
 	return resp, nil
 }
 

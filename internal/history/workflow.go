@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,55 +20,6 @@ func newUUID() string { return uuid.NewString() }
 // writeTimeout bounds a state write. Writes do not inherit the caller's
 // cancellation, so a client that goes away never leaves a write half done.
 const writeTimeout = 10 * time.Second
-
-// entry is a cached run: its lock and, when loaded, its state and record
-// version.
-type entry struct {
-	mu      sync.Mutex
-	refs    int // guarded by cache.mu
-	st      *statemachine.State
-	version int64
-	size    atomic.Int64 // bytes of st encoded, for cache_size
-}
-
-// cache holds runs' states between calls, bounded by count. Entries in use
-// are never evicted.
-type cache struct {
-	mu  sync.Mutex
-	max int
-	m   map[persistence.WorkflowKey]*entry
-	met *metrics.Metrics // lock_latency of the workflow lock
-}
-
-func newCache(max int) *cache {
-	return &cache{max: max, m: map[persistence.WorkflowKey]*entry{}}
-}
-
-// lock returns key's entry, locked.
-func (c *cache) lock(key persistence.WorkflowKey) *entry {
-	c.mu.Lock()
-	ent := c.m[key]
-	if ent == nil {
-		ent = &entry{}
-		c.m[key] = ent
-	}
-	ent.refs++
-	c.mu.Unlock()
-	start := time.Now()
-	ent.mu.Lock()
-	c.met.LockLatency(metrics.LockWorkflow, time.Since(start))
-	return ent
-}
-
-func (c *cache) unlock(key persistence.WorkflowKey, ent *entry) {
-	ent.mu.Unlock()
-	c.mu.Lock()
-	ent.refs--
-	if ent.refs == 0 && (len(c.m) > c.max || ent.st == nil) {
-		delete(c.m, key)
-	}
-	c.mu.Unlock()
-}
 
 // load fills ent from the store when it is not cached.
 func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKey, ent *entry) error {
@@ -209,6 +159,7 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 	}
 	ent.version++
 	ent.size.Store(int64(len(state)))
+	ent.tail.append(events)
 	e.recordTransition(ent.st, out.Closed)
 	sh.enqueue(rows)
 	e.watch.notify(key)

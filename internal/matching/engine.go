@@ -313,7 +313,7 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 	if req.ScheduleToStart > 0 {
 		t.expiresAt = now.Add(req.ScheduleToStart)
 	}
-	if res, matched := q.offer(t); matched {
+	if res, matched := q.offer(ctx, t); matched {
 		if res.done {
 			q.noteAdd(q.parts[0])
 			return nil

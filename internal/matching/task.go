@@ -1,6 +1,7 @@
 package matching
 
 import (
+	"container/list"
 	"encoding/json"
 	"time"
 
@@ -45,6 +46,9 @@ type task struct {
 
 	// Sync-match tasks (never written): the AddTask call waits on result.
 	result chan syncResult
+	// offerElem: the task waits in taskQueue.offers for a poller to come
+	// (guarded by taskQueue.mu).
+	offerElem *list.Element
 
 	// Query tasks (never written, never started through history): the
 	// waiting DispatchQuery call.

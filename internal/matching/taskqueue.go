@@ -16,6 +16,14 @@ import (
 const (
 	// maxPollers bounds the pollers waiting on one task queue.
 	maxPollers = 10_000
+	// defaultSyncMatchWait is matching.syncMatchWaitDuration's default
+	// (Temporal's): how long an add waits for a poller before the task is
+	// written to the backlog.
+	defaultSyncMatchWait = 200 * time.Millisecond
+	// recentPoll: an add waits for a poller only if the queue saw a poll
+	// this recently, so a queue without workers does not hold up the
+	// history task that adds to it.
+	recentPoll = 5 * time.Second
 )
 
 // taskQueue is one task queue: its partitions, the pollers waiting on it and
@@ -41,6 +49,9 @@ type taskQueue struct {
 
 	mu      sync.Mutex
 	waiters *list.List // of *waiter, oldest first
+	// offers: sync-match tasks whose AddTask waits for a poller to come
+	// (see offer), oldest first. Never non-empty while a poller waits.
+	offers *list.List
 	// retry holds persisted tasks handed back by a poller (history failed
 	// or the poller went away), each dispatchable from its notBefore.
 	retry  []*task
@@ -72,7 +83,7 @@ type waiter struct {
 }
 
 func newTaskQueue(e *Engine, id queueID, n int) *taskQueue {
-	q := &taskQueue{e: e, id: id, loadSem: make(chan struct{}, 1), waiters: list.New()}
+	q := &taskQueue{e: e, id: id, loadSem: make(chan struct{}, 1), waiters: list.New(), offers: list.New()}
 	for i := range n {
 		q.parts = append(q.parts, &partition{q: q, key: persistence.TaskQueueKey{
 			NamespaceID: id.namespaceID, Name: id.name, Kind: id.kind, Partition: int32(i),
@@ -136,16 +147,27 @@ func (q *taskQueue) backlog() int64 {
 }
 
 // offer hands t to the oldest waiting poller, if any, and waits for the
-// poller's verdict. matched is false when no poller waits. Because AddTask
-// keeps the task until the poller reports, a hand-off that loses a race
-// with the poller's cancellation, or meets a history error, comes back here
-// and is persisted by the caller.
-func (q *taskQueue) offer(t *task) (res syncResult, matched bool) {
+// poller's verdict. When no poller waits but the queue has no backlog and
+// was polled lately, it waits up to matching.syncMatchWaitDuration for one
+// to come (Temporal's sync-match wait): a busy worker's pollers are back
+// within milliseconds, and a task matched in memory is never written.
+// matched is false when no poller took the task. Because AddTask keeps the
+// task until the poller reports, a hand-off that loses a race with the
+// poller's cancellation, or meets a history error, comes back here and is
+// persisted by the caller.
+func (q *taskQueue) offer(ctx context.Context, t *task) (res syncResult, matched bool) {
 	q.mu.Lock()
 	front := q.waiters.Front()
 	if front == nil {
+		wait := q.syncMatchWaitLocked()
+		if wait <= 0 {
+			q.mu.Unlock()
+			return syncResult{}, false
+		}
+		t.result = make(chan syncResult, 1)
+		t.offerElem = q.offers.PushBack(t)
 		q.mu.Unlock()
-		return syncResult{}, false
+		return q.awaitPoller(ctx, t, wait)
 	}
 	t.result = make(chan syncResult, 1)
 	q.deliverLocked(front, t)
@@ -153,6 +175,58 @@ func (q *taskQueue) offer(t *task) (res syncResult, matched bool) {
 	res = <-t.result
 	t.result = nil
 	return res, true
+}
+
+// syncMatchWaitLocked is how long an add may wait for a poller now: zero
+// with a backlog (the task must queue behind it), for a queue not polled
+// lately, or a sticky queue whose worker is gone.
+func (q *taskQueue) syncMatchWaitLocked() time.Duration {
+	wait := q.e.dyn.Duration("matching.syncMatchWaitDuration", defaultSyncMatchWait)
+	now := q.e.clock.Now()
+	if wait <= 0 || !q.loaded.Load() || q.count > 0 || len(q.retry) > 0 ||
+		now.Sub(q.lastPoll) > recentPoll || q.goneLocked(now) {
+		return 0
+	}
+	return wait
+}
+
+// awaitPoller waits for a poller to take t from q.offers (then for its
+// verdict), for wait, for ctx, or for the engine to stop.
+func (q *taskQueue) awaitPoller(ctx context.Context, t *task, wait time.Duration) (res syncResult, matched bool) {
+	expired := make(chan struct{})
+	timer := q.e.clock.AfterFunc(wait, func() { close(expired) })
+	defer timer.Stop()
+	select {
+	case res = <-t.result:
+		t.result = nil
+		return res, true
+	case <-expired:
+	case <-ctx.Done():
+	case <-q.e.stopCh:
+	}
+	q.mu.Lock()
+	if t.offerElem != nil {
+		q.offers.Remove(t.offerElem)
+		t.offerElem = nil
+		q.mu.Unlock()
+		t.result = nil
+		return syncResult{}, false
+	}
+	q.mu.Unlock()
+	res = <-t.result // a poller took it meanwhile
+	t.result = nil
+	return res, true
+}
+
+// takeOfferLocked removes and returns the oldest task waiting in offers.
+func (q *taskQueue) takeOfferLocked() *task {
+	front := q.offers.Front()
+	if front == nil {
+		return nil
+	}
+	t := q.offers.Remove(front).(*task)
+	t.offerElem = nil
+	return t
 }
 
 // deliverLocked gives t to the waiter at elem.
@@ -228,6 +302,10 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 		return nil, nil
 	}
 	if t := q.nextReadyLocked(); t != nil {
+		q.mu.Unlock()
+		return t, nil
+	}
+	if t := q.takeOfferLocked(); t != nil {
 		q.mu.Unlock()
 		return t, nil
 	}

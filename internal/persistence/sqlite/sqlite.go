@@ -114,7 +114,7 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 			return nil, err
 		}
 	}
-	s, err := sqlstore.New(sqlstore.Config{Dialect: Dialect{}, WriteDB: wdb, ReadDB: rdb, Logger: logger})
+	s, err := sqlstore.New(sqlstore.Config{Dialect: Dialect{}, WriteDB: wdb, ReadDB: rdb, Logger: logger, GroupCommit: true})
 	if err != nil {
 		_ = wdb.Close()
 		if rdb != wdb {
@@ -140,7 +140,7 @@ func openWriter(ctx context.Context, path string, memory bool) (*sql.DB, error) 
 	if !memory {
 		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)")
 	}
-	db, err := sql.Open("sqlite", dsn(path, params...))
+	db, err := openCached(dsn(path, params...))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -168,7 +168,7 @@ func openWriter(ctx context.Context, path string, memory bool) (*sql.DB, error) 
 // openReaders opens the read pool. query_only makes an accidental write on
 // it fail instead of racing the write connection for the lock.
 func openReaders(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", dsn(path, busyPragma(), "_pragma=query_only(1)"))
+	db, err := openCached(dsn(path, busyPragma(), "_pragma=query_only(1)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -181,28 +182,39 @@ func (s *Store) expectOneRow(res sql.Result, op string, ifNone error) error {
 	return nil
 }
 
-// insertEvents appends events; a duplicate event ID yields onDuplicate.
+// insertEvents appends events, up to insertChunk rows per statement (one
+// round trip on a server database); a duplicate event ID yields
+// onDuplicate.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, shardID int32, k persistence.WorkflowKey,
 	events []persistence.HistoryEvent, onDuplicate error) error {
-	if len(events) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, s.q("INSERT INTO history_events"+
-		" (shard_id, namespace_id, workflow_id, run_id, event_id, data) VALUES (?, ?, ?, ?, ?, ?)"))
-	if err != nil {
-		return s.dbErr("prepare insert history event", err)
-	}
-	defer stmt.Close()
-	for _, e := range events {
-		_, err := stmt.ExecContext(ctx, shardID, k.NamespaceID, k.WorkflowID, k.RunID, e.EventID, nonNil(e.Data))
+	for len(events) > 0 {
+		chunk := events[:min(len(events), insertChunk)]
+		events = events[len(chunk):]
+		args := make([]any, 0, 6*len(chunk))
+		for _, e := range chunk {
+			args = append(args, shardID, k.NamespaceID, k.WorkflowID, k.RunID, e.EventID, nonNil(e.Data))
+		}
+		_, err := tx.ExecContext(ctx, s.q(multiRowInsert("INSERT INTO history_events"+
+			" (shard_id, namespace_id, workflow_id, run_id, event_id, data) VALUES ", 6, len(chunk))), args...)
 		if s.isUnique(err) {
-			return fmt.Errorf("event %d of run %s: %w", e.EventID, k.RunID, onDuplicate)
+			return fmt.Errorf("events %d-%d of run %s: %w", chunk[0].EventID, chunk[len(chunk)-1].EventID, k.RunID, onDuplicate)
 		}
 		if err != nil {
-			return s.dbErr("insert history event", err)
+			return s.dbErr("insert history events", err)
 		}
 	}
 	return nil
+}
+
+// insertChunk bounds the rows of one multi-row INSERT, which keeps the
+// distinct statements (for the statement caches) and the placeholders
+// per statement few.
+const insertChunk = 16
+
+// multiRowInsert is prefix followed by n groups of cols placeholders.
+func multiRowInsert(prefix string, cols, n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return prefix + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // GetWorkflow implements persistence.ExecutionStore.

@@ -45,24 +45,44 @@ func (s *Store) ReadHistory(ctx context.Context, shardID int32, key persistence.
 	return out, err
 }
 
-// insertOutboxTasks writes tasks into their category's table. A duplicate
-// key is a caller bug (task IDs come from the shard's range) and is
-// returned as a plain error.
+// insertOutboxTasks writes tasks into their category's table, a
+// multi-row INSERT per category and insertChunk tasks. A duplicate key is
+// a caller bug (task IDs come from the shard's range) and is returned as
+// a plain error.
 func (s *Store) insertOutboxTasks(ctx context.Context, tx *sql.Tx, shardID int32, tasks []persistence.OutboxTask) error {
+	var transfer, timers []persistence.OutboxTask
 	for _, t := range tasks {
-		var err error
 		switch t.Category {
 		case persistence.CategoryTransfer:
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES (?, ?, ?)"),
-				shardID, t.TaskID, nonNil(t.Data))
+			transfer = append(transfer, t)
 		case persistence.CategoryTimer:
-			_, err = tx.ExecContext(ctx, s.q("INSERT INTO timer_tasks (shard_id, visibility_ts, task_id, data) VALUES (?, ?, ?, ?)"),
-				shardID, encodeTime(t.VisibilityTime), t.TaskID, nonNil(t.Data))
+			timers = append(timers, t)
 		default:
 			return fmt.Errorf("sqlstore: outbox task %d: unknown category %d", t.TaskID, t.Category)
 		}
+	}
+	for len(transfer) > 0 {
+		chunk := transfer[:min(len(transfer), insertChunk)]
+		transfer = transfer[len(chunk):]
+		args := make([]any, 0, 3*len(chunk))
+		for _, t := range chunk {
+			args = append(args, shardID, t.TaskID, nonNil(t.Data))
+		}
+		_, err := tx.ExecContext(ctx, s.q(multiRowInsert("INSERT INTO transfer_tasks (shard_id, task_id, data) VALUES ", 3, len(chunk))), args...)
 		if err != nil {
-			return s.dbErr(fmt.Sprintf("insert outbox task %d (category %d)", t.TaskID, t.Category), err)
+			return s.dbErr(fmt.Sprintf("insert transfer tasks %d-%d", chunk[0].TaskID, chunk[len(chunk)-1].TaskID), err)
+		}
+	}
+	for len(timers) > 0 {
+		chunk := timers[:min(len(timers), insertChunk)]
+		timers = timers[len(chunk):]
+		args := make([]any, 0, 4*len(chunk))
+		for _, t := range chunk {
+			args = append(args, shardID, encodeTime(t.VisibilityTime), t.TaskID, nonNil(t.Data))
+		}
+		_, err := tx.ExecContext(ctx, s.q(multiRowInsert("INSERT INTO timer_tasks (shard_id, visibility_ts, task_id, data) VALUES ", 4, len(chunk))), args...)
+		if err != nil {
+			return s.dbErr(fmt.Sprintf("insert timer tasks %d-%d", chunk[0].TaskID, chunk[len(chunk)-1].TaskID), err)
 		}
 	}
 	return nil
@@ -125,20 +145,9 @@ func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category pers
 // twice is harmless.
 func (s *Store) CompleteOutboxTask(ctx context.Context, shardID int32, category persistence.TaskCategory,
 	visibilityTime time.Time, taskID int64) error {
-	var query string
-	var args []any
-	switch category {
-	case persistence.CategoryTransfer:
-		query = "DELETE FROM transfer_tasks WHERE shard_id = ? AND task_id = ?"
-		args = []any{shardID, taskID}
-	case persistence.CategoryTimer:
-		query = "DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"
-		args = []any{shardID, encodeTime(visibilityTime), taskID}
-	default:
+	if category != persistence.CategoryTransfer && category != persistence.CategoryTimer {
 		return fmt.Errorf("sqlstore: unknown outbox category %d", category)
 	}
-	return s.write(ctx, "complete outbox task", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(query), args...)
-		return s.dbErr("complete outbox task", err)
-	})
+	// Deleted together with concurrent calls: see outboxbatch.go.
+	return s.completeOutboxTask(ctx, shardID, category, outboxRef{visibilityTime: visibilityTime, taskID: taskID})
 }

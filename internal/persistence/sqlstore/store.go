@@ -38,6 +38,10 @@ type Config struct {
 	// RetryBackoff is the wait before the second attempt; it doubles for
 	// each further one (default 10ms).
 	RetryBackoff time.Duration
+	// GroupCommit commits write transactions that arrive together as one
+	// transaction of savepoints (see groupcommit.go). For a WriteDB of one
+	// connection (SQLite), where writers queue anyway.
+	GroupCommit bool
 }
 
 // Store implements persistence.Store on database/sql. It is safe for
@@ -51,6 +55,10 @@ type Store struct {
 	backoff time.Duration
 	queries sync.Map        // '?' statement -> rebound statement
 	vis     visibilityStats // see visibility_stats.go
+	grouped bool            // Config.GroupCommit
+	group   groupWriter
+	// outboxDel coalesces concurrent outbox deletes (outboxbatch.go).
+	outboxDel outboxDeleter
 }
 
 var _ persistence.Store = (*Store)(nil)
@@ -62,7 +70,7 @@ func New(cfg Config) (*Store, error) {
 		return nil, errors.New("sqlstore: Config.Dialect and Config.WriteDB are required")
 	}
 	s := &Store{d: cfg.Dialect, wdb: cfg.WriteDB, rdb: cfg.ReadDB, log: cfg.Logger,
-		tries: cfg.Attempts, backoff: cfg.RetryBackoff}
+		tries: cfg.Attempts, backoff: cfg.RetryBackoff, grouped: cfg.GroupCommit}
 	if s.rdb == nil {
 		s.rdb = s.wdb
 	}
@@ -94,7 +102,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 // q returns query rebound for the dialect, memoized: every statement of
-// this package is a constant, so the cache is bounded.
+// this package is a constant or one of a small bounded family (multi-row
+// inserts up to insertChunk rows, outbox deletes of 2^k tasks), so the
+// cache is bounded.
 func (s *Store) q(query string) string {
 	if v, ok := s.queries.Load(query); ok {
 		return v.(string)
@@ -153,6 +163,9 @@ func (s *Store) isUnique(err error) bool {
 // therefore have no effect outside tx); an error from COMMIT itself is
 // wrapped in persistence.ErrUnknownOutcome and *persistence.UnavailableError.
 func (s *Store) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	if s.grouped {
+		return s.retry(ctx, op, func() error { return s.groupWrite(ctx, op, fn) })
+	}
 	return s.retry(ctx, op, func() error {
 		tx, err := s.d.BeginWrite(ctx, s.wdb)
 		if err != nil {

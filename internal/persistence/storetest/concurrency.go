@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -42,6 +44,56 @@ var concurrencyTests = map[string]func(*fixture){
 		}
 		if got := f.outbox(1, persistence.CategoryTransfer); len(got) != 2 {
 			f.Errorf("%d transfer tasks, want 2 (the create's and the winner's)", len(got))
+		}
+	},
+	"ConcurrentOutboxCompletions": func(f *fixture) {
+		// Many concurrent completions (which a store may delete together):
+		// each deletes exactly its own task; a missing task or a timer
+		// named with the wrong time deletes nothing.
+		const n = 40
+		r := f.acquire(1)
+		for i := range n {
+			f.create(createReq(1, r, fmt.Sprintf("wf-%d", i), "run", int64(100+i)))
+		}
+		errs := make([]error, 4*n)
+		var wg sync.WaitGroup
+		for i := range n {
+			id := int64(100 + i)
+			at := t0.Add(time.Duration(id) * time.Second)
+			wg.Go(func() {
+				errs[4*i] = f.s.CompleteOutboxTask(f.ctx, 1, persistence.CategoryTransfer, time.Time{}, id)
+			})
+			wg.Go(func() {
+				errs[4*i+1] = f.s.CompleteOutboxTask(f.ctx, 1, persistence.CategoryTransfer, time.Time{}, id+10_000)
+			})
+			wg.Go(func() {
+				if i%2 == 0 {
+					errs[4*i+2] = f.s.CompleteOutboxTask(f.ctx, 1, persistence.CategoryTimer, at, id)
+				} else {
+					errs[4*i+2] = f.s.CompleteOutboxTask(f.ctx, 1, persistence.CategoryTimer, at.Add(time.Nanosecond), id)
+				}
+			})
+			wg.Go(func() {
+				errs[4*i+3] = f.s.CompleteOutboxTask(f.ctx, 2, persistence.CategoryTransfer, time.Time{}, id)
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				f.Errorf("completion %d: %v", i, err)
+			}
+		}
+		if got := f.outbox(1, persistence.CategoryTransfer); len(got) != 0 {
+			f.Errorf("%d transfer tasks left, want 0", len(got))
+		}
+		timers := f.outbox(1, persistence.CategoryTimer)
+		if len(timers) != n/2 {
+			f.Fatalf("%d timer tasks left, want %d (those completed with the wrong time)", len(timers), n/2)
+		}
+		for _, tk := range timers {
+			if (tk.TaskID-100)%2 != 1 {
+				f.Errorf("timer task %d left, but it was completed", tk.TaskID)
+			}
 		}
 	},
 	"WritersAcrossWorkflows": func(f *fixture) {
