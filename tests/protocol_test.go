@@ -134,14 +134,14 @@ func TestLongLocalActivityHeartbeatsWorkflowTask(t *testing.T) {
 			ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 20 * time.Second})
 			var out string
 			err := workflow.ExecuteLocalActivity(ctx, func(context.Context) (string, error) {
-				time.Sleep(3 * time.Second)
+				time.Sleep(11 * time.Second)
 				return "slow", nil
 			}).Get(ctx, &out)
 			return out, err
 		}, workflow.RegisterOptions{Name: "SlowLocal"})
 	})
 	opts := startOptions(t, tq)
-	opts.WorkflowTaskTimeout = time.Second
+	opts.WorkflowTaskTimeout = 5 * time.Second // heartbeats at 80%: room to spare under -race
 	run, err := env.client.ExecuteWorkflow(ctx, opts, "SlowLocal")
 	require.NoError(t, err)
 	var out string
