@@ -110,46 +110,41 @@ func (s *Store) runDeleteBatch(k deleteKey, b *deleteBatch, sem chan struct{}) {
 	<-sem
 }
 
-// deleteOutboxTasks deletes refs in tx: transfer tasks by one IN list,
-// timer tasks by primary-key pairs (visibility time first, so every
-// backend finds each row through the primary key).
+// deleteOutboxTasks deletes refs in tx: transfer tasks by one IN list on
+// the primary key (padded to a power of two with copies of the last task,
+// so there are few distinct statements for the statement caches), timer
+// tasks one primary-key DELETE each (an OR of (time, ID) pairs is not
+// planned as primary-key lookups by every backend).
 func (s *Store) deleteOutboxTasks(ctx context.Context, tx *sql.Tx, k deleteKey, refs []outboxRef) error {
-	// Pad to a power of two with copies of the last task, so there are
-	// few distinct statements for the statement caches.
-	n := 1
-	for n < len(refs) {
-		n *= 2
-	}
-	for len(refs) < n {
-		refs = append(refs, refs[len(refs)-1])
-	}
-	var q strings.Builder
-	args := make([]any, 0, 1+2*len(refs))
-	args = append(args, k.shardID)
 	switch k.category {
 	case persistence.CategoryTransfer:
+		n := 1
+		for n < len(refs) {
+			n *= 2
+		}
+		var q strings.Builder
+		args := make([]any, 0, 1+n)
+		args = append(args, k.shardID)
 		q.WriteString("DELETE FROM transfer_tasks WHERE shard_id = ? AND task_id IN (")
-		for i, r := range refs {
+		for i := range n {
 			if i > 0 {
 				q.WriteString(", ")
 			}
 			q.WriteString("?")
-			args = append(args, r.taskID)
+			args = append(args, refs[min(i, len(refs)-1)].taskID)
 		}
 		q.WriteString(")")
+		_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
+		return s.dbErr("complete outbox tasks", err)
 	case persistence.CategoryTimer:
-		q.WriteString("DELETE FROM timer_tasks WHERE shard_id = ? AND (")
-		for i, r := range refs {
-			if i > 0 {
-				q.WriteString(" OR ")
+		for _, r := range refs {
+			_, err := tx.ExecContext(ctx, s.q("DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"),
+				k.shardID, encodeTime(r.visibilityTime), r.taskID)
+			if err != nil {
+				return s.dbErr("complete outbox task", err)
 			}
-			q.WriteString("(visibility_ts = ? AND task_id = ?)")
-			args = append(args, encodeTime(r.visibilityTime), r.taskID)
 		}
-		q.WriteString(")")
-	default:
-		return fmt.Errorf("sqlstore: unknown outbox category %d", k.category)
+		return nil
 	}
-	_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
-	return s.dbErr("complete outbox tasks", err)
+	return fmt.Errorf("sqlstore: unknown outbox category %d", k.category)
 }

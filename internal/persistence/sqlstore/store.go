@@ -103,7 +103,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // q returns query rebound for the dialect, memoized: every statement of
 // this package is a constant or one of a small bounded family (multi-row
-// inserts up to insertChunk rows, outbox deletes of 2^k tasks), so the
+// inserts up to insertChunk rows, transfer deletes of 2^k tasks), so the
 // cache is bounded.
 func (s *Store) q(query string) string {
 	if v, ok := s.queries.Load(query); ok {
