@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -48,6 +49,7 @@ type options struct {
 	metricsURL   string
 	serverPid    int
 	cpuProfile   string
+	clientProf   string
 	shards       int
 	keep         bool
 	verbose      bool
@@ -92,6 +94,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if o.clientProf != "" {
+		f, err := os.Create(o.clientProf)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "sundial-bench: --client-cpuprofile:", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := bench(ctx, o, log, stderr)
@@ -136,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.dbProcName, "db-process-name", "", "count the CPU of every process with this name (e.g. postgres), from /proc")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "Prometheus endpoint of the server under test (set by --spawn), e.g. http://127.0.0.1:9090/metrics")
 	fs.IntVar(&o.serverPid, "server-pid", 0, "PID of the server under test, for CPU and RSS from /proc when it is not spawned")
+	fs.StringVar(&o.clientProf, "client-cpuprofile", "", "write a pprof CPU profile of this process (worker and runner) over the whole run to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --spawn: write a pprof CPU profile of the server over the measurement to this file")
 	fs.BoolVar(&o.keep, "keep", false, "with --spawn: keep the temporary directory (database, server log) and database")
 	fs.BoolVar(&o.verbose, "v", false, "log progress")

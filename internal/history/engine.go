@@ -94,9 +94,9 @@ func NewEngine(opts Options) (*Engine, error) {
 	for i := range opts.NumShards {
 		sh := &shard{id: i, e: e}
 		qopts := queues.Options{ShardID: i, Store: opts.Store, Clock: opts.Clock, Logger: opts.Logger}
-		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.metered(e.executeTransfer)
+		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executor(e.executeTransfer)
 		sh.transfer = queues.New(qopts)
-		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.metered(e.executeTimer)
+		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executor(e.executeTimer)
 		sh.timer = queues.New(qopts)
 		e.shards = append(e.shards, sh)
 	}

@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/history/queues"
@@ -37,32 +36,30 @@ var taskOperations = map[sm.TaskType]string{
 	sm.TaskDeleteRun:            "TimerActiveTaskDeleteHistoryEvent",
 }
 
-// outboxHeader is the part of an encoded outboxTask the metrics need.
-type outboxHeader struct {
-	NamespaceID string `json:"n"`
-	Task        struct {
-		Type sm.TaskType `json:"t"`
-	} `json:"t"`
-}
+// outboxExecutor runs one decoded outbox task (see queues.Executor).
+type outboxExecutor func(ctx context.Context, ot outboxTask, key persistence.WorkflowKey) error
 
-// metered wraps an outbox executor with task_requests, task_errors and
-// task_latency; it returns exec itself when metrics are off.
-func (e *Engine) metered(exec queues.Executor) queues.Executor {
+// executor decodes each outbox row once and runs exec on it, recording
+// task_requests, task_errors and task_latency when metrics are on. An
+// undecodable row is logged and dropped.
+func (e *Engine) executor(exec outboxExecutor) queues.Executor {
 	m := e.opts.Metrics
-	if m == nil {
-		return exec
-	}
 	return func(ctx context.Context, row persistence.OutboxTask) error {
-		start := time.Now()
-		err := exec(ctx, row)
-		var h outboxHeader
-		op := "UnknownTask"
-		if json.Unmarshal(row.Data, &h) == nil {
-			if name, ok := taskOperations[h.Task.Type]; ok {
-				op = name
-			}
+		ot, key, err := decodeOutbox(row)
+		if err != nil {
+			e.opts.Logger.Error("dropping undecodable outbox task", "category", row.Category, "error", err)
+			return nil
 		}
-		m.Task(op, e.metricNamespace(h.NamespaceID), time.Since(start), err)
+		if m == nil {
+			return exec(ctx, ot, key)
+		}
+		start := time.Now()
+		err = exec(ctx, ot, key)
+		op, ok := taskOperations[ot.Task.Type]
+		if !ok {
+			op = "UnknownTask"
+		}
+		m.Task(op, e.metricNamespace(ot.NamespaceID), time.Since(start), err)
 		return err
 	}
 }

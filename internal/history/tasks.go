@@ -25,12 +25,7 @@ func decodeOutbox(row persistence.OutboxTask) (outboxTask, persistence.WorkflowK
 
 // executeTransfer hands a workflow or activity task to matching if it
 // still waits for a worker.
-func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask) error {
-	ot, key, err := decodeOutbox(row)
-	if err != nil {
-		e.opts.Logger.Error("dropping undecodable transfer task", "error", err)
-		return nil
-	}
+func (e *Engine) executeTransfer(ctx context.Context, ot outboxTask, key persistence.WorkflowKey) error {
 	t := ot.Task
 	switch t.Type {
 	case sm.TaskStartChild:
@@ -47,7 +42,7 @@ func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask
 		return e.writeVisibility(ctx, key)
 	}
 	pending := false
-	err = e.view(ctx, key, func(st *sm.State) {
+	err := e.view(ctx, key, func(st *sm.State) {
 		switch t.Type {
 		case sm.TaskDispatchWorkflowTask:
 			pending = sm.CanDispatchWorkflowTask(st, t.EventID) && st.WorkflowTask.Attempt == t.Attempt
@@ -80,12 +75,7 @@ func (e *Engine) executeTransfer(ctx context.Context, row persistence.OutboxTask
 }
 
 // executeTimer applies a due timer task to its run.
-func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) error {
-	ot, key, err := decodeOutbox(row)
-	if err != nil {
-		e.opts.Logger.Error("dropping undecodable timer task", "error", err)
-		return nil
-	}
+func (e *Engine) executeTimer(ctx context.Context, ot outboxTask, key persistence.WorkflowKey) error {
 	t := ot.Task
 	var fn transition
 	switch t.Type {
@@ -124,7 +114,7 @@ func (e *Engine) executeTimer(ctx context.Context, row persistence.OutboxTask) e
 		e.opts.Logger.Error("dropping timer task of unknown type", "type", t.Type)
 		return nil
 	}
-	err = e.update(ctx, key, fn)
+	err := e.update(ctx, key, fn)
 	if errors.Is(err, ErrWorkflowNotFound) {
 		return nil
 	}

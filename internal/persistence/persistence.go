@@ -133,6 +133,13 @@ type OutboxTask struct {
 	Data           []byte
 }
 
+// OutboxKey names an outbox task: transfer tasks by TaskID, timer tasks by
+// (VisibilityTime, TaskID).
+type OutboxKey struct {
+	VisibilityTime time.Time // timer tasks only
+	TaskID         int64
+}
+
 // ClusterStore holds cluster-wide metadata written at creation.
 type ClusterStore interface {
 	// InitCluster records numShards if the cluster is new and returns the
@@ -269,9 +276,10 @@ type ExecutionStore interface {
 	// only tasks with VisibilityTime < beforeTime are returned (zero
 	// beforeTime means no bound).
 	GetOutboxTasks(ctx context.Context, shardID int32, category TaskCategory, afterTime time.Time, afterTaskID int64, beforeTime time.Time, limit int) ([]OutboxTask, error)
-	// CompleteOutboxTask deletes one task. Deleting a missing task is not an
-	// error (idempotent).
-	CompleteOutboxTask(ctx context.Context, shardID int32, category TaskCategory, visibilityTime time.Time, taskID int64) error
+	// CompleteOutboxTasks deletes the named tasks of one shard and
+	// category, in one transaction. Deleting a missing task is not an error
+	// (idempotent).
+	CompleteOutboxTasks(ctx context.Context, shardID int32, category TaskCategory, keys []OutboxKey) error
 }
 
 // TaskQueueKind mirrors enumspb.TaskQueueType: 1 workflow, 2 activity.

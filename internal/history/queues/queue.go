@@ -2,6 +2,11 @@
 // are handed over in memory right after the commit, executed when due, and
 // deleted from the store once done. On start the store's rows are read back,
 // so tasks of a crashed process run after the restart.
+//
+// Deletes are batched: a done task's key waits up to completeInterval (or
+// until completeBatch keys wait) and is deleted with the others in one
+// transaction. A crash in between only means those tasks run again, which
+// executors allow for anyway.
 package queues
 
 import (
@@ -9,6 +14,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/clock"
@@ -19,6 +25,15 @@ import (
 // means retry later. Executors must be idempotent: a task may run again
 // after a crash between its effect and its deletion.
 type Executor func(ctx context.Context, t persistence.OutboxTask) error
+
+const (
+	// completeBatch is the most keys one delete carries; completeInterval
+	// is how long a done task's key may wait for others.
+	completeBatch    = 256
+	completeInterval = 100 * time.Millisecond
+	// completeTimeout bounds one batch delete.
+	completeTimeout = 10 * time.Second
+)
 
 // Options configures a Queue.
 type Options struct {
@@ -45,6 +60,14 @@ type Queue struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	started   atomic.Bool
+	stopOnce  sync.Once
+	doneMu    sync.Mutex
+	done      []persistence.OutboxKey // executed, not yet deleted
+	flushNow  chan struct{}           // capacity 1
+	stopFlush chan struct{}           // closed by Stop after the workers ended
+	flushed   chan struct{}           // closed when the flush loop ended
 }
 
 // New returns a stopped queue.
@@ -62,7 +85,8 @@ func New(opts Options) *Queue {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Queue{opts: opts, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel}
+	return &Queue{opts: opts, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel,
+		flushNow: make(chan struct{}, 1), stopFlush: make(chan struct{}), flushed: make(chan struct{})}
 }
 
 // Start loads the tasks left in the store and starts running them.
@@ -71,7 +95,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		return err
 	}
 	q.wg.Add(1 + q.opts.Workers)
+	q.started.Store(true)
 	go q.dispatchLoop()
+	go q.flushLoop()
 	for range q.opts.Workers {
 		go q.worker()
 	}
@@ -95,11 +121,16 @@ func (q *Queue) recover(ctx context.Context) error {
 	}
 }
 
-// Stop ends the loops and waits for running tasks to finish. Pending tasks
-// stay in the store.
+// Stop ends the loops, waits for running tasks to finish and deletes the
+// done ones. Pending tasks stay in the store. Stop may be called more
+// than once, and without Start.
 func (q *Queue) Stop() {
 	q.cancel()
 	q.wg.Wait()
+	if q.started.Load() {
+		q.stopOnce.Do(func() { close(q.stopFlush) })
+		<-q.flushed
+	}
 }
 
 // Add hands over committed tasks.
@@ -187,10 +218,8 @@ func (q *Queue) worker() {
 func (q *Queue) run(t persistence.OutboxTask) {
 	err := q.opts.Execute(q.ctx, t)
 	if err == nil {
-		err = q.opts.Store.CompleteOutboxTask(q.ctx, q.opts.ShardID, q.opts.Category, t.VisibilityTime, t.TaskID)
-		if err == nil {
-			return
-		}
+		q.complete(persistence.OutboxKey{VisibilityTime: t.VisibilityTime, TaskID: t.TaskID})
+		return
 	}
 	if q.ctx.Err() != nil {
 		return
@@ -198,6 +227,69 @@ func (q *Queue) run(t persistence.OutboxTask) {
 	q.opts.Logger.Warn("outbox task failed; will retry", "shard", q.opts.ShardID, "category", q.opts.Category, "task_id", t.TaskID, "error", err)
 	// The task keeps its store key; the retry delay is in memory only.
 	q.opts.Clock.AfterFunc(time.Second, func() { q.Add(t) })
+}
+
+// complete queues k for deletion.
+func (q *Queue) complete(k persistence.OutboxKey) {
+	q.doneMu.Lock()
+	q.done = append(q.done, k)
+	n := len(q.done)
+	q.doneMu.Unlock()
+	switch {
+	case n >= completeBatch:
+		q.signalFlush()
+	case n == 1:
+		time.AfterFunc(completeInterval, q.signalFlush)
+	}
+}
+
+func (q *Queue) signalFlush() {
+	select {
+	case q.flushNow <- struct{}{}:
+	default:
+	}
+}
+
+// flushLoop deletes done tasks when signalled, and once more at Stop.
+func (q *Queue) flushLoop() {
+	defer close(q.flushed)
+	for {
+		select {
+		case <-q.flushNow:
+			q.flush()
+		case <-q.stopFlush:
+			q.flush()
+			return
+		}
+	}
+}
+
+// flush deletes the done tasks in batches. A failed batch is kept for the
+// next flush (or, at Stop, left for the tasks to run again after a
+// restart).
+func (q *Queue) flush() {
+	for {
+		q.doneMu.Lock()
+		n := min(len(q.done), completeBatch)
+		keys := append([]persistence.OutboxKey(nil), q.done[:n]...)
+		q.done = append(q.done[:0], q.done[n:]...)
+		q.doneMu.Unlock()
+		if n == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), completeTimeout)
+		err := q.opts.Store.CompleteOutboxTasks(ctx, q.opts.ShardID, q.opts.Category, keys)
+		cancel()
+		if err != nil {
+			q.opts.Logger.Warn("deleting done outbox tasks failed; will retry", "shard", q.opts.ShardID,
+				"category", q.opts.Category, "tasks", len(keys), "error", err)
+			q.doneMu.Lock()
+			q.done = append(keys, q.done...)
+			q.doneMu.Unlock()
+			time.AfterFunc(time.Second, q.signalFlush)
+			return
+		}
+	}
 }
 
 type taskHeap []persistence.OutboxTask

@@ -107,7 +107,7 @@ func TestFailedTaskIsRetriedAndRecoveryReadsTheStore(t *testing.T) {
 	}
 	defer q.Stop()
 	waitN(t, rec.done, 2)
-	// A task is deleted right after its executor returns: wait for that.
+	// Done tasks are deleted in a batch within completeInterval: wait for that.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		left, err := store.GetOutboxTasks(ctx, 0, persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 10)
 		if err != nil {
@@ -124,5 +124,44 @@ func TestFailedTaskIsRetriedAndRecoveryReadsTheStore(t *testing.T) {
 	defer rec.mu.Unlock()
 	if rec.fails[10] != 0 {
 		t.Fatal("the failing task was not retried")
+	}
+}
+
+func TestStopDeletesDoneTasks(t *testing.T) {
+	store := openStore(t)
+	ctx := context.Background()
+	rangeID, err := store.AcquireShard(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300 // more than one delete batch
+	tasks := make([]persistence.OutboxTask, n)
+	for i := range tasks {
+		tasks[i] = persistence.OutboxTask{Category: persistence.CategoryTransfer, TaskID: int64(100 + i)}
+	}
+	err = store.CreateWorkflow(ctx, &persistence.CreateWorkflowRequest{
+		ShardID: 0, RangeID: rangeID, Mode: persistence.CurrentBrandNew,
+		Current: persistence.CurrentRun{NamespaceID: "ns", WorkflowID: "wf", RunID: "r", State: persistence.RunStateRunning},
+		State:   []byte("{}"), NextEventID: 1, Tasks: tasks,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{done: make(chan int64, n)}
+	q := New(Options{ShardID: 0, Category: persistence.CategoryTransfer, Store: store, Execute: rec.exec})
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitN(t, rec.done, n)
+	// Stop right away: the keys still waiting for their batch are deleted
+	// by Stop, not left for a restart to run again.
+	q.Stop()
+	q.Stop() // a second Stop is harmless
+	left, err := store.GetOutboxTasks(ctx, 0, persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d done tasks left in the store after Stop", len(left))
 	}
 }

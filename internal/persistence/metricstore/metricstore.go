@@ -160,9 +160,9 @@ func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category pers
 	return s.Store.GetOutboxTasks(ctx, shardID, category, afterTime, afterTaskID, beforeTime, limit)
 }
 
-func (s *Store) CompleteOutboxTask(ctx context.Context, shardID int32, category persistence.TaskCategory, visibilityTime time.Time, taskID int64) (err error) {
-	defer s.track("CompleteOutboxTask", time.Now(), &err)
-	return s.Store.CompleteOutboxTask(ctx, shardID, category, visibilityTime, taskID)
+func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory, keys []persistence.OutboxKey) (err error) {
+	defer s.track("CompleteOutboxTasks", time.Now(), &err)
+	return s.Store.CompleteOutboxTasks(ctx, shardID, category, keys)
 }
 
 func (s *Store) LeaseTaskQueue(ctx context.Context, key persistence.TaskQueueKey) (a int64, b int64, err error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -140,14 +141,65 @@ func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category pers
 	return out, err
 }
 
-// CompleteOutboxTask implements persistence.ExecutionStore. It is not
+// CompleteOutboxTasks implements persistence.ExecutionStore. It is not
 // fenced: the contract gives it no range ID, and deleting an executed task
-// twice is harmless.
-func (s *Store) CompleteOutboxTask(ctx context.Context, shardID int32, category persistence.TaskCategory,
-	visibilityTime time.Time, taskID int64) error {
+// twice is harmless. Callers batch completions (the history queues flush
+// them every 100 ms), so this is one transaction for many tasks.
+func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory,
+	keys []persistence.OutboxKey) error {
 	if category != persistence.CategoryTransfer && category != persistence.CategoryTimer {
 		return fmt.Errorf("sqlstore: unknown outbox category %d", category)
 	}
-	// Deleted together with concurrent calls: see outboxbatch.go.
-	return s.completeOutboxTask(ctx, shardID, category, outboxRef{visibilityTime: visibilityTime, taskID: taskID})
+	if len(keys) == 0 {
+		return nil
+	}
+	return s.write(ctx, "complete outbox tasks", func(tx *sql.Tx) error {
+		if category == persistence.CategoryTimer {
+			// One primary-key DELETE each: an OR of (time, ID) pairs is not
+			// planned as primary-key lookups by every backend.
+			for _, k := range keys {
+				_, err := tx.ExecContext(ctx, s.q("DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"),
+					shardID, encodeTime(k.VisibilityTime), k.TaskID)
+				if err != nil {
+					return s.dbErr("complete timer task", err)
+				}
+			}
+			return nil
+		}
+		for len(keys) > 0 {
+			n := min(len(keys), maxDeleteIn)
+			if err := s.deleteTransferTasks(ctx, tx, shardID, keys[:n]); err != nil {
+				return err
+			}
+			keys = keys[n:]
+		}
+		return nil
+	})
+}
+
+// maxDeleteIn bounds the IN list of one transfer-task DELETE.
+const maxDeleteIn = 256
+
+// deleteTransferTasks deletes keys by one IN list on the primary key,
+// padded to a power of two with copies of the last ID, so there are few
+// distinct statements for the statement caches.
+func (s *Store) deleteTransferTasks(ctx context.Context, tx *sql.Tx, shardID int32, keys []persistence.OutboxKey) error {
+	n := 1
+	for n < len(keys) {
+		n *= 2
+	}
+	var q strings.Builder
+	args := make([]any, 0, 1+n)
+	args = append(args, shardID)
+	q.WriteString("DELETE FROM transfer_tasks WHERE shard_id = ? AND task_id IN (")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args = append(args, keys[min(i, len(keys)-1)].TaskID)
+	}
+	q.WriteString(")")
+	_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
+	return s.dbErr("complete transfer tasks", err)
 }

@@ -57,8 +57,6 @@ type Store struct {
 	vis     visibilityStats // see visibility_stats.go
 	grouped bool            // Config.GroupCommit
 	group   groupWriter
-	// outboxDel coalesces concurrent outbox deletes (outboxbatch.go).
-	outboxDel outboxDeleter
 }
 
 var _ persistence.Store = (*Store)(nil)

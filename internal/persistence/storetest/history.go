@@ -156,26 +156,74 @@ var outboxTests = map[string]func(*fixture){
 		outboxShard(f)
 		tr, tm := persistence.CategoryTransfer, persistence.CategoryTimer
 		for range 2 {
-			f.must(f.s.CompleteOutboxTask(f.ctx, 1, tr, time.Time{}, 3), "complete transfer 3")
-			f.must(f.s.CompleteOutboxTask(f.ctx, 1, tm, t0, 5), "complete timer 5")
+			f.must(f.complete(1, tr, time.Time{}, 3), "complete transfer 3")
+			f.must(f.complete(1, tm, t0, 5), "complete timer 5")
 		}
-		f.must(f.s.CompleteOutboxTask(f.ctx, 1, tr, time.Time{}, 999), "complete a missing transfer task")
+		f.must(f.complete(1, tr, time.Time{}, 999), "complete a missing transfer task")
 		// A timer is addressed by (time, ID): the wrong time deletes nothing.
-		f.must(f.s.CompleteOutboxTask(f.ctx, 1, tm, t0.Add(time.Hour), 3), "complete timer 3 at the wrong time")
+		f.must(f.complete(1, tm, t0.Add(time.Hour), 3), "complete timer 3 at the wrong time")
 		f.wantOutbox(f.outboxIDs(tr, time.Time{}, 0, time.Time{}, 100), "[1 2 4 5]")
 		f.wantOutbox(f.outboxIDs(tm, time.Time{}, 0, time.Time{}, 100), "[0s#3 1s#2 2s#1]")
 		if got := f.outbox(2, tr); len(got) != 1 {
 			f.Errorf("completing shard 1 tasks touched shard 2: %+v", got)
 		}
 	},
+	"CompleteMany": func(f *fixture) {
+		// One call deletes exactly the named tasks, however many: missing
+		// IDs and a timer named with the wrong time delete nothing.
+		const n = 600 // more than one IN list
+		r := f.acquire(1)
+		for i := range n {
+			f.create(createReq(1, r, fmt.Sprintf("wf-%d", i), "run", int64(100+i)))
+		}
+		var tr, tm []persistence.OutboxKey
+		for i := range n {
+			id := int64(100 + i)
+			if i%3 != 0 {
+				tr = append(tr, persistence.OutboxKey{TaskID: id})
+			}
+			at := t0.Add(time.Duration(id) * time.Second)
+			if i%2 == 1 {
+				at = at.Add(time.Nanosecond)
+			}
+			tm = append(tm, persistence.OutboxKey{VisibilityTime: at, TaskID: id})
+		}
+		tr = append(tr, persistence.OutboxKey{TaskID: 99_999})
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, tr), "complete transfer tasks")
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTimer, tm), "complete timer tasks")
+		left := f.outbox(1, persistence.CategoryTransfer)
+		if len(left) != n/3 {
+			f.Fatalf("%d transfer tasks left, want %d", len(left), n/3)
+		}
+		for _, tk := range left {
+			if (tk.TaskID-100)%3 != 0 {
+				f.Errorf("transfer task %d left, but it was completed", tk.TaskID)
+			}
+		}
+		timers := f.outbox(1, persistence.CategoryTimer)
+		if len(timers) != n/2 {
+			f.Fatalf("%d timer tasks left, want %d (those named with the wrong time)", len(timers), n/2)
+		}
+		for _, tk := range timers {
+			if (tk.TaskID-100)%2 != 1 {
+				f.Errorf("timer task %d left, but it was completed", tk.TaskID)
+			}
+		}
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, nil), "complete no tasks")
+	},
 	"CompleteNeedsNoOwnership": func(f *fixture) {
-		// CompleteOutboxTask takes no range ID: a task executed by the
+		// CompleteOutboxTasks takes no range ID: a task executed by the
 		// previous owner may be deleted after the shard moved.
 		outboxShard(f)
 		f.acquire(1)
-		f.must(f.s.CompleteOutboxTask(f.ctx, 1, persistence.CategoryTransfer, time.Time{}, 1), "complete after move")
+		f.must(f.complete(1, persistence.CategoryTransfer, time.Time{}, 1), "complete after move")
 		f.wantOutbox(f.outboxIDs(persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 100), "[2 3 4 5]")
 	},
+}
+
+// complete deletes one outbox task.
+func (f *fixture) complete(shardID int32, category persistence.TaskCategory, at time.Time, taskID int64) error {
+	return f.s.CompleteOutboxTasks(f.ctx, shardID, category, []persistence.OutboxKey{{VisibilityTime: at, TaskID: taskID}})
 }
 
 func (f *fixture) wantOutbox(got, want string) {
