@@ -97,14 +97,9 @@ func (sh *shard) rlockShard() {
 // run cache holds.
 func (e *Engine) registerCacheMetrics() {
 	c := e.cache
-	e.opts.Metrics.GaugeFunc("cache_size", "Bytes of workflow state held by the cache.",
+	e.opts.Metrics.GaugeFunc("cache_size", "Bytes the history cache counts against its byte budget.",
 		[]string{metrics.LabelService, metrics.LabelCacheType}, func(emit func(float64, ...string)) {
-			c.mu.Lock()
-			var total int64
-			for _, ent := range c.m {
-				total += ent.size.Load()
-			}
-			c.mu.Unlock()
+			_, total := c.usage()
 			emit(float64(total), metrics.ServiceHistory, metrics.CacheMutableState)
 		})
 }
