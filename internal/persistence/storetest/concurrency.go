@@ -82,18 +82,9 @@ var concurrencyTests = map[string]func(*fixture){
 				f.Errorf("completion %d: %v", i, err)
 			}
 		}
-		if got := f.outbox(1, persistence.CategoryTransfer); len(got) != 0 {
-			f.Errorf("%d transfer tasks left, want 0", len(got))
-		}
-		timers := f.outbox(1, persistence.CategoryTimer)
-		if len(timers) != n/2 {
-			f.Fatalf("%d timer tasks left, want %d (those completed with the wrong time)", len(timers), n/2)
-		}
-		for _, tk := range timers {
-			if (tk.TaskID-100)%2 != 1 {
-				f.Errorf("timer task %d left, but it was completed", tk.TaskID)
-			}
-		}
+		f.wantLeft(persistence.CategoryTransfer, 0, func(int64) bool { return false })
+		// Timers completed with the wrong time stay.
+		f.wantLeft(persistence.CategoryTimer, n/2, func(id int64) bool { return (id-100)%2 == 1 })
 	},
 	"WritersAcrossWorkflows": func(f *fixture) {
 		// Independent workflows of one shard update in parallel without

@@ -191,24 +191,8 @@ var outboxTests = map[string]func(*fixture){
 		tr = append(tr, persistence.OutboxKey{TaskID: 99_999})
 		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, tr), "complete transfer tasks")
 		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTimer, tm), "complete timer tasks")
-		left := f.outbox(1, persistence.CategoryTransfer)
-		if len(left) != n/3 {
-			f.Fatalf("%d transfer tasks left, want %d", len(left), n/3)
-		}
-		for _, tk := range left {
-			if (tk.TaskID-100)%3 != 0 {
-				f.Errorf("transfer task %d left, but it was completed", tk.TaskID)
-			}
-		}
-		timers := f.outbox(1, persistence.CategoryTimer)
-		if len(timers) != n/2 {
-			f.Fatalf("%d timer tasks left, want %d (those named with the wrong time)", len(timers), n/2)
-		}
-		for _, tk := range timers {
-			if (tk.TaskID-100)%2 != 1 {
-				f.Errorf("timer task %d left, but it was completed", tk.TaskID)
-			}
-		}
+		f.wantLeft(persistence.CategoryTransfer, n/3, func(id int64) bool { return (id-100)%3 == 0 })
+		f.wantLeft(persistence.CategoryTimer, n/2, func(id int64) bool { return (id-100)%2 == 1 })
 		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, nil), "complete no tasks")
 	},
 	"CompleteNeedsNoOwnership": func(f *fixture) {
@@ -219,6 +203,21 @@ var outboxTests = map[string]func(*fixture){
 		f.must(f.complete(1, persistence.CategoryTransfer, time.Time{}, 1), "complete after move")
 		f.wantOutbox(f.outboxIDs(persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 100), "[2 3 4 5]")
 	},
+}
+
+// wantLeft checks that shard 1 has exactly want tasks of category left,
+// each one that kept says should be.
+func (f *fixture) wantLeft(category persistence.TaskCategory, want int, kept func(taskID int64) bool) {
+	f.Helper()
+	left := f.outbox(1, category)
+	if len(left) != want {
+		f.Fatalf("%d tasks of category %d left, want %d", len(left), category, want)
+	}
+	for _, tk := range left {
+		if !kept(tk.TaskID) {
+			f.Errorf("task %d of category %d left, but it was completed", tk.TaskID, category)
+		}
+	}
 }
 
 // complete deletes one outbox task.
