@@ -427,3 +427,36 @@ func TestUpdateDuringStartDelay(t *testing.T) {
 	started, scheduled := events[0].GetEventTime().AsTime(), events[1].GetEventTime().AsTime()
 	require.GreaterOrEqual(t, scheduled.Sub(started), delay, "the update did not cut the start delay short")
 }
+
+// An update the worker never accepted fails with the reference's NotFound
+// when the run is terminated under it.
+func TestUnacceptedUpdateAbortedByClose(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 60*time.Second)
+	w := newRawWorker(t, env)
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: w.tq}, "Raw")
+	require.NoError(t, err)
+	_, err = w.complete(ctx, w.poll(ctx), nil)
+	require.NoError(t, err)
+
+	updated := make(chan error, 1)
+	go func() {
+		_, err := env.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: run.GetID(), UpdateID: "u1", UpdateName: "add", WaitForStage: client.WorkflowUpdateStageAccepted,
+		})
+		updated <- err
+	}()
+	eventually(t, ctx, "the update to be admitted", func() error {
+		d, err := env.client.DescribeWorkflowExecution(ctx, run.GetID(), "")
+		if err != nil || d.GetPendingWorkflowTask() == nil {
+			return fmt.Errorf("no pending workflow task yet (%v)", err)
+		}
+		return nil
+	})
+	require.NoError(t, env.client.TerminateWorkflow(ctx, run.GetID(), "", "stop"))
+	err = <-updated
+	var notFound *serviceerror.NotFound
+	require.ErrorAs(t, err, &notFound, "got %v", err)
+	require.Equal(t, "workflow update was aborted by closing workflow", notFound.Error())
+}
