@@ -58,6 +58,8 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 			alreadyStarted.StartRequestID, alreadyStarted.RunID)
 	case errors.Is(err, history.ErrUpdateNotFound):
 		return serviceerror.NewNotFound("update not found")
+	case errors.Is(err, history.ErrUpdateAbortedByClose):
+		return serviceerror.NewNotFound(err.Error())
 	case errors.Is(err, history.ErrTooManyInFlightUpdates):
 		return serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT, "the workflow has too many in-flight updates")
 	case errors.As(err, &precondition):

@@ -34,6 +34,7 @@ func TestErrorMapping(t *testing.T) {
 		{history.ErrWorkflowTaskNotFound, codes.NotFound, "workflow task not found."},
 		{history.ErrActivityTaskNotFound, codes.NotFound, "activity task not found."},
 		{history.ErrWorkflowCompleted, codes.NotFound, "workflow execution already completed"},
+		{history.ErrUpdateAbortedByClose, codes.NotFound, "workflow update was aborted by closing workflow"},
 		{&history.InvalidArgumentError{Msg: "bad command"}, codes.InvalidArgument, "bad command"},
 		{history.ErrBusy, codes.ResourceExhausted, "Workflow is busy."},
 		{&persistence.UnavailableError{Err: errors.New("locked")}, codes.Unavailable, "persistence: unavailable: locked"},

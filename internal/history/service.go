@@ -247,7 +247,7 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 	if res.Rejected != "" {
 		return nil, &InvalidArgumentError{Msg: res.Rejected}
 	}
-	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{}
+	resp := &workflowservice.RespondWorkflowTaskCompletedResponse{ResetHistoryEventId: res.ResetHistoryEventID}
 	if snap != nil {
 		if resp.WorkflowTask, err = e.workflowTaskResponse(ctx, key, snap); err != nil {
 			return nil, err

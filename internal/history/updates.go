@@ -21,6 +21,9 @@ var (
 	ErrTooManyInFlightUpdates = sm.ErrTooManyInFlightUpdates
 	// ErrTooManyUpdates: FailedPrecondition.
 	ErrTooManyUpdates = sm.ErrTooManyUpdates
+	// ErrUpdateAbortedByClose: the run closed before the worker accepted
+	// the update (NotFound, as the reference).
+	ErrUpdateAbortedByClose = errors.New("workflow update was aborted by closing workflow")
 )
 
 // UpdateWorkflowExecution admits an update (deduplicated by update ID) and
@@ -89,7 +92,8 @@ func (e *Engine) waitUpdate(ctx context.Context, key persistence.WorkflowKey, id
 		case stage == sm.UpdateAccepted && want != enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED:
 			return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED, nil, nil
 		case !running:
-			return 0, nil, ErrWorkflowCompleted
+			// Accepted updates got an outcome when the run closed.
+			return 0, nil, ErrUpdateAbortedByClose
 		case want == enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED:
 			return enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED, nil, nil
 		}

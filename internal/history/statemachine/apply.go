@@ -8,12 +8,19 @@ import (
 )
 
 // applyCommand turns one validated command into events, state and tasks.
-func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRunID string) {
+// It re-checks what the validator could accept only provisionally, against
+// the state the earlier commands of the batch left, and returns the error
+// if the command is bad after all (the caller then discards the state).
+func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRunID string) *commandError {
 	switch c.GetCommandType() {
 	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
 		m.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)
 	case enumspb.COMMAND_TYPE_REQUEST_CANCEL_ACTIVITY_TASK:
-		m.requestCancelActivity(c.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId(), completedID)
+		id := c.GetRequestCancelActivityTaskCommandAttributes().GetScheduledEventId()
+		if _, ok := m.s.Activities[id]; !ok && !m.bufferedActivityResult(id) {
+			return noPendingActivity(id)
+		}
+		m.requestCancelActivity(id, completedID)
 	case enumspb.COMMAND_TYPE_START_TIMER:
 		m.startTimer(c.GetStartTimerCommandAttributes(), completedID)
 	case enumspb.COMMAND_TYPE_CANCEL_TIMER:
@@ -59,6 +66,7 @@ func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRun
 	default:
 		panic("statemachine: applyCommand on an unvalidated command " + c.GetCommandType().String())
 	}
+	return nil
 }
 
 // upsertSearchAttributes merges attributes into the run's and records the

@@ -55,33 +55,75 @@ func badCommand(cause enumspb.WorkflowTaskFailedCause, format string, args ...an
 	return &commandError{cause: cause, msg: fmt.Sprintf(format, args...)}
 }
 
-// CompleteWorkflowTask applies a worker's completion: it writes
-// WorkflowTaskCompleted and the events of each command, then flushes events
+// CompleteWorkflowTask applies a worker's completion as one batch: it
+// writes WorkflowTaskCompleted and, in order, the events of each command and
+// update message, each seeing what the earlier ones did (a cancel of an
+// activity scheduled earlier in the batch cancels it). Then it flushes events
 // buffered during the task and schedules (and, with ReturnNew, starts) the
 // next workflow task when needed. A bad or unsupported command fails the
-// workflow task instead and nothing of the completion is applied.
+// workflow task instead and nothing of the completion is applied. A
+// speculative task that only rejects updates is dropped: nothing is written.
 func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time) (Output, CompleteResult, error) {
 	if err := checkStartedWorkflowTask(s, in.Ref); err != nil {
 		return Output{}, CompleteResult{}, err
 	}
-	m := newMutation(s, now)
-	wt := s.WorkflowTask
-	if cerr := validateCommands(s, in, lim); cerr != nil {
-		m.failWorkflowTask(cerr.cause, &failurepb.Failure{Message: cerr.msg, Source: "Server"}, in.Identity, in.BinaryChecksum)
-		if cerr.terminate {
-			m.s.WorkflowTask = nil
-			m.out.Tasks = nil // nothing of the retry is needed
-			m.terminate(cerr.msg, nil, "sundial")
-		}
-		return m.out, CompleteResult{Rejected: cerr.msg}, nil
+	v, cerr := validateCommands(s, in, lim)
+	if cerr != nil {
+		return rejectCompletion(s, in, cerr, now)
 	}
 	if (len(s.Buffered) > 0 || hasAdmittedUpdates(s)) && closesRun(in.Commands) {
-		m.failWorkflowTask(enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
-			&failurepb.Failure{Message: "the workflow has unhandled events and cannot close yet", Source: "Server"},
-			in.Identity, in.BinaryChecksum)
-		m.maybeReturnNew(in, lim)
-		return m.out, CompleteResult{}, nil
+		// As the reference: the task fails, the caller gets InvalidArgument
+		// "UnhandledCommand" (so the SDK does not count a completion) and a
+		// new task carries what arrived.
+		const cause = enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
+		m := newMutation(s, now)
+		m.failWorkflowTask(cause, serverFailure(cause.String()), in.Identity, in.BinaryChecksum)
+		return m.out, CompleteResult{Rejected: cause.String()}, nil
 	}
+	if dropsSpeculativeTask(s, in) {
+		return completeSpeculative(s, in, lim, now)
+	}
+	// Commands the validator could only check provisionally (they name what
+	// an earlier command of the batch creates) are checked again as they are
+	// applied; if one fails there, the state kept here is restored.
+	var before []byte
+	if v.provisional {
+		before = mustEncode(s)
+	}
+	m := newMutation(s, now)
+	if cerr := m.applyCompletion(in, lim); cerr != nil {
+		if before == nil {
+			panic("statemachine: a fully validated command failed to apply: " + cerr.msg)
+		}
+		*s = *mustDecode(before)
+		return rejectCompletion(s, in, cerr, now)
+	}
+	return m.out, CompleteResult{}, nil
+}
+
+// rejectCompletion fails the workflow task for a bad command; a command
+// that can never succeed terminates the run.
+func rejectCompletion(s *State, in CompleteInput, cerr *commandError, now time.Time) (Output, CompleteResult, error) {
+	m := newMutation(s, now)
+	m.failWorkflowTask(cerr.cause, &failurepb.Failure{Message: cerr.msg, Source: "Server"}, in.Identity, in.BinaryChecksum)
+	if cerr.terminate {
+		m.s.WorkflowTask = nil
+		m.out.Tasks = nil // nothing of the retry is needed
+		m.terminate(cerr.msg, nil, "sundial")
+	}
+	return m.out, CompleteResult{Rejected: cerr.msg}, nil
+}
+
+func serverFailure(msg string) *failurepb.Failure {
+	return &failurepb.Failure{Message: msg, Source: "Server", FailureInfo: &failurepb.Failure_ServerFailureInfo{
+		ServerFailureInfo: &failurepb.ServerFailureInfo{NonRetryable: true}}}
+}
+
+// applyCompletion applies a validated completion to the started task. It
+// returns the first command that turns out bad once the earlier ones are
+// applied; the state is then half-changed and must be discarded.
+func (m *mutation) applyCompletion(in CompleteInput, lim Limits) *commandError {
+	s, wt := m.s, m.s.WorkflowTask
 	if in.EagerActivities {
 		m.eager = &eagerWorker{identity: in.Identity}
 	}
@@ -110,21 +152,25 @@ func CompleteWorkflowTask(s *State, in CompleteInput, lim Limits, now time.Time)
 			}
 			continue
 		}
-		m.applyCommand(c, completedID, in.NextRunID)
+		if cerr := m.applyCommand(c, completedID, in.NextRunID); cerr != nil {
+			return cerr
+		}
 		if m.out.Closed {
-			return m.out, CompleteResult{}, nil
+			break // a closing command is last
 		}
 	}
+	// Messages no command named (update rejections) are answered even after
+	// the run closed: their callers wait for them.
 	m.applyMessages(in.Messages, in.Commands, completedID)
-	if m.checkHistoryLimits(lim) {
-		return m.out, CompleteResult{}, nil
+	if m.out.Closed || m.checkHistoryLimits(lim) {
+		return nil
 	}
 	readmitted := m.readmitUpdates()
 	if m.flushBuffered() || in.ForceCreate || m.needWorkflowTask || readmitted {
 		m.scheduleWorkflowTask(1, false)
 	}
 	m.maybeReturnNew(in, lim)
-	return m.out, CompleteResult{}, nil
+	return nil
 }
 
 // maybeReturnNew starts a workflow task scheduled by this transition right
@@ -170,9 +216,12 @@ func closesRun(cmds []*commandpb.Command) bool {
 	return false
 }
 
-// validateCommands checks every command against the state before any is
-// applied, so a bad command changes nothing but the task's failure.
-func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
+// validateCommands checks every command before any is applied, so a bad
+// command changes nothing but the task's failure. It follows what the
+// batch creates as far as it can without applying it (activity and timer
+// IDs, pending counts); a reference it cannot resolve that an earlier
+// command may satisfy marks the validator provisional.
+func validateCommands(s *State, in CompleteInput, lim Limits) (*validator, *commandError) {
 	v := validator{s: s, lim: lim, activityIDs: map[string]bool{}, timers: map[string]bool{}, validateSA: in.ValidateSearchAttributes}
 	for _, a := range s.Activities {
 		v.activityIDs[a.ActivityID] = true
@@ -184,13 +233,13 @@ func validateCommands(s *State, in CompleteInput, lim Limits) *commandError {
 	v.children, v.signals, v.cancels = len(s.Children), len(s.ExternalSignals), len(s.ExternalCancels)
 	for i, c := range in.Commands {
 		if cerr := v.check(c, i == len(in.Commands)-1); cerr != nil {
-			return cerr
+			return nil, cerr
 		}
 		if cerr := checkBlobSizes(c, lim); cerr != nil {
-			return cerr
+			return nil, cerr
 		}
 	}
-	return nil
+	return &v, nil
 }
 
 // checkBlobSizes rejects a command whose payload is over the blob limit.
@@ -230,6 +279,11 @@ type validator struct {
 	children    int
 	signals     int
 	cancels     int
+	// scheduled counts activities scheduled earlier in the batch.
+	scheduled int
+	// provisional: a command names something only an earlier command of
+	// the batch can have created; it is checked again when applied.
+	provisional bool
 }
 
 func (v *validator) startChild(a *commandpb.StartChildWorkflowExecutionCommandAttributes) *commandError {
@@ -413,6 +467,7 @@ func (v *validator) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAtt
 	}
 	v.activityIDs[a.GetActivityId()] = true
 	v.pending++
+	v.scheduled++
 	if v.pending > v.lim.MaxPendingActivities {
 		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_ACTIVITIES_LIMIT_EXCEEDED,
 			"PendingActivitiesLimitExceeded: the workflow has more than %d pending activities", v.lim.MaxPendingActivities)
@@ -432,7 +487,18 @@ func (v *validator) cancelActivity(a *commandpb.RequestCancelActivityTaskCommand
 	if m.bufferedActivityResult(a.GetScheduledEventId()) {
 		return nil
 	}
-	return badCommand(cause, "no pending activity with scheduled event ID %d", a.GetScheduledEventId())
+	if v.scheduled > 0 && a.GetScheduledEventId() >= v.s.NextEventID {
+		// Perhaps an activity this batch schedules: its event ID is only
+		// known once the commands before it are applied.
+		v.provisional = true
+		return nil
+	}
+	return noPendingActivity(a.GetScheduledEventId())
+}
+
+func noPendingActivity(scheduledEventID int64) *commandError {
+	return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_REQUEST_CANCEL_ACTIVITY_ATTRIBUTES,
+		"no pending activity with scheduled event ID %d", scheduledEventID)
 }
 
 func (v *validator) startTimer(a *commandpb.StartTimerCommandAttributes) *commandError {
@@ -490,4 +556,23 @@ func hasAdmittedUpdates(s *State) bool {
 		}
 	}
 	return false
+}
+
+// mustEncode and mustDecode keep a copy of the state to restore when a
+// batch turns out bad half-way; the encoding is the stored one, so the
+// copy is exact.
+func mustEncode(s *State) []byte {
+	b, err := s.Encode()
+	if err != nil {
+		panic("statemachine: encode state: " + err.Error())
+	}
+	return b
+}
+
+func mustDecode(b []byte) *State {
+	s, err := Decode(b)
+	if err != nil {
+		panic("statemachine: decode state: " + err.Error())
+	}
+	return s
 }

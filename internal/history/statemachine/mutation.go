@@ -156,6 +156,7 @@ func (m *mutation) close(ev *historypb.HistoryEvent, status enumspb.WorkflowExec
 	m.s.Activities = map[int64]*ActivityInfo{}
 	m.s.Timers = map[string]*TimerInfo{}
 	m.s.Buffered = nil
+	m.abortAcceptedUpdates()
 	m.applyParentClosePolicies()
 	m.s.ExternalSignals, m.s.ExternalCancels = nil, nil
 	if m.s.Execution.Parent != nil && m.out.Next == nil {

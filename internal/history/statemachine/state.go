@@ -103,10 +103,13 @@ type WorkflowTaskInfo struct {
 	ScheduledEventID int64 `json:"scheduled_event_id"`
 	// StartedEventID is 0 until started. For a transient task (Transient)
 	// the IDs are reserved but the events are not written.
-	StartedEventID int64  `json:"started_event_id,omitempty"`
-	Attempt        int32  `json:"attempt"`
-	Transient      bool   `json:"transient,omitempty"`
-	TaskQueue      string `json:"task_queue"`
+	StartedEventID int64 `json:"started_event_id,omitempty"`
+	Attempt        int32 `json:"attempt"`
+	Transient      bool  `json:"transient,omitempty"`
+	// Speculative: a transient attempt-1 task that carries updates; its
+	// events are written only if its outcome must be recorded.
+	Speculative bool   `json:"speculative,omitempty"`
+	TaskQueue   string `json:"task_queue"`
 	// Sticky: TaskQueue is the worker's sticky queue.
 	Sticky        bool          `json:"sticky,omitempty"`
 	Timeout       time.Duration `json:"timeout"`

@@ -6,6 +6,7 @@ import (
 
 	commandpb "go.temporal.io/api/command/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
 	updatepb "go.temporal.io/api/update/v1"
@@ -72,10 +73,71 @@ func AdmitUpdate(s *State, req *updatepb.Request, lim Limits, now time.Time) (Ou
 	}
 	s.Updates[id] = &UpdateInfo{Stage: UpdateAdmitted, Request: mustMarshal(req)}
 	m := newMutation(s, now)
-	if s.WorkflowTask == nil {
-		m.scheduleWorkflowTask(1, false)
+	if s.WorkflowTask == nil && !awaitsFirstWorkflowTask(s, now) {
+		m.scheduleSpeculativeWorkflowTask()
 	}
 	return m.out, nil
+}
+
+// awaitsFirstWorkflowTask reports a run still in its start delay (or
+// backoff): an update admitted then rides on the first workflow task.
+func awaitsFirstWorkflowTask(s *State, now time.Time) bool {
+	return s.NextEventID == 2 && s.LastCompletedWFTStartedEventID == 0 && now.Before(s.Execution.ExecutionTime)
+}
+
+// dropsSpeculativeTask reports a completion of a speculative task that
+// only rejects updates: as the reference, nothing of it is written.
+func dropsSpeculativeTask(s *State, in CompleteInput) bool {
+	if !s.WorkflowTask.Speculative || len(in.Commands) > 0 || len(in.Messages) == 0 || len(s.Buffered) > 0 || in.ForceCreate {
+		return false
+	}
+	for _, msg := range in.Messages {
+		if !msg.GetBody().MessageIs((*updatepb.Rejection)(nil)) {
+			return false
+		}
+	}
+	return true
+}
+
+// completeSpeculative drops a speculative task whose completion only
+// rejects updates: the rejections reach their callers, the task's events
+// are never written, and the worker is told to roll back to the last
+// completed task's started event.
+func completeSpeculative(s *State, in CompleteInput, lim Limits, now time.Time) (Output, CompleteResult, error) {
+	m := newMutation(s, now)
+	for _, msg := range in.Messages {
+		m.applyUpdateMessage(msg, 0)
+	}
+	s.WorkflowTask = nil
+	s.Execution.StickyTaskQueue = in.StickyTaskQueue
+	s.Execution.StickyScheduleToStart = in.StickyScheduleToStart
+	if m.readmitUpdates() {
+		m.scheduleSpeculativeWorkflowTask()
+		m.maybeReturnNew(in, lim)
+	}
+	return m.out, CompleteResult{ResetHistoryEventID: s.LastCompletedWFTStartedEventID}, nil
+}
+
+// acceptedUpdateCompletedWorkflow is the outcome the reference gives an
+// accepted update whose run closed before the update completed.
+func acceptedUpdateCompletedWorkflow() *updatepb.Outcome {
+	return &updatepb.Outcome{Value: &updatepb.Outcome_Failure{Failure: &failurepb.Failure{
+		Message: "Workflow Update failed because the Workflow completed before the Update completed.",
+		Source:  "Server",
+		FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
+			Type: "AcceptedUpdateCompletedWorkflow", NonRetryable: true,
+		}},
+	}}}
+}
+
+// abortAcceptedUpdates completes every accepted, unfinished update with
+// that failure when the run closes: their callers were promised an outcome.
+func (m *mutation) abortAcceptedUpdates() {
+	for _, u := range m.s.Updates {
+		if u.Stage == UpdateAccepted {
+			u.Stage, u.Outcome = UpdateCompleted, mustMarshal(acceptedUpdateCompletedWorkflow())
+		}
+	}
 }
 
 // sendUpdates marks the admitted updates as carried by the starting task.
@@ -137,6 +199,9 @@ func (m *mutation) applyUpdateMessage(msg *protocolpb.Message, completedID int64
 	body, err := msg.GetBody().UnmarshalNew()
 	if err != nil {
 		return
+	}
+	if _, rejection := body.(*updatepb.Rejection); !rejection && !m.s.Running() {
+		return // nothing is written after the close event
 	}
 	switch b := body.(type) {
 	case *updatepb.Acceptance:

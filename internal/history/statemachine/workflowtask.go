@@ -32,15 +32,28 @@ func workflowTaskBackoff(attempt int32) time.Duration {
 // dispatches it. A transient task's events are not written: its IDs are
 // reserved at NextEventID.
 func (m *mutation) scheduleWorkflowTask(attempt int32, transient bool) {
+	m.newWorkflowTask(attempt, transient, false)
+}
+
+// scheduleSpeculativeWorkflowTask makes a task that carries updates to a
+// run with nothing else to do. Like a transient task its events are not
+// written (IDs reserved at NextEventID) unless its completion has to be
+// recorded: a completion that only rejects updates is dropped whole.
+func (m *mutation) scheduleSpeculativeWorkflowTask() {
+	m.newWorkflowTask(1, true, true)
+}
+
+func (m *mutation) newWorkflowTask(attempt int32, transient, speculative bool) {
 	s := m.s
 	wt := &WorkflowTaskInfo{
 		Attempt:       attempt,
 		Transient:     transient,
+		Speculative:   speculative,
 		TaskQueue:     s.Execution.TaskQueue,
 		Timeout:       s.Execution.TaskTimeout,
 		ScheduledTime: m.now,
 	}
-	if s.Execution.StickyTaskQueue != "" && !transient {
+	if s.Execution.StickyTaskQueue != "" && (!transient || speculative) {
 		wt.TaskQueue, wt.Sticky = s.Execution.StickyTaskQueue, true
 	}
 	if transient {
@@ -192,7 +205,7 @@ func (m *mutation) writeTransient() {
 	}
 	m.write(scheduledEvent(wt, m.s.Execution.TaskQueue))
 	m.write(startedEvent(wt, m.s.HistorySize, false))
-	wt.Transient = false
+	wt.Transient, wt.Speculative = false, false
 }
 
 // FailInput is a worker's RespondWorkflowTaskFailed.
@@ -220,7 +233,7 @@ func FailWorkflowTask(s *State, in FailInput, now time.Time) (Output, error) {
 // buffered events force the history to move on.
 func (m *mutation) failWorkflowTask(cause enumspb.WorkflowTaskFailedCause, f *failurepb.Failure, identity, checksum string) {
 	wt := m.s.WorkflowTask
-	if !wt.Transient || len(m.s.Buffered) > 0 {
+	if !wt.Transient || wt.Speculative || len(m.s.Buffered) > 0 {
 		m.writeTransient()
 		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{
@@ -258,7 +271,7 @@ func TimeoutWorkflowTask(s *State, scheduledEventID int64, attempt int32, now ti
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
-	if !wt.Transient || len(s.Buffered) > 0 {
+	if !wt.Transient || wt.Speculative || len(s.Buffered) > 0 {
 		m.writeTransient()
 		ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
 		ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{
@@ -294,6 +307,11 @@ func TimeoutStickyWorkflowTask(s *State, scheduledEventID int64, attempt int32, 
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
+	if wt.Speculative {
+		// Its timeout is recorded, so its scheduled event must be too.
+		m.write(scheduledEvent(wt, s.Execution.TaskQueue))
+		wt.Transient, wt.Speculative = false, false
+	}
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowTaskTimedOutEventAttributes{
 		WorkflowTaskTimedOutEventAttributes: &historypb.WorkflowTaskTimedOutEventAttributes{
@@ -352,6 +370,10 @@ type CompleteInput struct {
 // CompleteResult tells the caller how a completion ended.
 type CompleteResult struct {
 	// Rejected is set when the completion was turned into a workflow task
-	// failure because of a bad command; the worker gets InvalidArgument.
+	// failure (a bad command, or UnhandledCommand); the worker gets
+	// InvalidArgument with this message.
 	Rejected string
+	// ResetHistoryEventID is set when a speculative task was dropped: the
+	// worker rolls its history back to this started event ID.
+	ResetHistoryEventID int64
 }
