@@ -5,10 +5,26 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // applyCommand turns one validated command into events, state and tasks.
+// The command's user metadata (summary, details) goes on the first event
+// the command writes, as the reference server does, and to a child's start.
 func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRunID string) {
+	first := len(m.out.Events)
+	m.metadata = c.GetUserMetadata()
+	m.applyCommandAttributes(c, completedID, nextRunID)
+	m.metadata = nil
+	if md := c.GetUserMetadata(); md != nil && len(m.out.Events) > first {
+		ev := m.out.Events[first]
+		before := proto.Size(ev)
+		ev.UserMetadata = md
+		m.s.HistorySize += int64(proto.Size(ev) - before)
+	}
+}
+
+func (m *mutation) applyCommandAttributes(c *commandpb.Command, completedID int64, nextRunID string) {
 	switch c.GetCommandType() {
 	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
 		m.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)

@@ -7,6 +7,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 )
 
@@ -41,6 +42,9 @@ func (m *mutation) startChild(a *commandpb.StartChildWorkflowExecutionCommandAtt
 		InitiatedEventID: id, Namespace: a.GetNamespace(), WorkflowID: a.GetWorkflowId(),
 		WorkflowType: a.GetWorkflowType().GetName(), ParentClosePolicy: int32(policy), Initiated: mustMarshal(attrs),
 	}
+	if m.metadata != nil {
+		m.s.Children[id].UserMetadata = mustMarshal(m.metadata)
+	}
 	m.task(Task{Type: TaskStartChild, EventID: id})
 }
 
@@ -54,6 +58,19 @@ func ChildInitiated(s *State, initiatedID int64) *historypb.StartChildWorkflowEx
 	a := &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{}
 	mustUnmarshal(c.Initiated, a)
 	return a
+}
+
+// ChildUserMetadata is the user metadata (static summary and details) of
+// the StartChildWorkflowExecution command, for the child's start; nil if
+// none was given.
+func ChildUserMetadata(s *State, initiatedID int64) *sdkpb.UserMetadata {
+	c, ok := s.Children[initiatedID]
+	if !ok || c.UserMetadata == nil {
+		return nil
+	}
+	md := &sdkpb.UserMetadata{}
+	mustUnmarshal(c.UserMetadata, md)
+	return md
 }
 
 // ChildStarted records that the child started as run runID (idempotent).
