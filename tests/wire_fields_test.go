@@ -85,8 +85,8 @@ func TestUserMetadataRootAndZeroDurations(t *testing.T) {
 	require.Equal(t, 10*time.Second, sa.GetWorkflowTaskTimeout().AsDuration())
 
 	want := map[enumspb.EventType]string{
-		enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:                 "act",
-		enumspb.EVENT_TYPE_TIMER_STARTED:                           "tick",
+		enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:                  "act",
+		enumspb.EVENT_TYPE_TIMER_STARTED:                            "tick",
 		enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED: "kid",
 	}
 	for et, summary := range want {
