@@ -173,3 +173,26 @@ func TestCommandMetadataAndPriorityInheritance(t *testing.T) {
 		t.Errorf("own priority = %v, want key 1 tenant", p)
 	}
 }
+
+// A child's initiated event records the filled-in run and task timeouts.
+func TestChildInitiatedTimeouts(t *testing.T) {
+	r := newRun(t, nil)
+	ref := r.startWFT("p1")
+	r.complete(ref, &commandpb.Command{
+		CommandType: enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+		Attributes: &commandpb.Command_StartChildWorkflowExecutionCommandAttributes{StartChildWorkflowExecutionCommandAttributes: &commandpb.StartChildWorkflowExecutionCommandAttributes{
+			WorkflowId: "kid", WorkflowType: &commonpb.WorkflowType{Name: "K"},
+			WorkflowExecutionTimeout: durationpb.New(0), WorkflowRunTimeout: durationpb.New(0), WorkflowTaskTimeout: durationpb.New(0),
+		}},
+	})
+	a := r.history[len(r.history)-1].GetStartChildWorkflowExecutionInitiatedEventAttributes()
+	if a == nil {
+		t.Fatalf("last event %s", r.history[len(r.history)-1].EventType)
+	}
+	if d := a.GetWorkflowRunTimeout(); d == nil || d.AsDuration() != 0 {
+		t.Errorf("workflow_run_timeout = %v, want 0s", d)
+	}
+	if d := a.GetWorkflowTaskTimeout(); d.AsDuration() != DefaultWorkflowTaskTimeout {
+		t.Errorf("workflow_task_timeout = %v, want the 10s default", d)
+	}
+}
