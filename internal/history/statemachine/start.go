@@ -118,39 +118,7 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		s.Execution.LastCompletionResult = mustMarshal(in.LastCompletionResult)
 	}
 
-	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
-		WorkflowId:               req.GetWorkflowId(),
-		WorkflowType:             req.GetWorkflowType(),
-		TaskQueue:                &taskqueuepb.TaskQueue{Name: req.GetTaskQueue().GetName(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-		Header:                   req.GetHeader(),
-		Input:                    req.GetInput(),
-		WorkflowExecutionTimeout: echoDuration(req.GetWorkflowExecutionTimeout(), execTimeout),
-		WorkflowRunTimeout:       echoDuration(req.GetWorkflowRunTimeout(), runTimeout),
-		WorkflowTaskTimeout:      durationpb.New(taskTimeout),
-		OriginalExecutionRunId:   in.RunID,
-		FirstExecutionRunId:      firstRun,
-		ContinuedExecutionRunId:  in.ContinuedFrom,
-		Initiator:                in.Initiator,
-		ContinuedFailure:         in.ContinuedFailure,
-		LastCompletionResult:     in.LastCompletionResult,
-		Identity:                 req.GetIdentity(),
-		RetryPolicy:              req.GetRetryPolicy(),
-		Attempt:                  attempt,
-		CronSchedule:             req.GetCronSchedule(),
-		RootWorkflowExecution:    rootExec,
-		Memo:                     req.GetMemo(),
-		SearchAttributes:         req.GetSearchAttributes(),
-		FirstWorkflowTaskBackoff: firstTaskBackoff(in.Initiator, delay),
-		Priority:                 req.GetPriority(),
-	}
-	if !expiration.IsZero() {
-		attrs.WorkflowExecutionExpirationTime = timestamppb.New(expiration)
-	}
-	if p := in.Parent; p != nil {
-		attrs.ParentWorkflowNamespace, attrs.ParentWorkflowNamespaceId = p.Namespace, p.NamespaceID
-		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
-		attrs.ParentInitiatedEventId = p.InitiatedEventID
-	}
+	attrs := startedAttributes(in, s.Execution, delay, rootExec)
 	if req.GetSearchAttributes() != nil {
 		s.SearchAttributes = mustMarshal(req.GetSearchAttributes())
 	}
@@ -188,6 +156,46 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		m.out.NewWorkflowTaskStarted = true
 	}
 	return s, m.out
+}
+
+// startedAttributes builds a run's WorkflowExecutionStarted attributes from
+// its request and the execution info start filled in.
+func startedAttributes(in StartInput, x ExecutionInfo, delay time.Duration, rootExec *commonpb.WorkflowExecution) *historypb.WorkflowExecutionStartedEventAttributes {
+	req := in.Request
+	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
+		WorkflowId:               req.GetWorkflowId(),
+		WorkflowType:             req.GetWorkflowType(),
+		TaskQueue:                &taskqueuepb.TaskQueue{Name: req.GetTaskQueue().GetName(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Header:                   req.GetHeader(),
+		Input:                    req.GetInput(),
+		WorkflowExecutionTimeout: echoDuration(req.GetWorkflowExecutionTimeout(), x.ExecutionTimeout),
+		WorkflowRunTimeout:       echoDuration(req.GetWorkflowRunTimeout(), x.RunTimeout),
+		WorkflowTaskTimeout:      durationpb.New(x.TaskTimeout),
+		OriginalExecutionRunId:   in.RunID,
+		FirstExecutionRunId:      x.FirstRunID,
+		ContinuedExecutionRunId:  in.ContinuedFrom,
+		Initiator:                in.Initiator,
+		ContinuedFailure:         in.ContinuedFailure,
+		LastCompletionResult:     in.LastCompletionResult,
+		Identity:                 req.GetIdentity(),
+		RetryPolicy:              req.GetRetryPolicy(),
+		Attempt:                  x.Attempt,
+		CronSchedule:             req.GetCronSchedule(),
+		RootWorkflowExecution:    rootExec,
+		Memo:                     req.GetMemo(),
+		SearchAttributes:         req.GetSearchAttributes(),
+		FirstWorkflowTaskBackoff: firstTaskBackoff(in.Initiator, delay),
+		Priority:                 req.GetPriority(),
+	}
+	if !x.ExecutionExpiration.IsZero() {
+		attrs.WorkflowExecutionExpirationTime = timestamppb.New(x.ExecutionExpiration)
+	}
+	if p := in.Parent; p != nil {
+		attrs.ParentWorkflowNamespace, attrs.ParentWorkflowNamespaceId = p.Namespace, p.NamespaceID
+		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
+		attrs.ParentInitiatedEventId = p.InitiatedEventID
+	}
+	return attrs
 }
 
 // echoDuration is a start timeout as the reference server writes it: the
