@@ -9,6 +9,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	sm "github.com/sundialhq/sundial/internal/history/statemachine"
@@ -44,8 +45,10 @@ func crossRequestID(key persistence.WorkflowKey, initiatedID int64) string {
 func (e *Engine) startChild(ctx context.Context, key persistence.WorkflowKey, initiatedID int64) error {
 	var a *historypb.StartChildWorkflowExecutionInitiatedEventAttributes
 	var root, rootRun string
+	var md *sdkpb.UserMetadata
 	err := e.view(ctx, key, func(st *sm.State) {
 		a, root, rootRun = sm.ChildInitiated(st, initiatedID), st.Execution.RootWorkflowID, st.Execution.RootRunID
+		md = sm.ChildUserMetadata(st, initiatedID)
 	})
 	if a == nil || err != nil {
 		return ignoreGone(err)
@@ -60,6 +63,7 @@ func (e *Engine) startChild(ctx context.Context, key persistence.WorkflowKey, in
 		WorkflowTaskTimeout: a.GetWorkflowTaskTimeout(), RequestId: crossRequestID(key, initiatedID),
 		WorkflowIdReusePolicy: a.GetWorkflowIdReusePolicy(), RetryPolicy: a.GetRetryPolicy(), CronSchedule: a.GetCronSchedule(),
 		Memo: a.GetMemo(), SearchAttributes: a.GetSearchAttributes(), Header: a.GetHeader(), Priority: a.GetPriority(),
+		UserMetadata: md,
 	}
 	parent := &sm.ParentInfo{NamespaceID: key.NamespaceID, Namespace: e.namespaceName(ctx, key.NamespaceID),
 		WorkflowID: key.WorkflowID, RunID: key.RunID, InitiatedEventID: initiatedID}

@@ -6,6 +6,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -66,11 +67,15 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 	resp := &workflowservice.DescribeWorkflowExecutionResponse{
 		ExecutionConfig: &workflowpb.WorkflowExecutionConfig{
 			TaskQueue:                  &taskqueuepb.TaskQueue{Name: x.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-			WorkflowExecutionTimeout:   optDuration(x.ExecutionTimeout),
-			WorkflowRunTimeout:         optDuration(x.RunTimeout),
-			DefaultWorkflowTaskTimeout: optDuration(x.TaskTimeout),
+			WorkflowExecutionTimeout:   durationpb.New(x.ExecutionTimeout),
+			WorkflowRunTimeout:         durationpb.New(x.RunTimeout),
+			DefaultWorkflowTaskTimeout: durationpb.New(x.TaskTimeout),
 		},
 		WorkflowExecutionInfo: info,
+	}
+	if st.UserMetadata != nil {
+		resp.ExecutionConfig.UserMetadata = &sdkpb.UserMetadata{}
+		mustDecode(st.UserMetadata, resp.ExecutionConfig.UserMetadata)
 	}
 	for _, c := range st.Children {
 		resp.PendingChildren = append(resp.PendingChildren, &workflowpb.PendingChildExecutionInfo{

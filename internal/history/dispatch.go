@@ -155,11 +155,13 @@ func activityResponse(key persistence.WorkflowKey, exec sm.ExecutionInfo, ai *sm
 		CurrentAttemptScheduledTime: timestamppb.New(ai.AttemptScheduledTime),
 		StartedTime:                 timestamppb.New(ai.StartedTime),
 		Attempt:                     ai.Attempt,
-		ScheduleToCloseTimeout:      optDuration(ai.ScheduleToClose),
-		StartToCloseTimeout:         optDuration(ai.StartToClose),
-		HeartbeatTimeout:            optDuration(ai.Heartbeat),
-		RetryPolicy:                 ai.Retry.Proto(),
-		Priority:                    attrs.GetPriority(),
+		// The effective timeouts, always set ("0s" for none): SDKs such as
+		// TypeScript reject a task without schedule_to_close_timeout.
+		ScheduleToCloseTimeout: durationpb.New(ai.ScheduleToClose),
+		StartToCloseTimeout:    durationpb.New(ai.StartToClose),
+		HeartbeatTimeout:       durationpb.New(ai.Heartbeat),
+		RetryPolicy:            ai.Retry.Proto(),
+		Priority:               attrs.GetPriority(),
 	}, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -78,14 +80,14 @@ func (m *mutation) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttr
 		TaskQueue:                    &taskqueuepb.TaskQueue{Name: tq, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
 		Header:                       a.GetHeader(),
 		Input:                        a.GetInput(),
-		ScheduleToCloseTimeout:       durationOrNil(s2c),
-		ScheduleToStartTimeout:       durationOrNil(s2s),
-		StartToCloseTimeout:          durationOrNil(stc),
-		HeartbeatTimeout:             durationOrNil(hb),
+		ScheduleToCloseTimeout:       durationpb.New(s2c),
+		ScheduleToStartTimeout:       durationpb.New(s2s),
+		StartToCloseTimeout:          durationpb.New(stc),
+		HeartbeatTimeout:             durationpb.New(hb),
 		WorkflowTaskCompletedEventId: completedID,
 		RetryPolicy:                  rp.Proto(),
 		UseWorkflowBuildId:           a.GetUseWorkflowBuildId(),
-		Priority:                     a.GetPriority(),
+		Priority:                     mergePriority(m.priority(), a.GetPriority()),
 	}
 	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
 	ev.Attributes = &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: attrs}
@@ -107,11 +109,31 @@ func (m *mutation) scheduleActivity(a *commandpb.ScheduleActivityTaskCommandAttr
 	}
 }
 
+// mergePriority is an activity's priority: each field its command sets,
+// the workflow's value for the rest (nil when neither sets any).
+func mergePriority(workflow, command *commonpb.Priority) *commonpb.Priority {
+	if workflow == nil {
+		return command
+	}
+	p := proto.Clone(workflow).(*commonpb.Priority)
+	if command.GetPriorityKey() != 0 {
+		p.PriorityKey = command.GetPriorityKey()
+	}
+	if command.GetFairnessKey() != "" {
+		p.FairnessKey = command.GetFairnessKey()
+	}
+	if command.GetFairnessWeight() != 0 {
+		p.FairnessWeight = command.GetFairnessWeight()
+	}
+	return p
+}
+
 // dispatchActivity emits the tasks of a new attempt: its dispatch and its
-// schedule-to-start timer (when that is shorter than schedule-to-close).
+// schedule-to-start timer. The timer is armed even when it is due with
+// schedule-to-close: that instant times out as schedule-to-start.
 func (m *mutation) dispatchActivity(ai *ActivityInfo) {
 	m.task(Task{Type: TaskDispatchActivity, EventID: ai.ScheduledEventID, Attempt: ai.Attempt, TaskQueue: ai.TaskQueue, Timeout: ai.ScheduleToStart})
-	if ai.ScheduleToStart > 0 && (ai.ScheduleToClose == 0 || ai.ScheduleToStart < ai.ScheduleToClose) {
+	if ai.ScheduleToStart > 0 {
 		m.task(Task{Type: TaskActivityTimeout, Time: m.now.Add(ai.ScheduleToStart), EventID: ai.ScheduledEventID,
 			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START)})
 	}
@@ -376,9 +398,24 @@ func TimeoutActivity(s *State, scheduledEventID int64, attempt int32, tt enumspb
 		if now.Before(ai.ScheduledTime.Add(ai.ScheduleToClose)) {
 			return Output{NoChange: true}, nil
 		}
+		if scheduleToStartDue(ai, now) {
+			tt = enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START
+		}
 	}
 	m.timeoutActivity(ai, tt)
 	return m.out, nil
+}
+
+// scheduleToStartDue reports whether a waiting attempt's schedule-to-start
+// deadline has passed no later than its schedule-to-close one. Timeouts due
+// at the same instant are ordered by type as the reference server does
+// (schedule-to-start before schedule-to-close), whichever timer fires first.
+func scheduleToStartDue(ai *ActivityInfo, now time.Time) bool {
+	if ai.Started || ai.ScheduleToStart <= 0 {
+		return false
+	}
+	due := ai.AttemptScheduledTime.Add(ai.ScheduleToStart)
+	return !now.Before(due) && !due.After(ai.ScheduledTime.Add(ai.ScheduleToClose))
 }
 
 func (m *mutation) timeoutActivity(ai *ActivityInfo, tt enumspb.TimeoutType) {

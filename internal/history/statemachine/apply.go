@@ -5,13 +5,33 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // applyCommand turns one validated command into events, state and tasks.
+// The command's user metadata (summary, details) goes on the first event
+// the command writes, as the reference server does, and to a child's start.
 // It re-checks what the validator could accept only provisionally, against
 // the state the earlier commands of the batch left, and returns the error
 // if the command is bad after all (the caller then discards the state).
 func (m *mutation) applyCommand(c *commandpb.Command, completedID int64, nextRunID string) *commandError {
+	first := len(m.out.Events)
+	m.metadata = c.GetUserMetadata()
+	cerr := m.applyCommandAttributes(c, completedID, nextRunID)
+	m.metadata = nil
+	if cerr != nil {
+		return cerr
+	}
+	if md := c.GetUserMetadata(); md != nil && len(m.out.Events) > first {
+		ev := m.out.Events[first]
+		before := proto.Size(ev)
+		ev.UserMetadata = md
+		m.s.HistorySize += int64(proto.Size(ev) - before)
+	}
+	return nil
+}
+
+func (m *mutation) applyCommandAttributes(c *commandpb.Command, completedID int64, nextRunID string) *commandError {
 	switch c.GetCommandType() {
 	case enumspb.COMMAND_TYPE_SCHEDULE_ACTIVITY_TASK:
 		m.scheduleActivity(c.GetScheduleActivityTaskCommandAttributes(), completedID)

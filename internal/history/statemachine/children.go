@@ -7,7 +7,9 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // startChild applies StartChildWorkflowExecution: the initiated event and
@@ -25,12 +27,12 @@ func (m *mutation) startChild(a *commandpb.StartChildWorkflowExecutionCommandAtt
 	attrs := &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{
 		Namespace: a.GetNamespace(), WorkflowId: a.GetWorkflowId(), WorkflowType: a.GetWorkflowType(),
 		TaskQueue: tq, Input: a.GetInput(), WorkflowExecutionTimeout: a.GetWorkflowExecutionTimeout(),
-		WorkflowRunTimeout: a.GetWorkflowRunTimeout(), WorkflowTaskTimeout: a.GetWorkflowTaskTimeout(),
 		ParentClosePolicy: policy, Control: a.GetControl(), WorkflowTaskCompletedEventId: completedID,
 		WorkflowIdReusePolicy: a.GetWorkflowIdReusePolicy(), RetryPolicy: a.GetRetryPolicy(),
 		CronSchedule: a.GetCronSchedule(), Header: a.GetHeader(), Memo: a.GetMemo(),
 		SearchAttributes: a.GetSearchAttributes(), Priority: a.GetPriority(),
 	}
+	attrs.WorkflowRunTimeout, attrs.WorkflowTaskTimeout = childTimeouts(a)
 	ev := m.event(enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)
 	ev.Attributes = &historypb.HistoryEvent_StartChildWorkflowExecutionInitiatedEventAttributes{StartChildWorkflowExecutionInitiatedEventAttributes: attrs}
 	id := m.write(ev)
@@ -41,7 +43,30 @@ func (m *mutation) startChild(a *commandpb.StartChildWorkflowExecutionCommandAtt
 		InitiatedEventID: id, Namespace: a.GetNamespace(), WorkflowID: a.GetWorkflowId(),
 		WorkflowType: a.GetWorkflowType().GetName(), ParentClosePolicy: int32(policy), Initiated: mustMarshal(attrs),
 	}
+	if m.metadata != nil {
+		m.s.Children[id].UserMetadata = mustMarshal(m.metadata)
+	}
 	m.task(Task{Type: TaskStartChild, EventID: id})
+}
+
+// childTimeouts are the run and task timeouts the initiated event records,
+// filled in as the reference server does: the run timeout defaults to and
+// is capped by the execution timeout, the task timeout defaults to 10 s and
+// is capped by the run timeout; both are always set ("0s" for none).
+func childTimeouts(a *commandpb.StartChildWorkflowExecutionCommandAttributes) (run, task *durationpb.Duration) {
+	exec := a.GetWorkflowExecutionTimeout().AsDuration()
+	r := a.GetWorkflowRunTimeout().AsDuration()
+	if r == 0 || (exec > 0 && r > exec) {
+		r = exec
+	}
+	t := a.GetWorkflowTaskTimeout().AsDuration()
+	if t <= 0 {
+		t = DefaultWorkflowTaskTimeout
+	}
+	if r > 0 && t > r {
+		t = r
+	}
+	return durationpb.New(r), durationpb.New(t)
 }
 
 // ChildInitiated returns the initiated attributes of a child that still
@@ -54,6 +79,19 @@ func ChildInitiated(s *State, initiatedID int64) *historypb.StartChildWorkflowEx
 	a := &historypb.StartChildWorkflowExecutionInitiatedEventAttributes{}
 	mustUnmarshal(c.Initiated, a)
 	return a
+}
+
+// ChildUserMetadata is the user metadata (static summary and details) of
+// the StartChildWorkflowExecution command, for the child's start; nil if
+// none was given.
+func ChildUserMetadata(s *State, initiatedID int64) *sdkpb.UserMetadata {
+	c, ok := s.Children[initiatedID]
+	if !ok || c.UserMetadata == nil {
+		return nil
+	}
+	md := &sdkpb.UserMetadata{}
+	mustUnmarshal(c.UserMetadata, md)
+	return md
 }
 
 // ChildStarted records that the child started as run runID (idempotent).

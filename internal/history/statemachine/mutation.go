@@ -5,6 +5,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -24,6 +25,8 @@ type mutation struct {
 	// eager, when set, lets ScheduleActivityTask start activities at once
 	// for the completing worker (request_eager_execution).
 	eager *eagerWorker
+	// metadata is the user metadata of the command being applied.
+	metadata *sdkpb.UserMetadata
 }
 
 type eagerWorker struct{ identity string }

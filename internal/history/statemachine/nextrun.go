@@ -33,8 +33,10 @@ func (m *mutation) sameRequest() *workflowservice.StartWorkflowExecutionRequest 
 	return &workflowservice.StartWorkflowExecutionRequest{
 		WorkflowId: m.s.Execution.WorkflowID, WorkflowType: a.GetWorkflowType(), TaskQueue: a.GetTaskQueue(),
 		Input: a.GetInput(), WorkflowRunTimeout: a.GetWorkflowRunTimeout(), WorkflowTaskTimeout: a.GetWorkflowTaskTimeout(),
-		Identity: a.GetIdentity(), RequestId: m.s.Execution.RunID, RetryPolicy: a.GetRetryPolicy(),
+		WorkflowExecutionTimeout: a.GetWorkflowExecutionTimeout(),
+		Identity:                 a.GetIdentity(), RequestId: m.s.Execution.RunID, RetryPolicy: a.GetRetryPolicy(),
 		CronSchedule: a.GetCronSchedule(), Memo: m.memo(), SearchAttributes: m.searchAttributes(), Header: a.GetHeader(),
+		Priority: a.GetPriority(),
 	}
 }
 
@@ -54,6 +56,16 @@ func (m *mutation) searchAttributes() *commonpb.SearchAttributes {
 	sa := &commonpb.SearchAttributes{}
 	mustUnmarshal(m.s.SearchAttributes, sa)
 	return sa
+}
+
+// priority is the run's start priority (nil when none was given).
+func (m *mutation) priority() *commonpb.Priority {
+	if m.s.Execution.Priority == nil {
+		return nil
+	}
+	p := &commonpb.Priority{}
+	mustUnmarshal(m.s.Execution.Priority, p)
+	return p
 }
 
 func (m *mutation) lastCompletionResult() *commonpb.Payloads {
@@ -110,6 +122,9 @@ func (m *mutation) continueAsNew(a *commandpb.ContinueAsNewWorkflowExecutionComm
 		Input: a.GetInput(), WorkflowRunTimeout: a.GetWorkflowRunTimeout(), WorkflowTaskTimeout: a.GetWorkflowTaskTimeout(),
 		RequestId: nextRunID, RetryPolicy: a.GetRetryPolicy(), CronSchedule: x.CronSchedule,
 		Memo: a.GetMemo(), SearchAttributes: a.GetSearchAttributes(), Header: a.GetHeader(),
+		// The chain keeps its execution timeout and priority (the
+		// reference server writes both on every run's started event).
+		WorkflowExecutionTimeout: durationpb.New(x.ExecutionTimeout), Priority: m.priority(),
 	}
 	if req.WorkflowType.GetName() == "" {
 		req.WorkflowType = &commonpb.WorkflowType{Name: x.WorkflowType}

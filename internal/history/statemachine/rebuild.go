@@ -113,6 +113,15 @@ func replayStarted(s *State, ev *historypb.HistoryEvent, a *historypb.WorkflowEx
 		x.Parent = &ParentInfo{NamespaceID: a.GetParentWorkflowNamespaceId(), Namespace: a.GetParentWorkflowNamespace(),
 			WorkflowID: p.GetWorkflowId(), RunID: p.GetRunId(), InitiatedEventID: a.GetParentInitiatedEventId()}
 	}
+	if a.GetRootWorkflowExecution() == nil {
+		x.RootWorkflowID, x.RootRunID = a.GetWorkflowId(), runID
+	}
+	if a.GetPriority() != nil {
+		x.Priority = mustMarshal(a.GetPriority())
+	}
+	if ev.GetUserMetadata() != nil {
+		s.UserMetadata = mustMarshal(ev.GetUserMetadata())
+	}
 	if a.GetLastCompletionResult() != nil {
 		x.LastCompletionResult = mustMarshal(a.GetLastCompletionResult())
 	}
@@ -219,6 +228,9 @@ func replayChild(s *State, ev *historypb.HistoryEvent) bool {
 		s.Children[ev.GetEventId()] = &ChildInfo{
 			InitiatedEventID: ev.GetEventId(), Namespace: a.GetNamespace(), WorkflowID: a.GetWorkflowId(),
 			WorkflowType: a.GetWorkflowType().GetName(), ParentClosePolicy: int32(a.GetParentClosePolicy()), Initiated: mustMarshal(a),
+		}
+		if ev.GetUserMetadata() != nil {
+			s.Children[ev.GetEventId()].UserMetadata = mustMarshal(ev.GetUserMetadata())
 		}
 		return true
 	}

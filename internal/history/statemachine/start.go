@@ -9,6 +9,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -76,9 +77,14 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 	if expiration.IsZero() && execTimeout > 0 {
 		expiration = now.Add(delay + execTimeout)
 	}
-	root, rootRun := in.RootWorkflowID, in.RootRunID
-	if root == "" {
-		root, rootRun = req.GetWorkflowId(), in.RunID
+	// Only a child names its root in the started event; every other run
+	// (top-level, or a continue-as-new/retry/cron run of one) is its own
+	// root, as in the reference server.
+	var rootExec *commonpb.WorkflowExecution
+	root, rootRun := req.GetWorkflowId(), in.RunID
+	if in.Parent != nil && in.RootWorkflowID != "" {
+		root, rootRun = in.RootWorkflowID, in.RootRunID
+		rootExec = &commonpb.WorkflowExecution{WorkflowId: root, RunId: rootRun}
 	}
 
 	s.Execution = ExecutionInfo{
@@ -112,44 +118,19 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		s.Execution.LastCompletionResult = mustMarshal(in.LastCompletionResult)
 	}
 
-	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
-		WorkflowId:               req.GetWorkflowId(),
-		WorkflowType:             req.GetWorkflowType(),
-		TaskQueue:                &taskqueuepb.TaskQueue{Name: req.GetTaskQueue().GetName(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-		Header:                   req.GetHeader(),
-		Input:                    req.GetInput(),
-		WorkflowExecutionTimeout: durationOrNil(execTimeout),
-		WorkflowRunTimeout:       durationOrNil(runTimeout),
-		WorkflowTaskTimeout:      durationOrNil(taskTimeout),
-		OriginalExecutionRunId:   in.RunID,
-		FirstExecutionRunId:      firstRun,
-		ContinuedExecutionRunId:  in.ContinuedFrom,
-		Initiator:                in.Initiator,
-		ContinuedFailure:         in.ContinuedFailure,
-		LastCompletionResult:     in.LastCompletionResult,
-		Identity:                 req.GetIdentity(),
-		RetryPolicy:              req.GetRetryPolicy(),
-		Attempt:                  attempt,
-		CronSchedule:             req.GetCronSchedule(),
-		RootWorkflowExecution:    &commonpb.WorkflowExecution{WorkflowId: root, RunId: rootRun},
-		Memo:                     req.GetMemo(),
-		SearchAttributes:         req.GetSearchAttributes(),
-		FirstWorkflowTaskBackoff: durationOrNil(delay),
-		Priority:                 req.GetPriority(),
-	}
-	if !expiration.IsZero() {
-		attrs.WorkflowExecutionExpirationTime = timestamppb.New(expiration)
-	}
-	if p := in.Parent; p != nil {
-		attrs.ParentWorkflowNamespace, attrs.ParentWorkflowNamespaceId = p.Namespace, p.NamespaceID
-		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
-		attrs.ParentInitiatedEventId = p.InitiatedEventID
-	}
+	attrs := startedAttributes(in, s.Execution, delay, rootExec)
 	if req.GetSearchAttributes() != nil {
 		s.SearchAttributes = mustMarshal(req.GetSearchAttributes())
 	}
+	if req.GetPriority() != nil {
+		s.Execution.Priority = mustMarshal(req.GetPriority())
+	}
 	ev := m.event(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
 	ev.Attributes = &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: attrs}
+	if md := req.GetUserMetadata(); md != nil {
+		ev.UserMetadata = md
+		s.UserMetadata = mustMarshal(md)
+	}
 	m.write(ev)
 	if s.Execution.Retry != nil || s.Execution.CronSchedule != "" {
 		s.StartedAttrs = mustMarshal(attrs)
@@ -175,6 +156,67 @@ func start(in StartInput, now time.Time, before func(m *mutation)) (*State, Outp
 		m.out.NewWorkflowTaskStarted = true
 	}
 	return s, m.out
+}
+
+// startedAttributes builds a run's WorkflowExecutionStarted attributes from
+// its request and the execution info start filled in.
+func startedAttributes(in StartInput, x ExecutionInfo, delay time.Duration, rootExec *commonpb.WorkflowExecution) *historypb.WorkflowExecutionStartedEventAttributes {
+	req := in.Request
+	attrs := &historypb.WorkflowExecutionStartedEventAttributes{
+		WorkflowId:               req.GetWorkflowId(),
+		WorkflowType:             req.GetWorkflowType(),
+		TaskQueue:                &taskqueuepb.TaskQueue{Name: req.GetTaskQueue().GetName(), Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Header:                   req.GetHeader(),
+		Input:                    req.GetInput(),
+		WorkflowExecutionTimeout: echoDuration(req.GetWorkflowExecutionTimeout(), x.ExecutionTimeout),
+		WorkflowRunTimeout:       echoDuration(req.GetWorkflowRunTimeout(), x.RunTimeout),
+		WorkflowTaskTimeout:      durationpb.New(x.TaskTimeout),
+		OriginalExecutionRunId:   in.RunID,
+		FirstExecutionRunId:      x.FirstRunID,
+		ContinuedExecutionRunId:  in.ContinuedFrom,
+		Initiator:                in.Initiator,
+		ContinuedFailure:         in.ContinuedFailure,
+		LastCompletionResult:     in.LastCompletionResult,
+		Identity:                 req.GetIdentity(),
+		RetryPolicy:              req.GetRetryPolicy(),
+		Attempt:                  x.Attempt,
+		CronSchedule:             req.GetCronSchedule(),
+		RootWorkflowExecution:    rootExec,
+		Memo:                     req.GetMemo(),
+		SearchAttributes:         req.GetSearchAttributes(),
+		FirstWorkflowTaskBackoff: firstTaskBackoff(in.Initiator, delay),
+		Priority:                 req.GetPriority(),
+	}
+	if !x.ExecutionExpiration.IsZero() {
+		attrs.WorkflowExecutionExpirationTime = timestamppb.New(x.ExecutionExpiration)
+	}
+	if p := in.Parent; p != nil {
+		attrs.ParentWorkflowNamespace, attrs.ParentWorkflowNamespaceId = p.Namespace, p.NamespaceID
+		attrs.ParentWorkflowExecution = &commonpb.WorkflowExecution{WorkflowId: p.WorkflowID, RunId: p.RunID}
+		attrs.ParentInitiatedEventId = p.InitiatedEventID
+	}
+	return attrs
+}
+
+// echoDuration is a start timeout as the reference server writes it: the
+// client's value when it sent one (a zero as "0s"), the effective value
+// when the server changed it, and nothing when neither was set.
+func echoDuration(given *durationpb.Duration, effective time.Duration) *durationpb.Duration {
+	if given == nil && effective == 0 {
+		return nil
+	}
+	return durationpb.New(effective)
+}
+
+// firstTaskBackoff is WorkflowExecutionStarted.first_workflow_task_backoff:
+// always set ("0s" without a delay), except for a workflow's own
+// continue-as-new without a backoff, where the reference server passes the
+// command's unset value through.
+func firstTaskBackoff(initiator enumspb.ContinueAsNewInitiator, delay time.Duration) *durationpb.Duration {
+	if delay == 0 && initiator == enumspb.CONTINUE_AS_NEW_INITIATOR_WORKFLOW {
+		return nil
+	}
+	return durationpb.New(delay)
 }
 
 // runDeadline is when a run times out: its run timeout or the chain's

@@ -61,6 +61,9 @@ type State struct {
 	StateTransitions int64 `json:"state_transitions,omitempty"`
 	// HistorySize is the encoded size of the written events, in bytes.
 	HistorySize int64 `json:"history_size,omitempty"`
+	// UserMetadata is the proto-encoded sdk.v1.UserMetadata given at start
+	// (static summary and details), reported by describe.
+	UserMetadata []byte `json:"user_metadata,omitempty"`
 }
 
 // ExecutionInfo is what a run is.
@@ -90,6 +93,9 @@ type ExecutionInfo struct {
 	Parent              *ParentInfo  `json:"parent,omitempty"`
 	RootWorkflowID      string       `json:"root_workflow_id,omitempty"`
 	RootRunID           string       `json:"root_run_id,omitempty"`
+	// Priority is the proto-encoded commonpb.Priority the run was started
+	// with; activities inherit the fields their command leaves unset.
+	Priority []byte `json:"priority,omitempty"`
 	// LastCompletionResult is the proto-encoded result of the last cron
 	// run, handed to the next.
 	LastCompletionResult []byte `json:"last_completion_result,omitempty"`
@@ -196,6 +202,9 @@ type ChildInfo struct {
 	// Initiated is the proto-encoded
 	// StartChildWorkflowExecutionInitiatedEventAttributes.
 	Initiated []byte `json:"initiated"`
+	// UserMetadata is the proto-encoded sdk.v1.UserMetadata of the
+	// command, handed to the child's start.
+	UserMetadata []byte `json:"user_metadata,omitempty"`
 }
 
 // ExternalInfo is a pending signal or cancel request to another workflow.
