@@ -48,8 +48,8 @@ type Options struct {
 	// them for ever (at the backoff cap).
 	DLQ     persistence.DLQStore
 	Execute Executor
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	Clock   clock.Clock
+	Logger  *slog.Logger
 	// Workers is how many tasks run at once (default 4).
 	Workers int
 	// RecoveryPageSize bounds each read of the store on start (default 1000).
@@ -71,17 +71,17 @@ type Options struct {
 // Queue holds a shard's pending tasks of one category, ordered by
 // (VisibilityTime, TaskID); transfer tasks have a zero time and are always due.
 type Queue struct {
-	opts   Options
-	mu     sync.Mutex
-	h      taskHeap
+	opts Options
+	mu   sync.Mutex
+	h    taskHeap
 	// attempts counts failed runs of tasks still pending, by task ID; it
 	// lives in memory only, so a restart gives every task a fresh budget.
 	attempts map[int64]int
-	wake   chan struct{}
-	ready  chan persistence.OutboxTask
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wake     chan struct{}
+	ready    chan persistence.OutboxTask
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	started   atomic.Bool
 	stopOnce  sync.Once
