@@ -2,6 +2,7 @@ package queues
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -17,6 +18,17 @@ import (
 // it back (`sundial admin dlq retry`). It is never dropped silently. The
 // attempt count is kept in memory: a restart gives every task a fresh
 // budget, which errs on the side of running a task again.
+
+// permanentError marks an executor error that no retry can cure.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps an executor error that no retry can cure (an undecodable
+// row, an unknown task type): the task goes to the DLQ at its first
+// failure instead of being dropped or retried.
+func Permanent(err error) error { return &permanentError{err: err} }
 
 // Backoff spaces retries: retry n (n >= 1) waits d = Initial*2^(n-1),
 // capped at Max, minus a random part of up to Jitter*d, so the wait lies in
@@ -71,7 +83,8 @@ func (q *Queue) failed(t persistence.OutboxTask, err error) {
 	q.attempts[t.TaskID]++
 	n := q.attempts[t.TaskID]
 	q.mu.Unlock()
-	if q.opts.DLQ != nil && n >= q.maxAttempts() {
+	var perm *permanentError
+	if q.opts.DLQ != nil && (n >= q.maxAttempts() || errors.As(err, &perm)) {
 		q.deadLetter(t, n, err)
 		return
 	}
