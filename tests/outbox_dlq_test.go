@@ -2,9 +2,12 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
@@ -141,4 +145,108 @@ func TestParentClosePolicyOnFinishedChildCompletes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 0.0, set.sum("task_dlq_size"), "nothing may be dead-lettered")
 	require.Equal(t, 0.0, set.sum("dlq_writes"))
+}
+
+// visibilityGate fails every visibility write of workflow ID holdFor while
+// hold is set.
+type visibilityGate struct {
+	persistence.Store
+	holdFor string
+	hold    atomic.Bool
+}
+
+func (s *visibilityGate) UpsertVisibility(ctx context.Context, rec *persistence.VisibilityRecord) error {
+	if s.hold.Load() && rec.WorkflowID == s.holdFor {
+		return errors.New("injected: visibility refuses this run")
+	}
+	return s.Store.UpsertVisibility(ctx, rec)
+}
+
+func adminDo(t *testing.T, method, url string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body)
+}
+
+// TestOutboxTaskDeadLetteredAndRetried: a task that fails past
+// history.outboxMaxAttempts moves to the DLQ (dlq_writes, task_dlq_size),
+// is listed by the admin endpoint, and `retry` puts it back so it runs
+// again and succeeds.
+func TestOutboxTaskDeadLetteredAndRetried(t *testing.T) {
+	t.Parallel()
+	ctx := testContext(t, 2*time.Minute)
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", logs.String())
+		}
+	})
+	wfID := uniqueName(t, "wf")
+	gate := &visibilityGate{holdFor: wfID}
+	gate.hold.Store(true)
+	cfg := server.Config{IP: "127.0.0.1", NumShards: 4, MetricsAddress: "127.0.0.1:0", AdminAddress: "127.0.0.1:0",
+		Logger:        slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		DynamicConfig: config.NewDynamic(map[string]any{"history.outboxMaxAttempts": 2})}
+	cfg.Store, cfg.DBFilename = testBackend(t)
+	cfg.WrapStore = func(s persistence.Store) persistence.Store { gate.Store = s; return gate }
+	srv, err := server.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, srv.Start())
+	t.Cleanup(srv.Stop)
+	c := dialClient(t, srv.FrontendAddr(), nil)
+	admin := "http://" + srv.AdminAddr()
+
+	opts := startOptions(t, uniqueName(t, "tq"))
+	opts.ID = wfID
+	_, err = c.ExecuteWorkflow(ctx, opts, "NoWorkerNeeded")
+	require.NoError(t, err)
+
+	var listed struct {
+		Tasks []server.AdminDLQTask `json:"tasks"`
+	}
+	eventually(t, ctx, "the visibility task in the DLQ", func() error {
+		code, body := adminDo(t, http.MethodGet, admin+"/admin/dlq")
+		if code != http.StatusOK {
+			return fmt.Errorf("list: %d %s", code, body)
+		}
+		if err := json.Unmarshal([]byte(body), &listed); err != nil {
+			return err
+		}
+		if len(listed.Tasks) != 1 {
+			return fmt.Errorf("DLQ holds %d tasks", len(listed.Tasks))
+		}
+		return nil
+	})
+	dead := listed.Tasks[0]
+	require.Equal(t, "transfer", dead.Category)
+	require.EqualValues(t, 2, dead.Attempts)
+	require.Contains(t, dead.LastError, "visibility refuses this run")
+	set, err := scrapeMetrics(srv.MetricsURL())
+	require.NoError(t, err)
+	require.Equal(t, 1.0, set.sum("task_dlq_size"))
+	require.Equal(t, 1.0, set.sum("dlq_writes", eq("operation", "VisibilityTaskUpsertExecution")))
+
+	code, body := adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task=9/1/1")
+	require.Equal(t, http.StatusBadRequest, code, "a shard that does not exist: %s", body)
+	gate.hold.Store(false)
+	code, body = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key)
+	require.Equal(t, http.StatusNoContent, code, body)
+	eventually(t, ctx, "the retried task to write the run's visibility record", func() error {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", wfID)})
+		if err != nil || len(resp.GetExecutions()) != 1 {
+			return fmt.Errorf("listed %d runs (%v)", len(resp.GetExecutions()), err)
+		}
+		return nil
+	})
+	code, _ = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key)
+	require.Equal(t, http.StatusNotFound, code, "a task retried already is no longer in the DLQ")
+	set, err = scrapeMetrics(srv.MetricsURL())
+	require.NoError(t, err)
+	require.Equal(t, 0.0, set.sum("task_dlq_size"))
 }
