@@ -35,7 +35,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(startDevCommand(), serverCommand(), schemaCommand())
+	root.AddCommand(startDevCommand(), serverCommand(), schemaCommand(), adminCommand())
 	return root
 }
 
@@ -51,6 +51,7 @@ type devFlags struct {
 	logFormat     string
 	metricsPort   int
 	pprofPort     int
+	adminPort     int
 }
 
 func startDevCommand() *cobra.Command {
@@ -81,6 +82,7 @@ func startDevCommand() *cobra.Command {
 	fl.IntVar(&f.metricsPort, "metrics-port", 0, "port serving Prometheus metrics at /metrics on --ip (default off)")
 	fl.IntVar(&f.pprofPort, "pprof-port", 0, "port serving net/http/pprof on localhost (default off)")
 	_ = fl.MarkHidden("pprof-port")
+	fl.IntVar(&f.adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
 	return cmd
 }
 
@@ -120,6 +122,9 @@ func (f *devFlags) config() (server.Config, error) {
 	}
 	if f.pprofPort > 0 {
 		cfg.PProfAddress = net.JoinHostPort("localhost", strconv.Itoa(f.pprofPort))
+	}
+	if f.adminPort > 0 {
+		cfg.AdminAddress = net.JoinHostPort("localhost", strconv.Itoa(f.adminPort))
 	}
 	return cfg, cfg.Validate()
 }

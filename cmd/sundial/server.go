@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +68,7 @@ func serverCommand() *cobra.Command {
 	var cf configFlags
 	var services, logLevel string
 	var skipMigration bool
+	var adminPort int
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Start a server from a config file (PostgreSQL, MySQL or SQLite)",
@@ -102,6 +105,9 @@ func serverCommand() *cobra.Command {
 			if cfg.DynamicConfig, err = dynamicConfig(ctx, st, cfg.Logger); err != nil {
 				return err
 			}
+			if adminPort > 0 {
+				cfg.AdminAddress = net.JoinHostPort("localhost", strconv.Itoa(adminPort))
+			}
 			return run(ctx, cfg)
 		},
 	}
@@ -111,6 +117,7 @@ func serverCommand() *cobra.Command {
 	fl.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (default: the config's log.level, else info)")
 	fl.BoolVar(&skipMigration, "skip-schema-migration", false,
 		"refuse to start on a database whose schema is not the latest instead of migrating it (see `sundial schema`)")
+	fl.IntVar(&adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
 	return cmd
 }
 

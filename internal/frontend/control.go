@@ -159,8 +159,13 @@ func (h *Handler) RespondQueryTaskCompleted(ctx context.Context, req *workflowse
 		return nil, err
 	}
 	if req.GetCompletedType() == enumspb.QUERY_RESULT_TYPE_ANSWERED {
+		// An answer over the blob limit fails the query for its caller at
+		// once (QueryFailed "Blob data size exceeds limit."), as the
+		// reference server does; the worker's call itself succeeds. Rejecting
+		// the call instead would leave the caller waiting for its deadline.
 		if err := validateBlob(req.GetQueryResult(), h.limits()); err != nil {
-			return nil, err
+			req = &workflowservice.RespondQueryTaskCompletedRequest{Namespace: req.GetNamespace(), TaskToken: req.GetTaskToken(),
+				CompletedType: enumspb.QUERY_RESULT_TYPE_FAILED, ErrorMessage: errBlobSizeExceedsLimit.Error()}
 		}
 	}
 	if err := h.match.RespondQueryTaskCompleted(ctx, ns.ID, req); err != nil {

@@ -21,6 +21,10 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
+// KeyOutboxMaxAttempts is the dynamic-config key of the failed runs after
+// which an outbox task moves to the DLQ (default queues.DefaultMaxAttempts).
+const KeyOutboxMaxAttempts = "history.outboxMaxAttempts"
+
 // MatchingClient is what history needs from matching.
 type MatchingClient interface {
 	AddWorkflowTask(ctx context.Context, req *matching.AddTaskRequest) error
@@ -67,6 +71,7 @@ type Engine struct {
 	watch   watchers
 	stopped atomic.Bool
 	ops     calls
+	dlqSize atomic.Int64 // tasks in the DLQ, for task_dlq_size
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.
@@ -91,9 +96,12 @@ func NewEngine(opts Options) (*Engine, error) {
 	e.watch.m = map[persistence.WorkflowKey]chan struct{}{}
 	e.cache.met = opts.Metrics
 	e.registerCacheMetrics()
+	e.registerDLQMetrics()
+	maxAttempts := func() int { return opts.Dynamic.Int(KeyOutboxMaxAttempts, queues.DefaultMaxAttempts) }
 	for i := range opts.NumShards {
 		sh := &shard{id: i, e: e}
-		qopts := queues.Options{ShardID: i, Store: opts.Store, Clock: opts.Clock, Logger: opts.Logger}
+		qopts := queues.Options{ShardID: i, Store: opts.Store, DLQ: opts.Store, Clock: opts.Clock, Logger: opts.Logger,
+			MaxAttempts: maxAttempts, OnDeadLetter: e.onDeadLetter}
 		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executor(e.executeTransfer)
 		sh.transfer = queues.New(qopts)
 		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executor(e.executeTimer)
@@ -114,6 +122,11 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.opts.Metrics.ShardAcquired(time.Since(start))
 	}
 	e.opts.Metrics.AddShards(len(e.shards))
+	n, err := e.opts.Store.CountDLQ(ctx)
+	if err != nil {
+		return fmt.Errorf("count dead-lettered outbox tasks: %w", err)
+	}
+	e.dlqSize.Store(n)
 	e.opts.Logger.Info("history shards acquired", "count", len(e.shards))
 	for _, sh := range e.shards {
 		if err := sh.transfer.Start(ctx); err != nil {

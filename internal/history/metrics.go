@@ -40,21 +40,21 @@ var taskOperations = map[sm.TaskType]string{
 type outboxExecutor func(ctx context.Context, ot outboxTask, key persistence.WorkflowKey) error
 
 // executor decodes each outbox row once and runs exec on it, recording
-// task_requests, task_errors and task_latency when metrics are on. An
-// undecodable row is logged and dropped.
+// task_requests, task_errors and task_latency when metrics are on. A task
+// whose run or target is gone or closed is done (settled); an undecodable
+// row goes to the DLQ at once (queues.Permanent).
 func (e *Engine) executor(exec outboxExecutor) queues.Executor {
 	m := e.opts.Metrics
 	return func(ctx context.Context, row persistence.OutboxTask) error {
 		ot, key, err := decodeOutbox(row)
 		if err != nil {
-			e.opts.Logger.Error("dropping undecodable outbox task", "category", row.Category, "error", err)
-			return nil
+			return queues.Permanent(err)
 		}
 		if m == nil {
-			return exec(ctx, ot, key)
+			return settled(exec(ctx, ot, key))
 		}
 		start := time.Now()
-		err = exec(ctx, ot, key)
+		err = settled(exec(ctx, ot, key))
 		op, ok := taskOperations[ot.Task.Type]
 		if !ok {
 			op = "UnknownTask"
@@ -91,6 +91,28 @@ func (sh *shard) rlockShard() {
 	start := time.Now()
 	sh.mu.RLock()
 	sh.e.opts.Metrics.LockLatency(metrics.LockShard, time.Since(start))
+}
+
+// onDeadLetter counts a task moved to the DLQ (dlq_writes, task_dlq_size).
+func (e *Engine) onDeadLetter(row persistence.OutboxTask, _ int, _ error) {
+	e.dlqSize.Add(1)
+	op, ns := "UnknownTask", ""
+	if ot, _, err := decodeOutbox(row); err == nil {
+		if name, ok := taskOperations[ot.Task.Type]; ok {
+			op = name
+		}
+		ns = e.metricNamespace(ot.NamespaceID)
+	}
+	e.opts.Metrics.DLQWrite(op, ns)
+}
+
+// registerDLQMetrics exports task_dlq_size: the outbox tasks in the DLQ
+// (counted from the store at start, then kept up to date by this process).
+func (e *Engine) registerDLQMetrics() {
+	e.opts.Metrics.GaugeFunc("task_dlq_size", "Outbox tasks in the dead-letter queue (see `sundial admin dlq`).",
+		[]string{metrics.LabelService}, func(emit func(float64, ...string)) {
+			emit(float64(e.dlqSize.Load()), metrics.ServiceHistory)
+		})
 }
 
 // registerCacheMetrics exports cache_size: the bytes of encoded state the

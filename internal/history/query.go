@@ -29,17 +29,16 @@ type queryView struct {
 
 // QueryWorkflow has a worker answer a query: first the sticky worker that
 // has the run cached (with no history), else any worker of the run's task
-// queue (with the full history, paged). Queries are never written.
+// queue (with the full history, paged). Queries are never written. A query
+// that arrives while a workflow task is scheduled or started is held until
+// that task has completed (see awaitQueryable), so it sees every event that
+// came before it, as on the reference server.
 func (e *Engine) QueryWorkflow(ctx context.Context, namespaceID string, req *workflowservice.QueryWorkflowRequest) (*workflowservice.QueryWorkflowResponse, error) {
 	key, err := e.resolveRun(ctx, persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: req.GetExecution().GetWorkflowId(), RunID: req.GetExecution().GetRunId()})
 	if err != nil {
 		return nil, err
 	}
-	var v queryView
-	err = e.view(ctx, key, func(st *sm.State) {
-		v = queryView{status: st.Execution.Status, workflowType: st.Execution.WorkflowType, taskQueue: st.Execution.TaskQueue,
-			sticky: st.Execution.StickyTaskQueue, next: st.NextEventID, prevStarted: st.LastCompletedWFTStartedEventID}
-	})
+	v, err := e.awaitQueryable(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +73,79 @@ func (e *Engine) QueryWorkflow(ctx context.Context, namespaceID string, req *wor
 		return nil, err
 	}
 	return queryResponse(res)
+}
+
+// awaitQueryable returns the run's query view once the worker has seen
+// every event written (or buffered) before the query arrived: at once when
+// the run is closed, has no workflow task in flight, or its task is failing
+// (attempt > 1: waiting could take for ever, the reference server then
+// queries directly too); otherwise after a workflow task that started after
+// those events completed. It gives up with ErrQueryTimeout a little before
+// ctx's deadline (at most 1 s, a quarter of the time left), so the caller
+// gets a clear answer. Nothing is written: waiting is in memory only.
+func (e *Engine) awaitQueryable(ctx context.Context, key persistence.WorkflowKey) (queryView, error) {
+	wctx, cancel := queryWaitContext(ctx)
+	defer cancel()
+	var v queryView
+	first, after := true, int64(0)
+	for {
+		changed := e.watch.wait(key) // before the read, so no change is missed
+		ready := false
+		err := e.view(ctx, key, func(st *sm.State) {
+			if first {
+				first, after = false, queryBarrier(st)
+			}
+			ready = queryReady(st, after)
+			v = queryView{status: st.Execution.Status, workflowType: st.Execution.WorkflowType, taskQueue: st.Execution.TaskQueue,
+				sticky: st.Execution.StickyTaskQueue, next: st.NextEventID, prevStarted: st.LastCompletedWFTStartedEventID}
+		})
+		if err != nil || ready {
+			return v, err
+		}
+		select {
+		case <-changed:
+		case <-wctx.Done():
+			if err := ctx.Err(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return v, err
+			}
+			return v, ErrQueryTimeout
+		}
+	}
+}
+
+// queryBarrier is the started event ID a completed workflow task must pass
+// (LastCompletedWFTStartedEventID > barrier) for a query arriving now: a
+// scheduled task starts after its scheduled event; a started task covers
+// the events up to its started event, and events buffered during it need
+// the next task.
+func queryBarrier(st *sm.State) int64 {
+	wt := st.WorkflowTask
+	switch {
+	case wt == nil:
+		return 0
+	case !wt.Started():
+		return wt.ScheduledEventID
+	case len(st.Buffered) > 0:
+		return wt.StartedEventID
+	}
+	return wt.StartedEventID - 1
+}
+
+// queryReady reports whether a query held at barrier may go to a worker.
+func queryReady(st *sm.State, barrier int64) bool {
+	wt := st.WorkflowTask
+	return st.Execution.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING || wt == nil || wt.Attempt > 1 ||
+		st.LastCompletedWFTStartedEventID > barrier
+}
+
+// queryWaitContext is ctx ending a little before its deadline (at most
+// 1 s, a quarter of the time left).
+func queryWaitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-min(time.Second, time.Until(dl)/4)))
 }
 
 // stickyQuery tries the sticky worker for up to half the time left.

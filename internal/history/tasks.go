@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/sundialhq/sundial/internal/history/queues"
 	sm "github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -21,6 +22,16 @@ func decodeOutbox(row persistence.OutboxTask) (outboxTask, persistence.WorkflowK
 	}
 	ot.Task.Time = row.VisibilityTime
 	return ot, persistence.WorkflowKey{NamespaceID: ot.NamespaceID, WorkflowID: ot.WorkflowID, RunID: ot.RunID}, nil
+}
+
+// settled maps an executor's error to the queue's outcome: a task whose
+// run or target no longer exists or is already closed can never succeed,
+// so it is done (as on the reference server), not retried.
+func settled(err error) error {
+	if errors.Is(err, ErrWorkflowNotFound) || errors.Is(err, ErrWorkflowCompleted) || errors.Is(err, sm.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // executeTransfer hands a workflow or activity task to matching if it
@@ -111,8 +122,7 @@ func (e *Engine) executeTimer(ctx context.Context, ot outboxTask, key persistenc
 			return sm.DispatchAfterBackoff(st, t.EventID, t.Attempt, now)
 		}
 	default:
-		e.opts.Logger.Error("dropping timer task of unknown type", "type", t.Type)
-		return nil
+		return queues.Permanent(fmt.Errorf("timer task of unknown type %d", t.Type))
 	}
 	err := e.update(ctx, key, fn)
 	if errors.Is(err, ErrWorkflowNotFound) {

@@ -48,6 +48,8 @@ func (m *Metrics) defineHistory() {
 	taskLabels := []string{LabelService, LabelOperation, LabelNamespace}
 	m.taskRequests = m.counter("task_requests", "Outbox (transfer/timer/visibility) tasks run, by task type.", taskLabels...)
 	m.taskErrors = m.counter("task_errors", "Outbox task runs that failed and will be retried.", taskLabels...)
+	m.dlqWrites = m.counter("dlq_writes", "Outbox tasks moved to the dead-letter queue after failing their retry budget"+
+		" (see `sundial admin dlq`), by task type.", taskLabels...)
 	m.taskLatency = m.histogram("task_latency", "Outbox task run time in seconds.", latencyBuckets, taskLabels...)
 	m.cacheRequests = m.counter("cache_requests", "Cache look-ups.", LabelService, LabelCacheType)
 	m.cacheMiss = m.counter("cache_miss", "Cache look-ups that had to load from the store.", LabelService, LabelCacheType)
@@ -117,6 +119,14 @@ func (m *Metrics) Task(operation, namespace string, d time.Duration, err error) 
 	if err != nil {
 		m.taskErrors.WithLabelValues(ServiceHistory, operation, namespace).Inc()
 	}
+}
+
+// DLQWrite counts an outbox task of type operation moved to the DLQ.
+func (m *Metrics) DLQWrite(operation, namespace string) {
+	if m == nil {
+		return
+	}
+	m.dlqWrites.WithLabelValues(ServiceHistory, operation, namespace).Inc()
 }
 
 // CacheLookup counts a cache look-up, and a miss when miss is set.

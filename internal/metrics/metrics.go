@@ -75,6 +75,7 @@ type Metrics struct {
 	shardClosed          *prometheus.CounterVec
 	taskRequests         *prometheus.CounterVec
 	taskErrors           *prometheus.CounterVec
+	dlqWrites            *prometheus.CounterVec
 	taskLatency          *prometheus.HistogramVec
 	cacheRequests        *prometheus.CounterVec
 	cacheMiss            *prometheus.CounterVec

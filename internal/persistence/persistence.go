@@ -323,12 +323,60 @@ type TaskQueueStore interface {
 	CountTasks(ctx context.Context, key TaskQueueKey) (int64, error)
 }
 
+// DLQKey names a dead-lettered outbox task: the shard, category and task ID
+// it had in the outbox.
+type DLQKey struct {
+	ShardID  int32
+	Category TaskCategory
+	TaskID   int64
+}
+
+// DLQTask is an outbox task that still failed after its retry budget and
+// was moved out of the outbox, so it no longer runs. It keeps its outbox
+// key and data, so it can be put back unchanged.
+type DLQTask struct {
+	DLQKey
+	VisibilityTime time.Time // timer tasks only
+	Data           []byte
+	Attempts       int32
+	LastError      string // at most MaxDLQErrorLength bytes are kept
+	MovedAt        time.Time
+}
+
+// MaxDLQErrorLength bounds the stored LastError of a DLQ task; longer
+// texts are cut.
+const MaxDLQErrorLength = 1000
+
+// DLQStore keeps dead-lettered outbox tasks. None of its methods is fenced
+// by a shard's range_id, as CompleteOutboxTasks is not: executors are
+// idempotent, so a task run once more (or dead-lettered by a stale owner)
+// is harmless.
+type DLQStore interface {
+	// MoveOutboxTaskToDLQ deletes the task's outbox row and writes t to the
+	// DLQ, in one transaction. It is idempotent: a DLQ row with the same
+	// key is replaced, and a missing outbox row is not an error.
+	MoveOutboxTaskToDLQ(ctx context.Context, t DLQTask) error
+	// ListDLQ returns up to limit DLQ tasks ordered by (ShardID, Category,
+	// TaskID), strictly after the key after (the zero key starts at the
+	// beginning).
+	ListDLQ(ctx context.Context, after DLQKey, limit int) ([]DLQTask, error)
+	// RestoreDLQTask deletes the DLQ row and puts the task back into the
+	// outbox under its old key, in one transaction, and returns it.
+	// ErrNotFound if the key is not in the DLQ (nothing is written).
+	RestoreDLQTask(ctx context.Context, key DLQKey) (OutboxTask, error)
+	// DeleteDLQTask drops a DLQ task for good. ErrNotFound if missing.
+	DeleteDLQTask(ctx context.Context, key DLQKey) error
+	// CountDLQ returns the number of DLQ tasks.
+	CountDLQ(ctx context.Context) (int64, error)
+}
+
 // Store bundles every store a server needs. Close releases the database.
 type Store interface {
 	ClusterStore
 	NamespaceStore
 	ShardStore
 	ExecutionStore
+	DLQStore
 	TaskQueueStore
 	VisibilityStore
 	Close() error

@@ -71,6 +71,10 @@ type Config struct {
 	MetricsPath    string
 	// PProfAddress, when set, serves net/http/pprof on host:port.
 	PProfAddress string
+	// AdminAddress, when set, serves the admin endpoint (`sundial admin`,
+	// see admin.go) on host:port. It has no authentication: bind it to a
+	// loopback address.
+	AdminAddress string
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close

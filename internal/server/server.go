@@ -61,6 +61,7 @@ type Server struct {
 
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
+	adminLis    net.Listener
 	httpServers []*http.Server // metrics and pprof
 }
 
@@ -156,6 +157,9 @@ func (s *Server) start() error {
 	s.matching.SetHistoryClient(s.history)
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
+	}
+	if err := s.startAdmin(); err != nil {
+		return err
 	}
 	return s.serve(namespaces, searchAttrs)
 }

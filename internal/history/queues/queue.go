@@ -13,6 +13,7 @@ import (
 	"container/heap"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,8 +23,11 @@ import (
 )
 
 // Executor runs one task. nil means done (the task is deleted); an error
-// means retry later. Executors must be idempotent: a task may run again
-// after a crash between its effect and its deletion.
+// means retry later (with backoff; after Options.MaxAttempts failures the
+// task is dead-lettered, see retry.go). A task that can never succeed (its
+// run or target is gone or closed) must return nil, not an error.
+// Executors must be idempotent: a task may run again after a crash
+// between its effect and its deletion.
 type Executor func(ctx context.Context, t persistence.OutboxTask) error
 
 const (
@@ -40,26 +44,44 @@ type Options struct {
 	ShardID  int32
 	Category persistence.TaskCategory
 	Store    persistence.ExecutionStore
-	Execute  Executor
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	// DLQ receives tasks that failed MaxAttempts times; nil keeps retrying
+	// them for ever (at the backoff cap).
+	DLQ     persistence.DLQStore
+	Execute Executor
+	Clock   clock.Clock
+	Logger  *slog.Logger
 	// Workers is how many tasks run at once (default 4).
 	Workers int
 	// RecoveryPageSize bounds each read of the store on start (default 1000).
 	RecoveryPageSize int
+	// Backoff spaces the retries of a failing task (DefaultBackoff when
+	// zero).
+	Backoff Backoff
+	// Rand returns numbers in [0, 1) for the retry jitter (default: the
+	// math/rand/v2 global source). Tests pass a fixed sequence.
+	Rand func() float64
+	// MaxAttempts is read at each failure: the number of failed runs after
+	// which a task moves to the DLQ (DefaultMaxAttempts when nil or < 1).
+	MaxAttempts func() int
+	// OnDeadLetter, if set, is called after a task was moved to the DLQ
+	// (for metrics).
+	OnDeadLetter func(t persistence.OutboxTask, attempts int, err error)
 }
 
 // Queue holds a shard's pending tasks of one category, ordered by
 // (VisibilityTime, TaskID); transfer tasks have a zero time and are always due.
 type Queue struct {
-	opts   Options
-	mu     sync.Mutex
-	h      taskHeap
-	wake   chan struct{}
-	ready  chan persistence.OutboxTask
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	opts Options
+	mu   sync.Mutex
+	h    taskHeap
+	// attempts counts failed runs of tasks still pending, by task ID; it
+	// lives in memory only, so a restart gives every task a fresh budget.
+	attempts map[int64]int
+	wake     chan struct{}
+	ready    chan persistence.OutboxTask
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 
 	started   atomic.Bool
 	stopOnce  sync.Once
@@ -84,8 +106,14 @@ func New(opts Options) *Queue {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Backoff == (Backoff{}) {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Queue{opts: opts, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel,
+	return &Queue{opts: opts, attempts: map[int64]int{}, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel,
 		flushNow: make(chan struct{}, 1), stopFlush: make(chan struct{}), flushed: make(chan struct{})}
 }
 
@@ -214,19 +242,19 @@ func (q *Queue) worker() {
 	}
 }
 
-// run executes a task; on failure it is put back with a delay.
+// run executes a task; on failure it is retried after a backoff, or
+// dead-lettered once it has failed MaxAttempts times.
 func (q *Queue) run(t persistence.OutboxTask) {
 	err := q.opts.Execute(q.ctx, t)
 	if err == nil {
+		q.forget(t.TaskID)
 		q.complete(persistence.OutboxKey{VisibilityTime: t.VisibilityTime, TaskID: t.TaskID})
 		return
 	}
 	if q.ctx.Err() != nil {
 		return
 	}
-	q.opts.Logger.Warn("outbox task failed; will retry", "shard", q.opts.ShardID, "category", q.opts.Category, "task_id", t.TaskID, "error", err)
-	// The task keeps its store key; the retry delay is in memory only.
-	q.opts.Clock.AfterFunc(time.Second, func() { q.Add(t) })
+	q.failed(t, err)
 }
 
 // complete queues k for deletion.

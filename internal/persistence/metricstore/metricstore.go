@@ -165,6 +165,31 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 	return s.Store.CompleteOutboxTasks(ctx, shardID, category, keys)
 }
 
+func (s *Store) MoveOutboxTaskToDLQ(ctx context.Context, t persistence.DLQTask) (err error) {
+	defer s.track("MoveOutboxTaskToDLQ", time.Now(), &err)
+	return s.Store.MoveOutboxTaskToDLQ(ctx, t)
+}
+
+func (s *Store) ListDLQ(ctx context.Context, after persistence.DLQKey, limit int) (_ []persistence.DLQTask, err error) {
+	defer s.track("ListDLQ", time.Now(), &err)
+	return s.Store.ListDLQ(ctx, after, limit)
+}
+
+func (s *Store) RestoreDLQTask(ctx context.Context, key persistence.DLQKey) (_ persistence.OutboxTask, err error) {
+	defer s.track("RestoreDLQTask", time.Now(), &err)
+	return s.Store.RestoreDLQTask(ctx, key)
+}
+
+func (s *Store) DeleteDLQTask(ctx context.Context, key persistence.DLQKey) (err error) {
+	defer s.track("DeleteDLQTask", time.Now(), &err)
+	return s.Store.DeleteDLQTask(ctx, key)
+}
+
+func (s *Store) CountDLQ(ctx context.Context) (_ int64, err error) {
+	defer s.track("CountDLQ", time.Now(), &err)
+	return s.Store.CountDLQ(ctx)
+}
+
 func (s *Store) LeaseTaskQueue(ctx context.Context, key persistence.TaskQueueKey) (a int64, b int64, err error) {
 	defer s.track("LeaseTaskQueue", time.Now(), &err)
 	return s.Store.LeaseTaskQueue(ctx, key)

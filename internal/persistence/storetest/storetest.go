@@ -40,6 +40,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Renew", renewTests},
 		{"History", historyTests},
 		{"Outbox", outboxTests},
+		{"DLQ", dlqTests},
 		{"TaskQueue", taskQueueTests},
 		{"Concurrency", concurrencyTests},
 		{"Visibility", visibilityTests},

@@ -1,0 +1,14 @@
+-- Sundial schema v3 for MySQL 8 and MariaDB 10.6 or newer: the outbox
+-- dead-letter queue; the same layout as SQLite's v3 (see there).
+
+CREATE TABLE IF NOT EXISTS outbox_dlq (
+    shard_id       INTEGER NOT NULL,
+    category       INTEGER NOT NULL,
+    task_id        BIGINT NOT NULL,
+    visibility_ts  BIGINT NOT NULL,
+    data           LONGBLOB NOT NULL,
+    attempts       INTEGER NOT NULL,
+    last_error     TEXT NOT NULL,
+    moved_at       BIGINT NOT NULL,
+    PRIMARY KEY (shard_id, category, task_id)
+) ENGINE=InnoDB;
