@@ -57,9 +57,11 @@ func (e *Engine) SignalWorkflowExecution(ctx context.Context, namespaceID string
 // SignalWithStartWorkflowExecution signals the workflow's open run, or
 // starts a new run with the signal as its first input.
 func (e *Engine) SignalWithStartWorkflowExecution(ctx context.Context, namespaceID string, start *workflowservice.StartWorkflowExecutionRequest, sig SignalInput) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
-	if err := e.validateSearchAttributes(ctx, namespaceID, start.GetSearchAttributes()); err != nil {
+	sa, err := e.canonicalSearchAttributes(ctx, namespaceID, start.GetSearchAttributes())
+	if err != nil {
 		return nil, err
 	}
+	start.SearchAttributes = sa
 	for attempt := 0; attempt < 3; attempt++ {
 		cur, err := e.currentRun(ctx, namespaceID, start.GetWorkflowId())
 		if err != nil {
