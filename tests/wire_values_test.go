@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -295,4 +296,108 @@ func TestUpsertMemoNilRemovesKey(t *testing.T) {
 	})
 	require.NoError(t, env.client.SignalWorkflow(ctx, run.GetID(), "", "done", nil))
 	require.NoError(t, run.Get(ctx, nil))
+}
+
+// Signal-with-start follows the reference's table of ID policies: an open
+// run is signalled (USE_EXISTING, the default) or terminated and replaced
+// (TERMINATE_EXISTING, TERMINATE_IF_RUNNING) whatever the reuse policy;
+// FAIL is refused; with no open run the reuse policy decides against the
+// last closed run.
+func TestSignalWithStartPolicies(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 90*time.Second)
+	svc := env.client.WorkflowService()
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "Quick"})
+	})
+	const (
+		noReuse       = enumspb.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED
+		allow         = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		failedOnly    = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+		reject        = enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		terminateIf   = enumspb.WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING
+		noConflict    = enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
+		useExisting   = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+		terminateExis = enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
+		fail          = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	)
+	sws := func(id, workflowType, queue string, reuse enumspb.WorkflowIdReusePolicy, conflict enumspb.WorkflowIdConflictPolicy) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
+		req := rawSignalWithStart(queue, id, nil)
+		req.WorkflowType.Name, req.WorkflowIdReusePolicy, req.WorkflowIdConflictPolicy = workflowType, reuse, conflict
+		return svc.SignalWithStartWorkflowExecution(ctx, req)
+	}
+	// prior sets up the workflow ID: "none", "open" (a run with no worker),
+	// "terminated" or "completed"; it returns the prior run ID.
+	prior := func(id, state string) string {
+		switch state {
+		case "open", "terminated":
+			resp, err := sws(id, "Waiter", uniqueName(t, "idle"), noReuse, noConflict)
+			require.NoError(t, err)
+			if state == "terminated" {
+				require.NoError(t, env.client.TerminateWorkflow(ctx, id, resp.GetRunId(), "closing"))
+			}
+			return resp.GetRunId()
+		case "completed":
+			run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "Quick")
+			require.NoError(t, err)
+			require.NoError(t, run.Get(ctx, nil))
+			return run.GetRunID()
+		}
+		return ""
+	}
+	cases := []struct {
+		prior    string
+		reuse    enumspb.WorkflowIdReusePolicy
+		conflict enumspb.WorkflowIdConflictPolicy
+		want     string // "signalled", "started" (prior run, if open, terminated), "already-started", or an InvalidArgument message
+	}{
+		{"none", reject, noConflict, "started"},
+		{"open", noReuse, noConflict, "signalled"},
+		{"open", reject, useExisting, "signalled"},
+		{"open", allow, terminateExis, "started"},
+		{"open", reject, terminateExis, "started"},
+		{"open", terminateIf, noConflict, "started"},
+		{"open", allow, fail, "Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL is not supported for this operation."},
+		{"open", terminateIf, useExisting, "Invalid WorkflowIDReusePolicy: WORKFLOW_ID_REUSE_POLICY_TERMINATE_IF_RUNNING cannot be used together with a WorkflowIDConflictPolicy"},
+		{"terminated", noReuse, noConflict, "started"},
+		{"terminated", failedOnly, useExisting, "started"},
+		{"terminated", reject, useExisting, "already-started"},
+		{"terminated", reject, terminateExis, "already-started"},
+		{"completed", failedOnly, noConflict, "already-started"},
+		{"completed", allow, useExisting, "started"},
+	}
+	for i, c := range cases {
+		name := fmt.Sprintf("%d: %s run, %s, %s", i, c.prior, c.reuse, c.conflict)
+		id := uniqueName(t, fmt.Sprintf("case-%d", i))
+		prev := prior(id, c.prior)
+		resp, err := sws(id, "Waiter", uniqueName(t, "idle"), c.reuse, c.conflict)
+		switch c.want {
+		case "signalled":
+			require.NoError(t, err, name)
+			require.Equal(t, prev, resp.GetRunId(), name)
+			require.False(t, resp.GetStarted(), name)
+			events := requireHistory(t, ctx, env.client, id, prev)
+			require.Len(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED), 2, name)
+		case "started":
+			require.NoError(t, err, name)
+			require.True(t, resp.GetStarted(), name)
+			require.NotEqual(t, prev, resp.GetRunId(), name)
+			if c.prior == "open" {
+				require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, prev), name)
+			}
+			events := requireHistory(t, ctx, env.client, id, resp.GetRunId())
+			require.Equal(t, []enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+				enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}, eventTypes(events), name)
+		case "already-started":
+			requireAlreadyStarted(t, err, name)
+		default:
+			var invalid *serviceerror.InvalidArgument
+			require.True(t, errors.As(err, &invalid), "%s: want InvalidArgument, got %v", name, err)
+			require.Equal(t, c.want, invalid.Message, name)
+			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, prev), name)
+			events := requireHistory(t, ctx, env.client, id, prev)
+			require.Len(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED), 1, "%s: refused call changed the run", name)
+		}
+	}
 }
