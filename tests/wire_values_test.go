@@ -401,3 +401,60 @@ func TestSignalWithStartPolicies(t *testing.T) {
 		}
 	}
 }
+
+// echoSignal returns the first "go" signal's value.
+func echoSignal(ctx workflow.Context) (string, error) {
+	var v string
+	workflow.GetSignalChannel(ctx, "go").Receive(ctx, &v)
+	return v, nil
+}
+
+// SignalWithStart with a start delay: the signal is in history at once,
+// the first workflow task comes after the delay and sees it. A plain
+// signal during a delay does not end it; another SignalWithStart does.
+func TestSignalWithStartDelay(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 90*time.Second)
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(echoSignal, workflow.RegisterOptions{Name: "Echo"})
+	})
+	const delay = 2 * time.Second
+	opts := startOptions(t, tq)
+	opts.StartDelay = delay
+	run, err := env.client.SignalWithStartWorkflow(ctx, opts.ID, "go", "first", opts, "Echo")
+	require.NoError(t, err)
+	var got string
+	require.NoError(t, run.Get(ctx, &got))
+	require.Equal(t, "first", got)
+	events := requireHistory(t, ctx, env.client, run.GetID(), run.GetRunID())
+	require.Equal(t, []enumspb.EventType{enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}, eventTypes(events)[:3])
+	require.Equal(t, delay, events[0].GetWorkflowExecutionStartedEventAttributes().GetFirstWorkflowTaskBackoff().AsDuration())
+	scheduledAfter := events[2].GetEventTime().AsTime().Sub(events[0].GetEventTime().AsTime())
+	require.GreaterOrEqual(t, scheduledAfter, delay, "the first workflow task came before the delay")
+
+	// A plain signal leaves the delay running.
+	opts = startOptions(t, tq)
+	opts.StartDelay = delay
+	run, err = env.client.ExecuteWorkflow(ctx, opts, "Echo")
+	require.NoError(t, err)
+	require.NoError(t, env.client.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), "go", "plain"))
+	require.NoError(t, run.Get(ctx, &got))
+	require.Equal(t, "plain", got)
+	events = requireHistory(t, ctx, env.client, run.GetID(), run.GetRunID())
+	sched := eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)[0]
+	require.GreaterOrEqual(t, sched.GetEventTime().AsTime().Sub(events[0].GetEventTime().AsTime()), delay,
+		"a plain signal ended the start delay")
+
+	// Another SignalWithStart ends a long delay at once.
+	opts = startOptions(t, tq)
+	opts.StartDelay = time.Hour
+	run, err = env.client.ExecuteWorkflow(ctx, opts, "Echo")
+	require.NoError(t, err)
+	again, err := env.client.SignalWithStartWorkflow(ctx, opts.ID, "go", "second", opts, "Echo")
+	require.NoError(t, err)
+	require.Equal(t, run.GetRunID(), again.GetRunID())
+	require.NoError(t, run.Get(ctx, &got))
+	require.Equal(t, "second", got)
+}
