@@ -400,6 +400,17 @@ func TestSignalWithStartPolicies(t *testing.T) {
 			require.Len(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED), 1, "%s: refused call changed the run", name)
 		}
 	}
+
+	// A retried TERMINATE_EXISTING call (same request ID) does not replace
+	// the run it created.
+	req := rawSignalWithStart(uniqueName(t, "idle"), uniqueName(t, "retried"), nil)
+	req.RequestId, req.WorkflowIdConflictPolicy = "retried-request", terminateExis
+	first, err := svc.SignalWithStartWorkflowExecution(ctx, req)
+	require.NoError(t, err)
+	again, err := svc.SignalWithStartWorkflowExecution(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, first.GetRunId(), again.GetRunId(), "a retry replaced its own run")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, req.GetWorkflowId(), first.GetRunId()))
 }
 
 // echoSignal returns the first "go" signal's value.

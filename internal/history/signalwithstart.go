@@ -88,6 +88,10 @@ func (e *Engine) signalWithStartOn(ctx context.Context, cur *persistence.Current
 	case cur.State == persistence.RunStateRunning:
 		key := persistence.WorkflowKey{NamespaceID: cur.NamespaceID, WorkflowID: cur.WorkflowID, RunID: cur.RunID}
 		if start.GetWorkflowIdConflictPolicy() == enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING {
+			if cur.CreateRequestID == start.GetRequestId() {
+				// A retry of the call that created this run: never replace it.
+				return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: cur.RunID, Started: true}, false, nil
+			}
 			err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
 				return sm.Terminate(st, "terminated by a new start of the same workflow ID", nil, start.GetIdentity(), now)
 			})
