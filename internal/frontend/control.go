@@ -16,6 +16,8 @@ var (
 	errSignalNameNotSet = serviceerror.NewInvalidArgument("SignalName is not set on request.")
 	errQueryNotSet      = serviceerror.NewInvalidArgument("WorkflowQuery is not set on request.")
 	errQueryTypeNotSet  = serviceerror.NewInvalidArgument("QueryType is not set on request.")
+
+	errConflictPolicyFailNotSupported = serviceerror.NewInvalidArgument("Invalid WorkflowIDConflictPolicy: WORKFLOW_ID_CONFLICT_POLICY_FAIL is not supported for this operation.")
 )
 
 // SignalWorkflowExecution delivers a signal to a workflow's run.
@@ -52,7 +54,8 @@ func validateSignal(name, requestID, identity string, input *commonpb.Payloads, 
 
 // SignalWithStartWorkflowExecution signals the workflow's open run or
 // starts one with the signal. The start part is validated like
-// StartWorkflowExecution.
+// StartWorkflowExecution; the conflict policy FAIL is refused (it has no
+// meaning here: an open run is always signalled or terminated).
 func (h *Handler) SignalWithStartWorkflowExecution(ctx context.Context, req *workflowservice.SignalWithStartWorkflowExecutionRequest) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
 	ns, err := h.namespaceByName(ctx, req.GetNamespace())
 	if err != nil {
@@ -65,6 +68,9 @@ func (h *Handler) SignalWithStartWorkflowExecution(ctx context.Context, req *wor
 	start := startFromSignalWithStart(req)
 	if err := validateStartRequest(start, lim); err != nil {
 		return nil, err
+	}
+	if req.GetWorkflowIdConflictPolicy() == enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL {
+		return nil, errConflictPolicyFailNotSupported
 	}
 	sig := history.SignalInput{Name: req.GetSignalName(), Input: req.GetSignalInput(), Header: req.GetHeader(), Identity: req.GetIdentity(), RequestID: start.GetRequestId()}
 	return h.hist.SignalWithStartWorkflowExecution(ctx, ns.ID, start, sig)

@@ -54,48 +54,6 @@ func (e *Engine) SignalWorkflowExecution(ctx context.Context, namespaceID string
 	})
 }
 
-// SignalWithStartWorkflowExecution signals the workflow's open run, or
-// starts a new run with the signal as its first input.
-func (e *Engine) SignalWithStartWorkflowExecution(ctx context.Context, namespaceID string, start *workflowservice.StartWorkflowExecutionRequest, sig SignalInput) (*workflowservice.SignalWithStartWorkflowExecutionResponse, error) {
-	if err := e.validateSearchAttributes(ctx, namespaceID, start.GetSearchAttributes()); err != nil {
-		return nil, err
-	}
-	for attempt := 0; attempt < 3; attempt++ {
-		cur, err := e.currentRun(ctx, namespaceID, start.GetWorkflowId())
-		if err != nil {
-			return nil, err
-		}
-		if cur != nil && cur.State == persistence.RunStateRunning {
-			key := persistence.WorkflowKey{NamespaceID: namespaceID, WorkflowID: cur.WorkflowID, RunID: cur.RunID}
-			err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) { return sm.Signal(st, sig, e.limits(), now) })
-			if errors.Is(err, sm.ErrClosed) {
-				continue // closed meanwhile: start a new run
-			}
-			if err != nil {
-				return nil, controlError(err)
-			}
-			return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: cur.RunID, Started: false}, nil
-		}
-		if cur != nil {
-			if _, err := e.startConflict(ctx, cur, start); errors.Is(err, errRetryStart) {
-				continue
-			} else if err != nil {
-				return nil, err
-			}
-		}
-		resp, err := e.createRun(e.shardOf(namespaceID, start.GetWorkflowId()), sm.StartInput{NamespaceID: namespaceID, Request: start}, cur, &sig)
-		var conflict *persistence.CurrentRunConflictError
-		if errors.As(err, &conflict) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: resp.RunId, Started: true}, nil
-	}
-	return nil, ErrBusy
-}
-
 // currentRun returns the workflow ID's current run, or nil if it never ran.
 func (e *Engine) currentRun(ctx context.Context, namespaceID, workflowID string) (*persistence.CurrentRun, error) {
 	cur, err := e.opts.Store.GetCurrentRun(ctx, e.shardOf(namespaceID, workflowID).id, namespaceID, workflowID)

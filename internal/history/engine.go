@@ -53,9 +53,11 @@ type Options struct {
 	NamespaceRetention func(namespaceID string) time.Duration
 	// Visibility, when set, receives run records for listing.
 	Visibility VisibilityWriter
-	// ValidateSearchAttributes checks search attributes against the
-	// namespace's registered ones; nil accepts all.
-	ValidateSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error
+	// CanonicalSearchAttributes validates search attributes against the
+	// namespace's registered ones and returns them in the form to store
+	// (visibility.Registry.Canonical); bad input is
+	// *visibility.InvalidSearchAttributeError. nil accepts all as they are.
+	CanonicalSearchAttributes func(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) (*commonpb.SearchAttributes, error)
 	// Metrics receives the role's metrics (workflow outcomes, locks,
 	// shards, outbox tasks, cache); nil records nothing.
 	Metrics *metrics.Metrics

@@ -24,9 +24,11 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 		return nil, err
 	}
 	defer e.ops.Done()
-	if err := e.validateSearchAttributes(ctx, namespaceID, req.GetSearchAttributes()); err != nil {
+	sa, err := e.canonicalSearchAttributes(ctx, namespaceID, req.GetSearchAttributes())
+	if err != nil {
 		return nil, err
 	}
+	req.SearchAttributes = sa
 	eager := req.GetRequestEagerExecution() && e.opts.Dynamic.Bool("system.enableEagerWorkflowStart", true)
 	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req, Eager: eager})
 }
@@ -71,13 +73,6 @@ func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservic
 		return resp, err
 	}
 	return nil, ErrBusy
-}
-
-func (e *Engine) validateSearchAttributes(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error {
-	if e.opts.ValidateSearchAttributes == nil || len(sa.GetIndexedFields()) == 0 {
-		return nil
-	}
-	return e.opts.ValidateSearchAttributes(ctx, namespaceID, sa)
 }
 
 // errRetryStart: the current run was terminated for the start's policy;
@@ -225,12 +220,16 @@ func (e *Engine) RespondWorkflowTaskCompleted(ctx context.Context, tok *tasktoke
 		NextRunID:       e.opts.NewRunID(),
 		EagerActivities: e.opts.Dynamic.Bool("system.enableActivityEagerExecution", true),
 	}
+	var err error
+	if in.ValidateSearchAttributes, err = e.commandSearchAttributes(ctx, tok.NamespaceID, req.GetCommands()); err != nil {
+		return nil, err
+	}
 	var res sm.CompleteResult
 	var snap *wftSnapshot
 	var eager []sm.ActivityInfo
 	var exec sm.ExecutionInfo
 	key := tokenKey(tok)
-	err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
+	err = e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
 		out, r, err := sm.CompleteWorkflowTask(st, in, e.limits(), now)
 		res, snap, eager, exec = r, nil, nil, st.Execution
 		if err == nil && out.NewWorkflowTaskStarted {

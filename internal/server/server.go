@@ -127,7 +127,7 @@ func (s *Server) start() error {
 	})
 	s.history, err = history.NewEngine(history.Options{
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
-		Visibility: store, ValidateSearchAttributes: searchAttrs.Validate,
+		Visibility: store, CanonicalSearchAttributes: searchAttrs.Canonical,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
 		Metrics: s.metrics,
 		NamespaceID: func(ctx context.Context, name string) (string, error) {

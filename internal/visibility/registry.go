@@ -170,21 +170,27 @@ const recentEnough = time.Second
 // ("X attribute can't be set in SearchAttributes"); every name defined
 // ("search attribute X is not defined"); every value of its type ("invalid
 // value for search attribute X of type T: V"; a null value, which unsets
-// the attribute, is fine); each value at most
-// limit.searchAttributesSizeOfValue bytes and all together at most
-// limit.searchAttributesTotalSize. Bad input is *InvalidSearchAttributeError;
-// other errors come from the store.
+// the attribute, is fine; see searchattr.Decode for the encodings
+// accepted); each value at most limit.searchAttributesSizeOfValue bytes
+// and all together at most limit.searchAttributesTotalSize. Bad input is
+// *InvalidSearchAttributeError; other errors come from the store.
 func (r *Registry) Validate(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) error {
+	_, err := r.Canonical(ctx, namespaceID, sa)
+	return err
+}
+
+// Canonical validates sa as Validate does and returns it in the form
+// Sundial stores (searchattr.Canonical: one encoding per type, with the
+// "type" metadata), as a new message; sa is not changed. Values that
+// unset an attribute are kept as they are. A nil or empty sa is returned
+// as it is.
+func (r *Registry) Canonical(ctx context.Context, namespaceID string, sa *commonpb.SearchAttributes) (*commonpb.SearchAttributes, error) {
 	fields := sa.GetIndexedFields()
 	if len(fields) == 0 {
-		return nil
+		return sa, nil
 	}
 	if limit := r.dynamic.Int(KeyNumberOfKeys, defaultNumberOfKeys); len(fields) > limit {
-		return invalid("number of search attributes %d exceeds limit %d", len(fields), limit)
-	}
-	defs, err := r.defs(ctx, namespaceID, 0)
-	if err != nil {
-		return err
+		return nil, invalid("number of search attributes %d exceeds limit %d", len(fields), limit)
 	}
 	names := make([]string, 0, len(fields))
 	for name := range fields {
@@ -192,37 +198,59 @@ func (r *Registry) Validate(ctx context.Context, namespaceID string, sa *commonp
 	}
 	sort.Strings(names)
 	valueLimit := r.dynamic.Int(KeySizeOfValue, defaultSizeOfValue)
+	out := &commonpb.SearchAttributes{IndexedFields: make(map[string]*commonpb.Payload, len(fields))}
 	total := 0
 	for _, name := range names {
-		a, ok := searchattr.System(name)
-		if ok && !a.Predefined {
-			return invalid("%s attribute can't be set in SearchAttributes", name)
-		}
-		if !ok {
-			t, defined := defs[name]
-			if !defined {
-				if defs, err = r.defs(ctx, namespaceID, recentEnough); err != nil {
-					return err
-				}
-				if t, defined = defs[name]; !defined {
-					return invalid("search attribute %s is not defined", name)
-				}
-			}
-			a = searchattr.Custom(name, t)
+		a, err := r.attribute(ctx, namespaceID, name)
+		if err != nil {
+			return nil, err
 		}
 		p := fields[name]
-		if _, err := searchattr.Decode(p, a.Type); err != nil && !errors.Is(err, searchattr.ErrUnset) {
-			return invalid("invalid value for search attribute %s of type %s: %s", name, searchattr.TypeName(a.Type), p.GetData())
+		c, err := searchattr.Canonical(p, a.Type)
+		switch {
+		case errors.Is(err, searchattr.ErrUnset):
+			c = p
+		case err != nil:
+			return nil, invalid("invalid value for search attribute %s of type %s: %s", name, searchattr.TypeName(a.Type), p.GetData())
 		}
 		if n := len(p.GetData()); n > valueLimit {
-			return invalid("search attribute %s value size %d exceeds size limit %d", name, n, valueLimit)
+			return nil, invalid("search attribute %s value size %d exceeds size limit %d", name, n, valueLimit)
 		}
 		total += len(name) + len(p.GetData())
+		out.IndexedFields[name] = c
 	}
 	if limit := r.dynamic.Int(KeyTotalSize, defaultTotalSize); total > limit {
-		return invalid("total size of search attributes %d exceeds size limit %d", total, limit)
+		return nil, invalid("total size of search attributes %d exceeds size limit %d", total, limit)
 	}
-	return nil
+	return out, nil
+}
+
+// attribute resolves a name a workflow may set: a predefined or a custom
+// attribute. System columns and undefined names are
+// *InvalidSearchAttributeError.
+func (r *Registry) attribute(ctx context.Context, namespaceID, name string) (searchattr.Attribute, error) {
+	a, ok := searchattr.System(name)
+	if ok && !a.Predefined {
+		return a, invalid("%s attribute can't be set in SearchAttributes", name)
+	}
+	if ok {
+		return a, nil
+	}
+	defs, err := r.defs(ctx, namespaceID, 0)
+	if err != nil {
+		return a, err
+	}
+	t, defined := defs[name]
+	if !defined {
+		// Maybe defined since we cached: read again, at most once a second.
+		if defs, err = r.defs(ctx, namespaceID, recentEnough); err != nil {
+			return a, err
+		}
+		if t, defined = defs[name]; !defined {
+			return a, invalid("search attribute %s is not defined", name)
+		}
+	}
+	return searchattr.Custom(name, t), nil
 }
 
 // Add defines custom search attributes for a namespace. Bad input is

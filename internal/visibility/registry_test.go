@@ -174,3 +174,30 @@ func TestAddRemove(t *testing.T) {
 		t.Errorf("Parse of an attribute added elsewhere: %v", err)
 	}
 }
+
+// Canonical validates like Validate and returns a new message in the
+// stored form; the input is left alone and unsetting values are kept.
+func TestCanonical(t *testing.T) {
+	r, _ := newRegistry(t, nil)
+	in := sa("CustomInt", `[3]`, "CustomKeywordList", `"a"`, "TemporalChangeVersion", `["v1"]`, "CustomBool", `null`)
+	got, err := r.Canonical(t.Context(), ns, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{"CustomInt": {`3`, "Int"}, "CustomKeywordList": {`["a"]`, "KeywordList"},
+		"TemporalChangeVersion": {`["v1"]`, "KeywordList"}, "CustomBool": {`null`, ""}}
+	for name, w := range want {
+		f := got.GetIndexedFields()[name]
+		if string(f.GetData()) != w[0] || string(f.GetMetadata()["type"]) != w[1] {
+			t.Errorf("%s = %s %q, want %s type %q", name, f.GetData(), f.GetMetadata(), w[0], w[1])
+		}
+	}
+	if string(in.GetIndexedFields()["CustomInt"].GetData()) != `[3]` {
+		t.Error("Canonical changed its input")
+	}
+	_, err = r.Canonical(t.Context(), ns, sa("CustomInt", `[3,4]`))
+	var bad *visibility.InvalidSearchAttributeError
+	if !errors.As(err, &bad) || bad.Msg != "invalid value for search attribute CustomInt of type Int: [3,4]" {
+		t.Errorf("two Ints: %v", err)
+	}
+}

@@ -350,31 +350,24 @@ func replayClose(s *State, ev *historypb.HistoryEvent) bool {
 	return true
 }
 
-// mergeSearchAttributes merges upserted search attributes into the run's.
+// mergeSearchAttributes merges upserted search attributes into the run's;
+// a value that clearsKey removes the attribute.
 func mergeSearchAttributes(s *State, sa *commonpb.SearchAttributes) {
 	merged := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{}}
 	if s.SearchAttributes != nil {
 		mustUnmarshal(s.SearchAttributes, merged)
 	}
-	for k, v := range sa.GetIndexedFields() {
-		merged.IndexedFields[k] = v
-	}
+	merged.IndexedFields = mergePayloads(merged.IndexedFields, sa.GetIndexedFields())
 	s.SearchAttributes = mustMarshal(merged)
 }
 
 // mergeMemo applies upserted memo fields: they replace old ones; a field
-// with an empty payload removes it.
+// that clearsKey removes it.
 func mergeMemo(s *State, memo *commonpb.Memo) {
 	merged := &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
 	if s.Memo != nil {
 		mustUnmarshal(s.Memo, merged)
 	}
-	for k, v := range memo.GetFields() {
-		if len(v.GetData()) == 0 && len(v.GetMetadata()) == 0 {
-			delete(merged.Fields, k)
-			continue
-		}
-		merged.Fields[k] = v
-	}
+	merged.Fields = mergePayloads(merged.Fields, memo.GetFields())
 	s.Memo = mustMarshal(merged)
 }

@@ -15,10 +15,15 @@ type SignalInput struct {
 	Header    *commonpb.Header
 	Identity  string
 	RequestID string
+	// EndsStartDelay makes a signal to a run whose first workflow task is
+	// still delayed schedule that task at once (SignalWithStart on an open
+	// run does); other signals are written and wait for the delay.
+	EndsStartDelay bool
 }
 
 // Signal records a signal (buffered if a workflow task is in flight). A
-// repeated request ID is NoChange.
+// repeated request ID is NoChange. A signal during a start delay does not
+// end it unless in.EndsStartDelay.
 func Signal(s *State, in SignalInput, lim Limits, now time.Time) (Output, error) {
 	if !s.Running() {
 		return Output{}, ErrClosed
@@ -30,6 +35,10 @@ func Signal(s *State, in SignalInput, lim Limits, now time.Time) (Output, error)
 		return Output{}, ErrSignalLimit
 	}
 	m := newMutation(s, now)
+	if awaitingFirstWorkflowTask(s) && !in.EndsStartDelay {
+		m.write(m.signalEvent(in))
+		return m.out, nil
+	}
 	m.deliver(m.signalEvent(in))
 	return m.out, nil
 }

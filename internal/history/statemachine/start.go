@@ -238,8 +238,8 @@ func FireWorkflowBackoff(s *State, now time.Time) (Output, error) {
 	if !s.Running() {
 		return Output{NoChange: true}, nil
 	}
-	if s.WorkflowTask != nil || s.NextEventID > 2 {
-		return Output{NoChange: true}, nil
+	if !awaitingFirstWorkflowTask(s) {
+		return Output{NoChange: true}, nil // the delay was ended early
 	}
 	m := newMutation(s, now)
 	m.scheduleWorkflowTask(1, false)

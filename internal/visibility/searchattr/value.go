@@ -100,12 +100,39 @@ const (
 )
 
 // Decode returns the indexed values of a search attribute payload of type
-// t: one value for scalars; the distinct elements of a KeywordList (a
-// Keyword given a list, as old SDKs send, is indexed the same way); the
-// distinct lower-cased words of a Text. It returns ErrUnset for a payload
-// that clears the attribute, and another error when the payload is not a
-// JSON value of the type.
+// t: one value for scalars; the distinct elements of a KeywordList; the
+// distinct lower-cased words of a Text. A value may come in either of the
+// encodings SDKs use: the bare JSON value, or a JSON list holding it (the
+// TypeScript and older SDKs send every attribute as a list). Only a
+// KeywordList may hold more than one element; a lone string is a
+// one-element KeywordList. It returns ErrUnset for a payload that clears
+// the attribute (absent, JSON null, an empty list, or the binary/null
+// encoding), and another error when the payload is not a value of the
+// type.
 func Decode(p *commonpb.Payload, t enumspb.IndexedValueType) ([]Value, error) {
+	elems, err := elements(p, t)
+	if err != nil {
+		return nil, err
+	}
+	var out []Value
+	for _, e := range elems {
+		vals, err := decodeScalar(e, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vals...)
+	}
+	if t == enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST {
+		slices.SortFunc(out, func(a, b Value) int { return strings.Compare(a.Str, b.Str) })
+		out = slices.Compact(out)
+	}
+	return out, nil
+}
+
+// elements returns the JSON elements of a payload: the items of a list, or
+// the value itself. A list of more than one element is an error unless t is
+// a KeywordList.
+func elements(p *commonpb.Payload, t enumspb.IndexedValueType) ([]json.RawMessage, error) {
 	if p == nil {
 		return nil, ErrUnset
 	}
@@ -117,9 +144,31 @@ func Decode(p *commonpb.Payload, t enumspb.IndexedValueType) ([]Value, error) {
 	if enc != "" && enc != encodingJSON {
 		return nil, fmt.Errorf("unsupported encoding %q", enc)
 	}
+	if data[0] != '[' {
+		return []json.RawMessage{data}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(list) == 0:
+		return nil, ErrUnset
+	case len(list) > 1 && t != enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST:
+		return nil, fmt.Errorf("a list of values is not allowed for type %s", TypeName(t))
+	}
+	return list, nil
+}
+
+// decodeScalar decodes one JSON element of a value of type t.
+func decodeScalar(data json.RawMessage, t enumspb.IndexedValueType) ([]Value, error) {
 	switch t {
 	case enumspb.INDEXED_VALUE_TYPE_KEYWORD, enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST:
-		return decodeKeywords(data)
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return nil, errors.New("not a string")
+		}
+		return []Value{StringValue(s)}, nil
 	case enumspb.INDEXED_VALUE_TYPE_TEXT:
 		var s string
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -158,17 +207,56 @@ func Decode(p *commonpb.Payload, t enumspb.IndexedValueType) ([]Value, error) {
 	return nil, fmt.Errorf("unknown type %v", t)
 }
 
-func decodeKeywords(data []byte) ([]Value, error) {
-	var one string
-	if err := json.Unmarshal(data, &one); err == nil {
-		return []Value{StringValue(one)}, nil
+// MetadataType is the payload metadata key naming a search attribute's
+// type ("Int", "KeywordList", …); SDKs decode typed values by it.
+const MetadataType = "type"
+
+// Canonical returns p, a valid value of type t, in the one form Sundial
+// stores and returns: JSON (json/plain); the bare value for scalar types
+// (a one-element list is unwrapped); a list for KeywordList (a lone string
+// is wrapped); the "type" metadata set to t's name, so every SDK decodes
+// it as that type. Other metadata is kept. It returns ErrUnset for a
+// payload that clears the attribute (the caller keeps it as it is), and
+// another error when p is not a value of type t.
+func Canonical(p *commonpb.Payload, t enumspb.IndexedValueType) (*commonpb.Payload, error) {
+	elems, err := elements(p, t)
+	if err != nil {
+		return nil, err
 	}
-	var list []string
-	if err := json.Unmarshal(data, &list); err != nil {
-		return nil, errors.New("not a string or a list of strings")
+	for _, e := range elems {
+		if _, err := decodeScalar(e, t); err != nil {
+			return nil, err
+		}
 	}
-	slices.Sort(list)
-	return stringValues(slices.Compact(list)), nil
+	data := []byte(elems[0])
+	if t == enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST {
+		if data, err = json.Marshal(elems); err != nil {
+			return nil, err
+		}
+	}
+	md := make(map[string][]byte, len(p.GetMetadata())+2)
+	for k, v := range p.GetMetadata() {
+		md[k] = v
+	}
+	md[metadataEncoding] = []byte(encodingJSON)
+	md[MetadataType] = []byte(TypeName(t))
+	return &commonpb.Payload{Metadata: md, Data: data}, nil
+}
+
+// WithType returns p with the "type" metadata of t, or p itself when it
+// has one already or clears the attribute. The value is left alone: this
+// is for output of values stored before they were made Canonical.
+func WithType(p *commonpb.Payload, t enumspb.IndexedValueType) *commonpb.Payload {
+	if p == nil || len(p.GetMetadata()[MetadataType]) != 0 || len(p.GetData()) == 0 ||
+		string(p.GetMetadata()[metadataEncoding]) == encodingNull {
+		return p
+	}
+	md := make(map[string][]byte, len(p.GetMetadata())+1)
+	for k, v := range p.GetMetadata() {
+		md[k] = v
+	}
+	md[MetadataType] = []byte(TypeName(t))
+	return &commonpb.Payload{Metadata: md, Data: p.GetData()}
 }
 
 func stringValues(ss []string) []Value {
