@@ -14,7 +14,7 @@
 
 const { Connection, Client } = require('@temporalio/client');
 const { Worker, NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } = require('@temporalio/worker');
-const { steps: stepTable } = require('./steps');
+const { steps: stepTable, eventTypes } = require('./steps');
 
 /** Whole-program bound: the Go test allows ~3 minutes. */
 const PROGRAM_DEADLINE_MS = 120_000;
@@ -90,12 +90,17 @@ async function main() {
     for (const name of opts.steps) {
       const result = { ok: false };
       output.steps[name] = result;
+      ctx.watched = null;
       try {
         await stepTable[name](ctx, result);
         result.problems = result.problems || [];
         result.ok = result.problems.length === 0;
       } catch (err) {
         result.error = describeError(err);
+        // Show how far the step's workflow got.
+        if (ctx.watched && !result.history) {
+          result.history = await eventTypes(ctx.watched).catch((e) => [`history unavailable: ${e.message}`]);
+        }
       }
     }
   });

@@ -96,6 +96,7 @@ async function mainStep(ctx, result) {
   });
   result.firstRunId = handle.firstExecutionRunId;
   const first = ctx.client.workflow.getHandle(workflowId, handle.firstExecutionRunId);
+  ctx.watched = first;
 
   await waitQuiet(first, 'the workflow to wait for the signal', stageIs('waiting-signal'));
   await first.signal('proceed', 'go');
@@ -167,6 +168,7 @@ async function attrsStep(ctx, result) {
     memo: { keep: 'kept', drop: 'dropped' },
     args: [{ searchAttributes, datetimeNames: ['CustomDatetimeField'], memoUpsert: { drop: null, added: 'new' } }],
   });
+  ctx.watched = handle;
   await waitQuiet(handle, 'the upserts', (state, types) => state.stage === 'upserted' && types.includes('EVENT_TYPE_WORKFLOW_TASK_COMPLETED'));
   const d = await handle.describe();
 
@@ -214,6 +216,7 @@ async function updateAfterCloseStep(ctx, result) {
     taskQueue: ctx.taskQueue,
     workflowId: `${ctx.prefix}-update-outlives`,
   });
+  ctx.watched = handle;
   await waitQuiet(handle, 'the workflow to wait', stageIs('waiting-finish'));
   const update = handle.executeUpdate('slow', { updateId: 'slow-1' }).then(
     (value) => ({ value }),
@@ -236,5 +239,6 @@ async function updateAfterCloseStep(ctx, result) {
 }
 
 module.exports = {
+  eventTypes,
   steps: { main: mainStep, attrs: attrsStep, updateAfterClose: updateAfterCloseStep },
 };
