@@ -35,7 +35,8 @@ type tssdkStep struct {
 // The official TypeScript SDK (a second SDK next to the Go one) drives a
 // workflow with activities, a timer, a signal, a query, an update, a child and
 // a continue-as-new; upserts search attributes of every type in list form and
-// deletes a memo key; and sees an update outlive its run. Each step is a
+// deletes a memo key; starts a run with list-form search attributes; and
+// sees an update outlive its run. Each step is a
 // subtest so a failure names the feature. The program is tests/tssdk/run.js;
 // .ci/run installs it and sets SUNDIAL_TSSDK_DIR.
 func TestTypeScriptSDK(t *testing.T) {
@@ -49,6 +50,7 @@ func TestTypeScriptSDK(t *testing.T) {
 
 	t.Run("main", func(t *testing.T) { checkTSSDKMain(t, out.Steps["main"]) })
 	t.Run("attrs", func(t *testing.T) { checkTSSDKAttrs(t, out.Steps["attrs"]) })
+	t.Run("startAttrs", func(t *testing.T) { checkTSSDKStartAttrs(t, out.Steps["startAttrs"]) })
 	t.Run("updateAfterClose", func(t *testing.T) { checkTSSDKUpdateAfterClose(t, out.Steps["updateAfterClose"]) })
 }
 
@@ -188,48 +190,59 @@ func checkTSSDKMain(t *testing.T, raw json.RawMessage) {
 	assert.Empty(t, s.Problems, "problems the program itself found")
 }
 
-// checkTSSDKAttrs: every search attribute type, upserted in list form,
-// comes back from describe with its value and JavaScript type (a Datetime
-// as a Date, through both the deprecated and the typed accessor); the
-// deleted memo key is gone.
-func checkTSSDKAttrs(t *testing.T, raw json.RawMessage) {
-	var a struct {
-		SearchAttributes      map[string]json.RawMessage `json:"searchAttributes"`
-		TypedSearchAttributes map[string]json.RawMessage `json:"typedSearchAttributes"`
-		MemoKeys              []string                   `json:"memoKeys"`
-		Memo                  json.RawMessage            `json:"memo"`
-		Result                json.RawMessage            `json:"result"`
-	}
-	s := decodeTSSDKStep(t, raw, &a)
-	untyped := map[string]string{
-		"CustomIntField":         `{"jsType":"Array","value":[{"jsType":"number","value":42}]}`,
-		"CustomDoubleField":      `{"jsType":"Array","value":[{"jsType":"number","value":3.5}]}`,
-		"CustomBoolField":        `{"jsType":"Array","value":[{"jsType":"boolean","value":true}]}`,
-		"CustomDatetimeField":    `{"jsType":"Array","value":[{"jsType":"Date","value":"2026-01-02T03:04:05.000Z"}]}`,
-		"CustomTextField":        `{"jsType":"Array","value":[{"jsType":"string","value":"hello text"}]}`,
-		"CustomKeywordField":     `{"jsType":"Array","value":[{"jsType":"string","value":"kw-1"}]}`,
-		"CustomKeywordListField": `{"jsType":"Array","value":[{"jsType":"string","value":"kl-a"},{"jsType":"string","value":"kl-b"}]}`,
-	}
-	typed := map[string]string{
-		"CustomIntField":         `{"type":"INT","jsType":"number","value":42}`,
-		"CustomDoubleField":      `{"type":"DOUBLE","jsType":"number","value":3.5}`,
-		"CustomBoolField":        `{"type":"BOOL","jsType":"boolean","value":true}`,
-		"CustomDatetimeField":    `{"type":"DATETIME","jsType":"Date","value":"2026-01-02T03:04:05.000Z"}`,
-		"CustomTextField":        `{"type":"TEXT","jsType":"string","value":"hello text"}`,
-		"CustomKeywordField":     `{"type":"KEYWORD","jsType":"string","value":"kw-1"}`,
-		"CustomKeywordListField": `{"type":"KEYWORD_LIST","jsType":"Array","value":[{"jsType":"string","value":"kl-a"},{"jsType":"string","value":"kl-b"}]}`,
-	}
-	for name, want := range untyped {
-		tssdkJSONEq(t, want, a.SearchAttributes[name], "describe().searchAttributes."+name)
-	}
-	for name, want := range typed {
-		got, ok := a.TypedSearchAttributes[name]
+// tssdkAttrValues is what describe() must decode for each custom search
+// attribute the program sets, through the deprecated list accessor
+// (searchAttributes) and the typed one (typedSearchAttributes): value and
+// JavaScript type, a Datetime as a Date.
+var tssdkAttrValues = []struct{ name, untyped, typed string }{
+	{"CustomIntField", `{"jsType":"Array","value":[{"jsType":"number","value":42}]}`,
+		`{"type":"INT","jsType":"number","value":42}`},
+	{"CustomDoubleField", `{"jsType":"Array","value":[{"jsType":"number","value":3.5}]}`,
+		`{"type":"DOUBLE","jsType":"number","value":3.5}`},
+	{"CustomBoolField", `{"jsType":"Array","value":[{"jsType":"boolean","value":true}]}`,
+		`{"type":"BOOL","jsType":"boolean","value":true}`},
+	{"CustomDatetimeField", `{"jsType":"Array","value":[{"jsType":"Date","value":"2026-01-02T03:04:05.000Z"}]}`,
+		`{"type":"DATETIME","jsType":"Date","value":"2026-01-02T03:04:05.000Z"}`},
+	{"CustomTextField", `{"jsType":"Array","value":[{"jsType":"string","value":"hello text"}]}`,
+		`{"type":"TEXT","jsType":"string","value":"hello text"}`},
+	{"CustomKeywordField", `{"jsType":"Array","value":[{"jsType":"string","value":"kw-1"}]}`,
+		`{"type":"KEYWORD","jsType":"string","value":"kw-1"}`},
+	{"CustomKeywordListField", `{"jsType":"Array","value":[{"jsType":"string","value":"kl-a"},{"jsType":"string","value":"kl-b"}]}`,
+		`{"type":"KEYWORD_LIST","jsType":"Array","value":[{"jsType":"string","value":"kl-a"},{"jsType":"string","value":"kl-b"}]}`},
+}
+
+// tssdkAttrs is the search-attribute part of a step's output.
+type tssdkAttrs struct {
+	SearchAttributes      map[string]json.RawMessage `json:"searchAttributes"`
+	TypedSearchAttributes map[string]json.RawMessage `json:"typedSearchAttributes"`
+}
+
+// checkTSSDKSearchAttributes reports every attribute that describe() did
+// not give back as tssdkAttrValues says.
+func checkTSSDKSearchAttributes(t *testing.T, a tssdkAttrs) {
+	t.Helper()
+	for _, v := range tssdkAttrValues {
+		tssdkJSONEq(t, v.untyped, a.SearchAttributes[v.name], "describe().searchAttributes."+v.name)
+		got, ok := a.TypedSearchAttributes[v.name]
 		if !ok {
-			t.Errorf("describe().typedSearchAttributes has no %s (the server must send each value's type)", name)
+			t.Errorf("describe().typedSearchAttributes has no %s (the server must send each value's type)", v.name)
 			continue
 		}
-		tssdkJSONEq(t, want, got, "describe().typedSearchAttributes."+name)
+		tssdkJSONEq(t, v.typed, got, "describe().typedSearchAttributes."+v.name)
 	}
+}
+
+// checkTSSDKAttrs: every search attribute type, upserted in list form,
+// comes back from describe; the deleted memo key is gone.
+func checkTSSDKAttrs(t *testing.T, raw json.RawMessage) {
+	var a struct {
+		tssdkAttrs
+		MemoKeys []string        `json:"memoKeys"`
+		Memo     json.RawMessage `json:"memo"`
+		Result   json.RawMessage `json:"result"`
+	}
+	s := decodeTSSDKStep(t, raw, &a)
+	checkTSSDKSearchAttributes(t, a.tssdkAttrs)
 	assert.Equal(t, []string{"added", "keep"}, a.MemoKeys, "memo keys after upsertMemo({drop: null, added})")
 	tssdkJSONEq(t, `{"added":"new","keep":"kept"}`, a.Memo, "memo")
 	tssdkJSONEq(t, `"attrs done"`, a.Result, "workflow result")
@@ -265,6 +278,25 @@ func checkTSSDKUpdateAfterClose(t *testing.T, raw json.RawMessage) {
 	require.Equal(t, tssdkSeq(
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, tssdkWFT,
 		tssdkWFT, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, tssdkWFT,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+	), tssdkEventTypes(t, s.History), "history")
+	assert.Empty(t, s.Problems, "problems the program itself found")
+}
+
+// checkTSSDKStartAttrs: every search attribute type in list form (the
+// SDK's searchAttributes start option) is accepted at start and comes back
+// from describe.
+func checkTSSDKStartAttrs(t *testing.T, raw json.RawMessage) {
+	var a struct {
+		tssdkAttrs
+		Result json.RawMessage `json:"result"`
+	}
+	s := decodeTSSDKStep(t, raw, &a)
+	checkTSSDKSearchAttributes(t, a.tssdkAttrs)
+	tssdkJSONEq(t, `"held"`, a.Result, "workflow result")
+	require.Equal(t, tssdkSeq(
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, tssdkWFT,
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, tssdkWFT,
 		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
 	), tssdkEventTypes(t, s.History), "history")

@@ -154,24 +154,17 @@ function describeValue(v) {
   return { jsType: typeof v, value: v };
 }
 
-/**
- * attrs: upserts search attributes of every type in list form, deletes one
- * memo key and adds another, and reads both back with describe.
- */
-async function attrsStep(ctx, result) {
-  result.problems = [];
-  await ensureSearchAttributes(ctx);
-  const searchAttributes = Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([n, { values }]) => [n, values]));
-  const handle = await ctx.client.workflow.start('tsAttrs', {
-    taskQueue: ctx.taskQueue,
-    workflowId: `${ctx.prefix}-attrs`,
-    memo: { keep: 'kept', drop: 'dropped' },
-    args: [{ searchAttributes, datetimeNames: ['CustomDatetimeField'], memoUpsert: { drop: null, added: 'new' } }],
-  });
-  ctx.watched = handle;
-  await waitQuiet(handle, 'the upserts', (state, types) => state.stage === 'upserted' && types.includes('EVENT_TYPE_WORKFLOW_TASK_COMPLETED'));
-  const d = await handle.describe();
+/** listForm is SEARCH_ATTRIBUTES as the SDK's SearchAttributes record: name -> [values]. */
+function listForm() {
+  return Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([n, { values }]) => [n, values]));
+}
 
+/**
+ * recordSearchAttributes stores in result what describe() decoded for
+ * SEARCH_ATTRIBUTES, through the deprecated (list) and the typed accessor,
+ * and notes every value that differs from what was set.
+ */
+function recordSearchAttributes(d, result) {
   result.searchAttributes = {};
   for (const name of Object.keys(SEARCH_ATTRIBUTES)) {
     result.searchAttributes[name] = describeValue(d.searchAttributes[name]);
@@ -182,15 +175,6 @@ async function attrsStep(ctx, result) {
       result.typedSearchAttributes[pair.key.name] = { type: pair.key.type, ...describeValue(pair.value) };
     }
   }
-  result.memo = d.memo ?? {};
-  // Keys as the server sent them: a key left with a null payload decodes to
-  // undefined, which JSON would hide.
-  result.memoKeys = Object.keys(d.raw.workflowExecutionInfo?.memo?.fields ?? {}).sort();
-
-  await handle.signal('finish');
-  result.result = await withTimeout(handle.result(), WAIT_MS, 'the attrs workflow result');
-  result.history = await eventTypes(handle);
-
   const dt = d.typedSearchAttributes.get({ name: 'CustomDatetimeField', type: 'DATETIME' });
   if (!(dt instanceof Date)) result.problems.push(`typed CustomDatetimeField is ${typeof dt} ${JSON.stringify(dt)}, want a Date`);
   if (!(d.searchAttributes.CustomDatetimeField?.[0] instanceof Date)) {
@@ -201,8 +185,55 @@ async function attrsStep(ctx, result) {
     expectEqual(result, `searchAttributes.${name}`, got, values);
   }
   expectEqual(result, 'typed search attribute names', Object.keys(result.typedSearchAttributes).sort(), Object.keys(SEARCH_ATTRIBUTES).sort());
+}
+
+/**
+ * attrs: upserts search attributes of every type in list form, deletes one
+ * memo key and adds another, and reads both back with describe.
+ */
+async function attrsStep(ctx, result) {
+  result.problems = [];
+  await ensureSearchAttributes(ctx);
+  const handle = await ctx.client.workflow.start('tsAttrs', {
+    taskQueue: ctx.taskQueue,
+    workflowId: `${ctx.prefix}-attrs`,
+    memo: { keep: 'kept', drop: 'dropped' },
+    args: [{ searchAttributes: listForm(), datetimeNames: ['CustomDatetimeField'], memoUpsert: { drop: null, added: 'new' } }],
+  });
+  ctx.watched = handle;
+  await waitQuiet(handle, 'the upserts', (state, types) => state.stage === 'upserted' && types.includes('EVENT_TYPE_WORKFLOW_TASK_COMPLETED'));
+  const d = await handle.describe();
+  recordSearchAttributes(d, result);
+  result.memo = d.memo ?? {};
+  // Keys as the server sent them: a key left with a null payload decodes to
+  // undefined, which JSON would hide.
+  result.memoKeys = Object.keys(d.raw.workflowExecutionInfo?.memo?.fields ?? {}).sort();
+
+  await handle.signal('finish');
+  result.result = await withTimeout(handle.result(), WAIT_MS, 'the attrs workflow result');
+  result.history = await eventTypes(handle);
   expectEqual(result, 'memo keys', result.memoKeys, ['added', 'keep']);
   expectEqual(result, 'memo values', [result.memo.added, result.memo.keep], ['new', 'kept']);
+}
+
+/**
+ * startAttrs: search attributes of every type in list form (the SDK's
+ * searchAttributes start option) are accepted at start and read back typed.
+ */
+async function startAttrsStep(ctx, result) {
+  result.problems = [];
+  await ensureSearchAttributes(ctx);
+  const handle = await ctx.client.workflow.start('tsHold', {
+    taskQueue: ctx.taskQueue,
+    workflowId: `${ctx.prefix}-start-attrs`,
+    searchAttributes: listForm(),
+  });
+  ctx.watched = handle;
+  await waitQuiet(handle, 'the first workflow task', stageIs('holding'));
+  recordSearchAttributes(await handle.describe(), result);
+  await handle.signal('finish');
+  result.result = await withTimeout(handle.result(), WAIT_MS, 'the workflow result');
+  result.history = await eventTypes(handle);
 }
 
 /**
@@ -240,5 +271,5 @@ async function updateAfterCloseStep(ctx, result) {
 
 module.exports = {
   eventTypes,
-  steps: { main: mainStep, attrs: attrsStep, updateAfterClose: updateAfterCloseStep },
+  steps: { main: mainStep, attrs: attrsStep, startAttrs: startAttrsStep, updateAfterClose: updateAfterCloseStep },
 };

@@ -106,6 +106,17 @@ async function tsAttrs(input) {
   return 'attrs done';
 }
 
+/** tsHold waits for the "finish" signal. */
+async function tsHold() {
+  let finished = false;
+  wf.setHandler(stateQuery, () => ({ stage: 'holding' }));
+  wf.setHandler(finishSignal, () => {
+    finished = true;
+  });
+  await wf.condition(() => finished);
+  return 'held';
+}
+
 /**
  * tsUpdateOutlives accepts a "slow" update whose handler never finishes,
  * then completes the run when signalled "finish".
@@ -126,4 +137,4 @@ async function tsUpdateOutlives() {
   return 'run completed with an update in flight';
 }
 
-module.exports = { tsMain, tsChild, tsAttrs, tsUpdateOutlives };
+module.exports = { tsMain, tsChild, tsAttrs, tsHold, tsUpdateOutlives };
