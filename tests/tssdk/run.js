@@ -125,6 +125,10 @@ function safeJSON(v) {
   }
 }
 
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`unhandled rejection: ${err && err.stack ? err.stack : err}\n`);
+});
+
 setTimeout(() => {
   output.timedOut = true;
   finish(3);

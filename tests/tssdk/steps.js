@@ -29,6 +29,8 @@ function sleep(ms) {
 
 /** withTimeout rejects if promise has not settled within ms. */
 async function withTimeout(promise, ms, what) {
+  // A promise left behind by a timeout must not crash the process later.
+  promise.catch(() => {});
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -138,7 +140,12 @@ async function ensureSearchAttributes(ctx) {
     if (have[name] === undefined) missing[name] = IndexedValueType[type];
   }
   if (Object.keys(missing).length === 0) return;
-  await ops.addSearchAttributes({ namespace: ctx.namespace, searchAttributes: missing });
+  try {
+    await ops.addSearchAttributes({ namespace: ctx.namespace, searchAttributes: missing });
+  } catch (err) {
+    // Another client may have added them meanwhile; the listing below decides.
+    process.stderr.write(`addSearchAttributes: ${err.message}\n`);
+  }
   const deadline = Date.now() + WAIT_MS;
   while (!Object.keys(missing).every((n) => n in have)) {
     if (Date.now() > deadline) throw new Error(`search attributes not listed after adding: ${Object.keys(missing)}`);
