@@ -54,3 +54,5 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1 // indirect
 )
+
+ignore ./tests/tssdk/node_modules
