@@ -97,6 +97,9 @@ func (s *Server) start() error {
 	if err := s.startObservability(); err != nil {
 		return err
 	}
+	if unknown := s.cfg.DynamicConfig.UnknownKeys(); len(unknown) > 0 {
+		s.log.Warn("dynamic config keys not implemented by Sundial are ignored", "keys", unknown)
+	}
 	store, err := openStore(ctx, s.cfg, s.log)
 	if err != nil {
 		return err
@@ -187,8 +190,8 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	}
 	s.lis = lis
 	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
-	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
-	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
+	s.grpc.RegisterService(frontend.WithUndecodableRequestsAsInvalidArgument(&workflowservice.WorkflowService_ServiceDesc), handler)
+	s.grpc.RegisterService(frontend.WithUndecodableRequestsAsInvalidArgument(&operatorservice.OperatorService_ServiceDesc), frontend.NewOperator(handler))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

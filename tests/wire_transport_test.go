@@ -1,0 +1,292 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/encoding/gzip"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/server"
+)
+
+// startServerWithLogger starts a server like newTestEnv but with the given
+// logger and dynamic config, and returns its frontend address (no client).
+func startServerWithLogger(t *testing.T, logger *slog.Logger, dynamic *config.Dynamic) string {
+	t.Helper()
+	store, dbFile := testBackend(t)
+	s, err := server.New(server.Config{
+		IP: "127.0.0.1", Port: 0, DBFilename: dbFile, Store: store, NumShards: 4,
+		Namespaces: []string{testNamespace}, DynamicConfig: dynamic, Logger: logger,
+	})
+	require.NoError(t, err, "server.New")
+	require.NoError(t, s.Start(), "server.Start")
+	t.Cleanup(s.Stop)
+	return s.FrontendAddr()
+}
+
+// compressionSeen records the compression of every response header a
+// client receives.
+type compressionSeen struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *compressionSeen) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (c *compressionSeen) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if h, ok := s.(*stats.InHeader); ok {
+		c.mu.Lock()
+		c.seen = append(c.seen, h.Compression)
+		c.mu.Unlock()
+	}
+}
+func (c *compressionSeen) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (c *compressionSeen) HandleConn(context.Context, stats.ConnStats) {}
+
+func (c *compressionSeen) all() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seen...)
+}
+
+// rawCodec sends []byte as the encoded message unchanged, so a test can
+// send bytes the protobuf library would refuse to marshal; replies decode
+// as protobuf.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+func (rawCodec) Marshal(v any) ([]byte, error) {
+	if b, ok := v.([]byte); ok {
+		return b, nil
+	}
+	return proto.Marshal(v.(proto.Message))
+}
+func (rawCodec) Unmarshal(data []byte, v any) error { return proto.Unmarshal(data, v.(proto.Message)) }
+
+// invokeRaw sends body as the request of a WorkflowService method.
+func invokeRaw(ctx context.Context, conn *grpc.ClientConn, method string, body []byte, reply proto.Message) error {
+	return conn.Invoke(ctx, "/temporal.api.workflowservice.v1.WorkflowService/"+method, body, reply, grpc.ForceCodec(rawCodec{}))
+}
+
+// A request that cannot be decoded is the caller's fault: InvalidArgument
+// with a clear message, never Internal, and nothing is changed.
+func TestUndecodableRequestIsInvalidArgument(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	conn, err := grpc.NewClient(env.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	ctx := testContext(t, 60*time.Second)
+
+	// Invalid UTF-8 in the workflow ID: patch the marshalled bytes.
+	start := validStart(t)
+	placeholder := strings.Repeat("Z", 8)
+	start.WorkflowId = placeholder
+	body, err := proto.Marshal(start)
+	require.NoError(t, err)
+	body = bytes.Replace(body, []byte(placeholder), []byte("\xff\xfe\xfd\xfc\xff\xfe\xfd\xfc"), 1)
+	err = invokeRaw(ctx, conn, "StartWorkflowExecution", body, &workflowservice.StartWorkflowExecutionResponse{})
+	requireCode(t, codes.InvalidArgument, err, "invalid UTF-8")
+	require.Contains(t, status.Convert(err).Message(), "could not be decoded")
+	require.Contains(t, status.Convert(err).Message(), "UTF-8")
+
+	// A failure whose cause chain is nested beyond protobuf's recursion
+	// limit (10,000).
+	deep := &failurepb.Failure{Message: "leaf"}
+	for i := 0; i < 10_050; i++ {
+		deep = &failurepb.Failure{Message: "wrap", Cause: deep}
+	}
+	body, err = proto.Marshal(&workflowservice.RespondActivityTaskFailedRequest{
+		Namespace: testNamespace, TaskToken: []byte("token"), Failure: deep,
+	})
+	require.NoError(t, err)
+	err = invokeRaw(ctx, conn, "RespondActivityTaskFailed", body, &workflowservice.RespondActivityTaskFailedResponse{})
+	requireCode(t, codes.InvalidArgument, err, "deep nesting")
+	require.Contains(t, status.Convert(err).Message(), "could not be decoded")
+
+	// Truncated wire data.
+	body, err = proto.Marshal(validStart(t))
+	require.NoError(t, err)
+	err = invokeRaw(ctx, conn, "StartWorkflowExecution", body[:len(body)-3], &workflowservice.StartWorkflowExecutionResponse{})
+	requireCode(t, codes.InvalidArgument, err, "truncated request")
+
+	// The server still answers well-formed requests on the same connection.
+	_, err = workflowservice.NewWorkflowServiceClient(conn).GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
+	require.NoError(t, err)
+}
+
+// logRecord is one captured log record with its attributes flattened.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	attrs map[string]string
+}
+
+// captureHandler is a slog.Handler that keeps every record (at debug and
+// above) in memory.
+type captureHandler struct {
+	mu      *sync.Mutex
+	records *[]logRecord
+	with    []slog.Attr
+}
+
+func newCaptureHandler() *captureHandler {
+	return &captureHandler{mu: &sync.Mutex{}, records: &[]logRecord{}}
+}
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, attrs: map[string]string{}}
+	for _, a := range h.with {
+		rec.attrs[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.attrs[a.Key] = a.Value.String()
+		return true
+	})
+	h.mu.Lock()
+	*h.records = append(*h.records, rec)
+	h.mu.Unlock()
+	return nil
+}
+func (h *captureHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	c.with = append(append([]slog.Attr(nil), h.with...), attrs...)
+	return &c
+}
+func (h *captureHandler) WithGroup(string) slog.Handler { return h }
+
+// find returns the records with message msg whose attributes include want.
+func (h *captureHandler) find(msg string, want map[string]string) []logRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []logRecord
+	for _, r := range *h.records {
+		if r.msg != msg {
+			continue
+		}
+		match := true
+		for k, v := range want {
+			if r.attrs[k] != v {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Every failed call is logged once: debug for answers to the caller's
+// request, with method, namespace, code and message.
+func TestFailedCallsAreLoggedOnce(t *testing.T) {
+	t.Parallel()
+	h := newCaptureHandler()
+	addr := startServerWithLogger(t, slog.New(h), nil)
+	svc := rawService(t, addr)
+	ctx := testContext(t, 30*time.Second)
+
+	wfID := uniqueName(t, "missing")
+	_, err := svc.DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+		Namespace: testNamespace, Execution: &commonpb.WorkflowExecution{WorkflowId: wfID},
+	})
+	requireCode(t, codes.NotFound, err)
+	recs := h.find("request failed", map[string]string{"method": "DescribeWorkflowExecution"})
+	require.Len(t, recs, 1, "one record per failed call")
+	require.Equal(t, slog.LevelDebug, recs[0].level)
+	require.Equal(t, testNamespace, recs[0].attrs["namespace"])
+	require.Equal(t, codes.NotFound.String(), recs[0].attrs["code"])
+	require.Equal(t, status.Convert(err).Message(), recs[0].attrs["message"])
+
+	// An undecodable request is logged the same way (it never reaches a
+	// handler).
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	err = invokeRaw(ctx, conn, "GetWorkflowExecutionHistory", []byte{0x0a, 0x20, 'x'}, &workflowservice.GetWorkflowExecutionHistoryResponse{})
+	requireCode(t, codes.InvalidArgument, err)
+	recs = h.find("request failed", map[string]string{"method": "GetWorkflowExecutionHistory", "code": codes.InvalidArgument.String()})
+	require.Len(t, recs, 1, "undecodable request logged once")
+	require.Equal(t, slog.LevelDebug, recs[0].level)
+}
+
+// Dynamic-config keys Sundial does not read are named in one warning at
+// start-up; keys it reads are not.
+func TestUnknownDynamicConfigKeysWarned(t *testing.T) {
+	t.Parallel()
+	h := newCaptureHandler()
+	startServerWithLogger(t, slog.New(h), config.NewDynamic(map[string]any{
+		"frontend.rps": 100, "limit.maxIDLength": 900, "no.such.setting": true,
+	}))
+	recs := h.find("dynamic config keys not implemented by Sundial are ignored", nil)
+	require.Len(t, recs, 1)
+	require.Equal(t, slog.LevelWarn, recs[0].level)
+	require.Equal(t, "[frontend.rps no.such.setting]", recs[0].attrs["keys"])
+
+	quiet := newCaptureHandler()
+	startServerWithLogger(t, slog.New(quiet), config.NewDynamic(map[string]any{"limit.maxIDLength": 900}))
+	require.Empty(t, quiet.find("dynamic config keys not implemented by Sundial are ignored", nil))
+}
+
+// The standalone binary (which, unlike this test binary, does not link the
+// SDK) accepts gzip-compressed requests and warns about unknown
+// --dynamic-config-value keys.
+func TestStandaloneServerGzipAndUnknownKeys(t *testing.T) {
+	t.Parallel()
+	bin := buildSundial(t)
+	ctx := testContext(t, 2*time.Minute)
+	port := freePort(t)
+	output := &lockedBuffer{}
+	cmd := exec.Command(bin, "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--db-filename", filepath.Join(t.TempDir(), "s.db"), "--log-level", "warn",
+		"--dynamic-config-value", "frontend.namespaceRPS=10",
+		"--dynamic-config-value", "limit.maxIDLength=900")
+	cmd.Stdout, cmd.Stderr = output, output
+	require.NoError(t, cmd.Start())
+	p := &serverProcess{cmd: cmd, output: output, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(p.kill)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	waitUntilServing(t, ctx, addr, p)
+
+	seen := &compressionSeen{}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(seen), grpc.WithDefaultCallOptions(grpc.UseCompressor(gzip.Name)))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	svc := workflowservice.NewWorkflowServiceClient(conn)
+	_, err = svc.GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
+	require.NoError(t, err, "GetSystemInfo with gzip")
+	resp, err := svc.StartWorkflowExecution(ctx, validStart(t))
+	require.NoError(t, err, "StartWorkflowExecution with gzip")
+	require.NotEmpty(t, resp.GetRunId())
+	require.Equal(t, []string{"gzip", "gzip"}, seen.all(), "responses are compressed like the requests")
+
+	logs := output.String()
+	require.Equal(t, 1, strings.Count(logs, "dynamic config keys not implemented by Sundial are ignored"), logs)
+	require.Contains(t, logs, "frontend.namespaceRPS", logs)
+	require.NotContains(t, logs, "limit.maxIDLength", logs)
+}
