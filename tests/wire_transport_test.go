@@ -3,6 +3,8 @@ package tests
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os/exec"
@@ -15,8 +17,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -289,4 +296,43 @@ func TestStandaloneServerGzipAndUnknownKeys(t *testing.T) {
 	require.Equal(t, 1, strings.Count(logs, "dynamic config keys not implemented by Sundial are ignored"), logs)
 	require.Contains(t, logs, "frontend.namespaceRPS", logs)
 	require.NotContains(t, logs, "limit.maxIDLength", logs)
+}
+
+// A start refused because of an existing run names it in the reference
+// server's words, which depend on whether the run is open and on the
+// reuse policy that refused it.
+func TestAlreadyStartedMessages(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 60*time.Second)
+	const noConflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_UNSPECIFIED
+	requireRefusal := func(err error, want string) {
+		t.Helper()
+		var as *serviceerror.WorkflowExecutionAlreadyStarted
+		require.True(t, errors.As(err, &as), "want WorkflowExecutionAlreadyStarted, got %v", err)
+		require.Equal(t, want, as.Error())
+	}
+
+	id := uniqueName(t, "reject")
+	runID, err := startOnce(t, env, id, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, noConflict)
+	require.NoError(t, err)
+	_, err = startOnce(t, env, id, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, noConflict)
+	requireRefusal(err, fmt.Sprintf("Workflow execution is already running. WorkflowId: %s, RunId: %s.", id, runID))
+	require.NoError(t, env.client.TerminateWorkflow(ctx, id, runID, "closing"))
+	_, err = startOnce(t, env, id, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, noConflict)
+	requireRefusal(err, fmt.Sprintf("Workflow execution already finished. WorkflowId: %s, RunId: %s. "+
+		"Workflow Id reuse policy: reject duplicate workflow Id.", id, runID))
+
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(workflow.Context) error { return nil }, workflow.RegisterOptions{Name: "Quick"})
+	})
+	id = uniqueName(t, "completed")
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "Quick")
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
+	_, err = env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowExecutionErrorWhenAlreadyStarted: true}, "Quick")
+	requireRefusal(err, fmt.Sprintf("Workflow execution already finished successfully. WorkflowId: %s, RunId: %s. "+
+		"Workflow Id reuse policy: allow duplicate workflow Id if last run failed.", id, run.GetRunID()))
 }

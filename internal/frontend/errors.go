@@ -54,7 +54,7 @@ func toServiceError(err error) error {
 		return serviceerror.NewNotFound("namespace not found")
 	case errors.As(err, &alreadyStarted):
 		return serviceerror.NewWorkflowExecutionAlreadyStarted(
-			"Workflow execution is already running. RunId: "+alreadyStarted.RunID+".",
+			alreadyStarted.Error(),
 			alreadyStarted.StartRequestID, alreadyStarted.RunID)
 	case errors.Is(err, history.ErrUpdateNotFound):
 		return serviceerror.NewNotFound("update not found")
