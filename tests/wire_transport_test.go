@@ -336,3 +336,76 @@ func TestAlreadyStartedMessages(t *testing.T) {
 	requireRefusal(err, fmt.Sprintf("Workflow execution already finished successfully. WorkflowId: %s, RunId: %s. "+
 		"Workflow Id reuse policy: allow duplicate workflow Id if last run failed.", id, run.GetRunID()))
 }
+
+// Cancel and terminate with first_execution_run_id act on the current run
+// only if its chain started at that run (the run ID given is ignored, as
+// the reference server does); otherwise NotFound and nothing changes.
+func TestCancelTerminateFirstExecutionRunID(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 90*time.Second)
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(ctx workflow.Context, n int) error {
+			if n == 0 {
+				return workflow.NewContinueAsNewError(ctx, "Chain", 1)
+			}
+			dctx, _ := workflow.NewDisconnectedContext(ctx) // keep waiting after a cancel request
+			workflow.GetSignalChannel(ctx, "never").Receive(dctx, nil)
+			return nil
+		}, workflow.RegisterOptions{Name: "Chain"})
+	})
+	id := uniqueName(t, "wf")
+	first, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "Chain", 0)
+	require.NoError(t, err)
+	var second string
+	eventually(t, ctx, "the continued run to start", func() error {
+		d, err := env.client.DescribeWorkflowExecution(ctx, id, "")
+		if err != nil || d.GetWorkflowExecutionInfo().GetExecution().GetRunId() == first.GetRunID() {
+			return fmt.Errorf("not yet: %v", err)
+		}
+		second = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		return nil
+	})
+	svc := rawService(t, env.addr)
+	exec := func(runID string) *commonpb.WorkflowExecution {
+		return &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID}
+	}
+	terminate := func(runID, firstRunID string) error {
+		_, err := svc.TerminateWorkflowExecution(ctx, &workflowservice.TerminateWorkflowExecutionRequest{
+			Namespace: testNamespace, WorkflowExecution: exec(runID), FirstExecutionRunId: firstRunID, Reason: "test"})
+		return err
+	}
+	cancel := func(runID, firstRunID string) error {
+		_, err := svc.RequestCancelWorkflowExecution(ctx, &workflowservice.RequestCancelWorkflowExecutionRequest{
+			Namespace: testNamespace, WorkflowExecution: exec(runID), FirstExecutionRunId: firstRunID, RequestId: uniqueName(t, "req")})
+		return err
+	}
+	requireNotFound := func(err error, msg string) {
+		t.Helper()
+		requireCode(t, codes.NotFound, err, msg)
+		require.Equal(t, "workflow execution not found", status.Convert(err).Message())
+	}
+
+	requireNotFound(terminate(second, "another-chain"), "terminate, other chain")
+	requireNotFound(terminate("", "another-chain"), "terminate current, other chain")
+	requireNotFound(cancel("", "another-chain"), "cancel, other chain")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, second))
+	require.Empty(t, eventsOfType(requireHistory(t, ctx, env.client, id, second), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED))
+
+	// The run ID of the (closed) first run is ignored: the current run of
+	// the chain is cancelled, then terminated.
+	require.NoError(t, cancel(first.GetRunID(), first.GetRunID()))
+	require.Len(t, eventsOfType(requireHistory(t, ctx, env.client, id, second), enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED), 1)
+	require.NoError(t, terminate(first.GetRunID(), first.GetRunID()))
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, second))
+	requireCode(t, codes.NotFound, terminate("", first.GetRunID()), "the chain's current run is closed")
+
+	// A new chain under the same workflow ID is not the old chain.
+	third, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "Chain", 1)
+	require.NoError(t, err)
+	requireNotFound(terminate("", first.GetRunID()), "terminate, new chain")
+	requireNotFound(cancel(third.GetRunID(), first.GetRunID()), "cancel, new chain")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, third.GetRunID()))
+	require.NoError(t, terminate("", third.GetRunID()))
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, third.GetRunID()))
+}
