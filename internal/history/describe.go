@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
@@ -55,12 +56,14 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		info.CloseTime = timestamppb.New(x.CloseTime)
 		info.ExecutionDuration = durationpb.New(x.CloseTime.Sub(x.ExecutionTime))
 	}
+	// Memo, search attributes and reset points are empty messages, never
+	// nil, when a run has none: the reference server always sets the
+	// first two, and the Go SDK's DescribeWorkflow dereferences them.
+	info.Memo, info.SearchAttributes, info.AutoResetPoints = &commonpb.Memo{}, &commonpb.SearchAttributes{}, &workflowpb.ResetPoints{}
 	if st.Memo != nil {
-		info.Memo = &commonpb.Memo{}
 		mustDecode(st.Memo, info.Memo)
 	}
 	if st.SearchAttributes != nil {
-		info.SearchAttributes = &commonpb.SearchAttributes{}
 		mustDecode(st.SearchAttributes, info.SearchAttributes)
 	}
 	resp := &workflowservice.DescribeWorkflowExecutionResponse{
@@ -71,6 +74,7 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 			DefaultWorkflowTaskTimeout: optDuration(x.TaskTimeout),
 		},
 		WorkflowExecutionInfo: info,
+		WorkflowExtendedInfo:  extendedInfo(st),
 	}
 	for _, c := range st.Children {
 		resp.PendingChildren = append(resp.PendingChildren, &workflowpb.PendingChildExecutionInfo{
@@ -96,6 +100,23 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 	return resp
 }
 
+// extendedInfo is the run's workflow_extended_info, which the reference
+// server always sets.
+func extendedInfo(st *sm.State) *workflowpb.WorkflowExecutionExtendedInfo {
+	x := st.Execution
+	ext := &workflowpb.WorkflowExecutionExtendedInfo{
+		OriginalStartTime: timestamppb.New(x.StartTime),
+		CancelRequested:   st.CancelRequested,
+	}
+	if !x.ExecutionExpiration.IsZero() {
+		ext.ExecutionExpirationTime = timestamppb.New(x.ExecutionExpiration)
+	}
+	if x.RunTimeout > 0 {
+		ext.RunExpirationTime = timestamppb.New(x.ExecutionTime.Add(x.RunTimeout))
+	}
+	return ext
+}
+
 func pendingActivity(ai *sm.ActivityInfo) *workflowpb.PendingActivityInfo {
 	p := &workflowpb.PendingActivityInfo{
 		ActivityId:         ai.ActivityID,
@@ -105,6 +126,20 @@ func pendingActivity(ai *sm.ActivityInfo) *workflowpb.PendingActivityInfo {
 		MaximumAttempts:    ai.Retry.MaximumAttempts,
 		ScheduledTime:      timestamppb.New(ai.AttemptScheduledTime),
 		LastWorkerIdentity: ai.LastWorkerIdentity,
+		ActivityOptions: &activitypb.ActivityOptions{
+			TaskQueue:              &taskqueuepb.TaskQueue{Name: ai.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+			ScheduleToCloseTimeout: optDuration(ai.ScheduleToClose),
+			ScheduleToStartTimeout: optDuration(ai.ScheduleToStart),
+			StartToCloseTimeout:    optDuration(ai.StartToClose),
+			HeartbeatTimeout:       optDuration(ai.Heartbeat),
+			RetryPolicy: &commonpb.RetryPolicy{
+				InitialInterval:        durationpb.New(ai.Retry.InitialInterval),
+				BackoffCoefficient:     ai.Retry.BackoffCoefficient,
+				MaximumInterval:        durationpb.New(ai.Retry.MaximumInterval),
+				MaximumAttempts:        ai.Retry.MaximumAttempts,
+				NonRetryableErrorTypes: ai.Retry.NonRetryableTypes,
+			},
+		},
 	}
 	switch {
 	case ai.CancelRequested:
