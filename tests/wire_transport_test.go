@@ -20,8 +20,10 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/grpc"
@@ -408,4 +410,70 @@ func TestCancelTerminateFirstExecutionRunID(t *testing.T) {
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, third.GetRunID()))
 	require.NoError(t, terminate("", third.GetRunID()))
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, third.GetRunID()))
+}
+
+// GetSystemInfo advertises exactly the capabilities Sundial honours (the
+// table is in docs/DECISIONS.md).
+func TestSystemInfoCapabilities(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	info, err := rawService(t, env.addr).GetSystemInfo(testContext(t, 30*time.Second), &workflowservice.GetSystemInfoRequest{})
+	require.NoError(t, err)
+	want := &workflowservice.GetSystemInfoResponse_Capabilities{
+		SignalAndQueryHeader:            true,
+		InternalErrorDifferentiation:    true,
+		ActivityFailureIncludeHeartbeat: true,
+		EncodedFailureAttributes:        true,
+		UpsertMemo:                      true,
+		EagerWorkflowStart:              true,
+		SdkMetadata:                     true,
+		CountGroupByExecutionStatus:     true,
+	}
+	require.True(t, proto.Equal(want, info.GetCapabilities()), "capabilities: got %v, want %v", info.GetCapabilities(), want)
+}
+
+// activity_failure_include_heartbeat: the heartbeat details sent with
+// RespondActivityTaskFailed are what the next attempt starts from.
+func TestActivityFailureIncludesHeartbeat(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 3*time.Minute)
+	byHand := uniqueName(t, "by-hand") // only this test polls it
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+			ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: byHand, StartToCloseTimeout: time.Minute,
+				RetryPolicy: &temporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumAttempts: 2}})
+			return workflow.ExecuteActivity(ctx, "ByHand").Get(ctx, nil)
+		}, workflow.RegisterOptions{Name: "RunsByHand"})
+	})
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: tq}, "RunsByHand")
+	require.NoError(t, err)
+	svc := rawService(t, env.addr)
+	poll := func() *workflowservice.PollActivityTaskQueueResponse {
+		for {
+			resp, err := svc.PollActivityTaskQueue(ctx, &workflowservice.PollActivityTaskQueueRequest{
+				Namespace: testNamespace, TaskQueue: &taskqueuepb.TaskQueue{Name: byHand}, Identity: "by-hand"})
+			require.NoError(t, err)
+			if len(resp.GetTaskToken()) > 0 {
+				return resp
+			}
+		}
+	}
+	first := poll()
+	require.Equal(t, int32(1), first.GetAttempt())
+	details := &commonpb.Payloads{Payloads: []*commonpb.Payload{{
+		Metadata: map[string][]byte{"encoding": []byte("json/plain")}, Data: []byte(`"from-failure"`)}}}
+	_, err = svc.RespondActivityTaskFailed(ctx, &workflowservice.RespondActivityTaskFailedRequest{
+		Namespace: testNamespace, TaskToken: first.GetTaskToken(), Identity: "by-hand", LastHeartbeatDetails: details,
+		Failure: &failurepb.Failure{Message: "boom", FailureInfo: &failurepb.Failure_ApplicationFailureInfo{
+			ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "Boom"}}},
+	})
+	require.NoError(t, err)
+	second := poll()
+	require.Equal(t, int32(2), second.GetAttempt())
+	require.True(t, proto.Equal(details, second.GetHeartbeatDetails()), "heartbeat details of attempt 2: %v", second.GetHeartbeatDetails())
+	_, err = svc.RespondActivityTaskCompleted(ctx, &workflowservice.RespondActivityTaskCompletedRequest{
+		Namespace: testNamespace, TaskToken: second.GetTaskToken(), Identity: "by-hand"})
+	require.NoError(t, err)
+	require.NoError(t, run.Get(ctx, nil))
 }
