@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/server"
@@ -476,4 +477,118 @@ func TestActivityFailureIncludesHeartbeat(t *testing.T) {
 		Namespace: testNamespace, TaskToken: second.GetTaskToken(), Identity: "by-hand"})
 	require.NoError(t, err)
 	require.NoError(t, run.Get(ctx, nil))
+}
+
+// After the worker that has the run cached stops (worker.Stop sends
+// ShutdownWorker), the next workflow task goes to the normal queue at once:
+// the other worker runs it and no sticky schedule-to-start timeout is
+// written.
+func TestShutdownWorkerReleasesStickyQueue(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 90*time.Second)
+	tq := uniqueName(t, "tq")
+	register := func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(ctx workflow.Context) (string, error) {
+			var v string
+			workflow.GetSignalChannel(ctx, "go").Receive(ctx, &v)
+			return v, nil
+		}, workflow.RegisterOptions{Name: "WaitSignal"})
+	}
+	a := worker.New(env.client, tq, worker.Options{Identity: "worker-a"})
+	register(a)
+	require.NoError(t, a.Start())
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: tq,
+		WorkflowTaskTimeout: 10 * time.Second}, "WaitSignal")
+	require.NoError(t, err)
+	eventually(t, ctx, "worker A to complete the first task", func() error {
+		events, err := history(ctx, env.client, run.GetID(), run.GetRunID())
+		if err != nil || len(eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) == 0 {
+			return fmt.Errorf("not yet: %v", err)
+		}
+		return nil
+	})
+	a.Stop()
+	b := worker.New(env.client, tq, worker.Options{Identity: "worker-b"})
+	register(b)
+	require.NoError(t, b.Start())
+	t.Cleanup(b.Stop)
+	eventually(t, ctx, "worker B to poll the normal queue", func() error {
+		resp, err := env.client.DescribeTaskQueue(ctx, tq, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return err
+		}
+		for _, p := range resp.GetPollers() {
+			if p.GetIdentity() == "worker-b" {
+				return nil
+			}
+		}
+		return fmt.Errorf("not yet")
+	})
+	require.NoError(t, env.client.SignalWorkflow(ctx, run.GetID(), "", "go", "from-b"))
+	var out string
+	require.NoError(t, run.Get(ctx, &out))
+	require.Equal(t, "from-b", out)
+	events := requireHistory(t, ctx, env.client, run.GetID(), run.GetRunID())
+	requireContiguousIDs(t, events)
+	require.Empty(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT), "history: %v", eventTypes(events))
+	started := eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED)
+	require.Equal(t, "worker-b", started[len(started)-1].GetWorkflowTaskStartedEventAttributes().GetIdentity())
+}
+
+// A workflow task already waiting on a sticky queue when its worker calls
+// ShutdownWorker is handed back to the normal queue at once, not left to
+// the sticky schedule-to-start timeout. The "sticky worker" is played by
+// hand so the task is sure to wait on its queue.
+func TestShutdownWorkerHandsBackHeldStickyTask(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 90*time.Second)
+	svc := rawService(t, env.addr)
+	tq, sticky := uniqueName(t, "tq"), uniqueName(t, "sticky")
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: tq}, "WaitSignal")
+	require.NoError(t, err)
+	var task *workflowservice.PollWorkflowTaskQueueResponse
+	for len(task.GetTaskToken()) == 0 {
+		task, err = svc.PollWorkflowTaskQueue(ctx, &workflowservice.PollWorkflowTaskQueueRequest{
+			Namespace: testNamespace, TaskQueue: &taskqueuepb.TaskQueue{Name: tq}, Identity: "by-hand"})
+		require.NoError(t, err)
+	}
+	_, err = svc.RespondWorkflowTaskCompleted(ctx, &workflowservice.RespondWorkflowTaskCompletedRequest{
+		Namespace: testNamespace, TaskToken: task.GetTaskToken(), Identity: "by-hand",
+		StickyAttributes: &taskqueuepb.StickyExecutionAttributes{
+			WorkerTaskQueue:        &taskqueuepb.TaskQueue{Name: sticky, Kind: enumspb.TASK_QUEUE_KIND_STICKY, NormalName: tq},
+			ScheduleToStartTimeout: durationpb.New(5 * time.Second)},
+	})
+	require.NoError(t, err)
+	// One short poll makes the sticky queue available (recently polled).
+	pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, _ = svc.PollWorkflowTaskQueue(pctx, &workflowservice.PollWorkflowTaskQueueRequest{Namespace: testNamespace,
+		TaskQueue: &taskqueuepb.TaskQueue{Name: sticky, Kind: enumspb.TASK_QUEUE_KIND_STICKY, NormalName: tq}, Identity: "by-hand"})
+	cancel()
+	require.NoError(t, env.client.SignalWorkflow(ctx, run.GetID(), "", "go", "after-shutdown"))
+	eventually(t, ctx, "the task to wait on the sticky queue", func() error {
+		events, err := history(ctx, env.client, run.GetID(), run.GetRunID())
+		if err != nil || len(eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED)) < 2 {
+			return fmt.Errorf("not yet: %v", err)
+		}
+		return nil
+	})
+	_, err = svc.ShutdownWorker(ctx, &workflowservice.ShutdownWorkerRequest{Namespace: testNamespace,
+		StickyTaskQueue: sticky, Identity: "by-hand", Reason: "test"})
+	require.NoError(t, err)
+
+	env.startWorkerOn(t, tq, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(func(ctx workflow.Context) (string, error) {
+			var v string
+			workflow.GetSignalChannel(ctx, "go").Receive(ctx, &v)
+			return v, nil
+		}, workflow.RegisterOptions{Name: "WaitSignal"})
+	})
+	var out string
+	require.NoError(t, run.Get(ctx, &out))
+	require.Equal(t, "after-shutdown", out)
+	events := requireHistory(t, ctx, env.client, run.GetID(), run.GetRunID())
+	requireContiguousIDs(t, events)
+	require.Empty(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT), "history: %v", eventTypes(events))
 }
