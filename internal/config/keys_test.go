@@ -59,3 +59,19 @@ func TestUnknownKeys(t *testing.T) {
 		t.Fatal("nil Dynamic has no keys")
 	}
 }
+
+// Keys from a dynamic-config file are checked like flag values.
+func TestUnknownKeysFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dynamic.yaml")
+	text := "limit.maxIDLength:\n  - value: 500\nfrontend.namespaceRPS:\n  - value: 10\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	values, err := LoadDynamicFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(NewDynamic(values).UnknownKeys(), ","); got != "frontend.namespaceRPS" {
+		t.Fatalf("UnknownKeys = %q", got)
+	}
+}
