@@ -48,8 +48,9 @@ func ServerOptions(logger *slog.Logger, m *metrics.Metrics) []grpc.ServerOption 
 
 // UnaryInterceptor turns every handler error into a gRPC status via
 // toServiceError, and a panic into Internal (logged with its stack) so that
-// no request can crash the process. Every failed call is logged once here
-// (see logFailedCall).
+// no request can crash the process. A request requestCodec could not
+// decode fails here with InvalidArgument, before the handler. Every failed
+// call is logged once here (see logFailedCall).
 func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	if logger == nil {
 		logger = slog.Default()
@@ -66,6 +67,9 @@ func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 				logFailedCall(ctx, logger, info.FullMethod, req, err)
 			}
 		}()
+		if err = undecodableRequest(req); err != nil {
+			return nil, serviceerror.ToStatus(err).Err()
+		}
 		resp, err = handler(ctx, req)
 		if err != nil {
 			return nil, serviceerror.ToStatus(toServiceError(err)).Err()

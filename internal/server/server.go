@@ -190,8 +190,8 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	}
 	s.lis = lis
 	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
-	s.grpc.RegisterService(frontend.WithUndecodableRequestsAsInvalidArgument(&workflowservice.WorkflowService_ServiceDesc), handler)
-	s.grpc.RegisterService(frontend.WithUndecodableRequestsAsInvalidArgument(&operatorservice.OperatorService_ServiceDesc), frontend.NewOperator(handler))
+	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
+	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
