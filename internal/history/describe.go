@@ -86,18 +86,22 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		resp.PendingActivities = append(resp.PendingActivities, pendingActivity(ai))
 	}
 	if wt := st.WorkflowTask; wt != nil {
-		p := &workflowpb.PendingWorkflowTaskInfo{
-			State:                 enumspb.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
-			ScheduledTime:         timestamppb.New(wt.ScheduledTime),
-			OriginalScheduledTime: timestamppb.New(wt.ScheduledTime),
-			Attempt:               wt.Attempt,
-		}
-		if wt.Started() {
-			p.State, p.StartedTime = enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED, timestamppb.New(wt.StartedTime)
-		}
-		resp.PendingWorkflowTask = p
+		resp.PendingWorkflowTask = pendingWorkflowTask(wt)
 	}
 	return resp
+}
+
+func pendingWorkflowTask(wt *sm.WorkflowTaskInfo) *workflowpb.PendingWorkflowTaskInfo {
+	p := &workflowpb.PendingWorkflowTaskInfo{
+		State:                 enumspb.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+		ScheduledTime:         timestamppb.New(wt.ScheduledTime),
+		OriginalScheduledTime: timestamppb.New(wt.ScheduledTime),
+		Attempt:               wt.Attempt,
+	}
+	if wt.Started() {
+		p.State, p.StartedTime = enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED, timestamppb.New(wt.StartedTime)
+	}
+	return p
 }
 
 // extendedInfo is the run's workflow_extended_info, which the reference
