@@ -61,7 +61,9 @@ type compressionSeen struct {
 	seen []string
 }
 
-func (c *compressionSeen) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (c *compressionSeen) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return ctx
+}
 func (c *compressionSeen) HandleRPC(_ context.Context, s stats.RPCStats) {
 	if h, ok := s.(*stats.InHeader); ok {
 		c.mu.Lock()
