@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,13 +16,14 @@ import (
 type Dynamic struct {
 	mu     sync.RWMutex
 	values map[string]any
+	names  map[string]string // lower-cased key -> the spelling it was set with
 }
 
 // NewDynamic returns a Dynamic seeded with values (may be nil).
 func NewDynamic(values map[string]any) *Dynamic {
-	d := &Dynamic{values: map[string]any{}}
+	d := &Dynamic{values: map[string]any{}, names: map[string]string{}}
 	for k, v := range values {
-		d.values[strings.ToLower(k)] = v
+		d.Set(k, v)
 	}
 	return d
 }
@@ -30,7 +32,28 @@ func NewDynamic(values map[string]any) *Dynamic {
 func (d *Dynamic) Set(key string, v any) {
 	d.mu.Lock()
 	d.values[strings.ToLower(key)] = v
+	d.names[strings.ToLower(key)] = key
 	d.mu.Unlock()
+}
+
+// UnknownKeys lists, sorted and as spelled when set, the keys that hold a
+// value but that Sundial never reads (see IsKnownKey), so the server can
+// warn about settings that have no effect instead of ignoring them
+// silently.
+func (d *Dynamic) UnknownKeys() []string {
+	if d == nil {
+		return nil
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for lower, name := range d.names {
+		if !knownKeys[lower] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // SetJSON parses a `KEY=JSON` pair as given to --dynamic-config-value.

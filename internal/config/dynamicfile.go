@@ -65,7 +65,11 @@ func WatchDynamicFile(ctx context.Context, d *Dynamic, path string, interval tim
 		for k, v := range values {
 			if old, ok := d.get(k); !ok || !reflect.DeepEqual(old, v) {
 				d.Set(k, v)
-				log.Info("dynamic config changed", "key", k)
+				if IsKnownKey(k) {
+					log.Info("dynamic config changed", "key", k)
+				} else {
+					log.Warn("dynamic config key is not implemented by Sundial and is ignored", "key", k)
+				}
 			}
 		}
 	}

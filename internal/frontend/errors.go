@@ -3,7 +3,6 @@ package frontend
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -20,8 +19,9 @@ import (
 // Temporal service errors (and so gRPC codes). It is applied to every error
 // a handler returns (by the interceptor), so handlers return domain errors
 // unchanged and validation errors as serviceerrors. Errors it does not know
-// become Internal and are logged, because they mean a bug somewhere.
-func toServiceError(logger *slog.Logger, method string, err error) error {
+// become Internal (they mean a bug somewhere); the interceptor logs every
+// failed call once, so this function does not log.
+func toServiceError(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -54,7 +54,7 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 		return serviceerror.NewNotFound("namespace not found")
 	case errors.As(err, &alreadyStarted):
 		return serviceerror.NewWorkflowExecutionAlreadyStarted(
-			"Workflow execution is already running. RunId: "+alreadyStarted.RunID+".",
+			alreadyStarted.Error(),
 			alreadyStarted.StartRequestID, alreadyStarted.RunID)
 	case errors.Is(err, history.ErrUpdateNotFound):
 		return serviceerror.NewNotFound("update not found")
@@ -96,6 +96,5 @@ func toServiceError(logger *slog.Logger, method string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return serviceerror.NewCanceled(err.Error())
 	}
-	logger.Error("internal error", "method", method, "error", err)
 	return serviceerror.NewInternal(err.Error())
 }

@@ -194,5 +194,5 @@ func newTestEnv(t *testing.T) *testEnv {
 // wire maps err as the interceptor does and returns the gRPC status the
 // client would see.
 func wire(err error) *status.Status {
-	return serviceerror.ToStatus(toServiceError(quietLogger, "test", err))
+	return serviceerror.ToStatus(toServiceError(err))
 }

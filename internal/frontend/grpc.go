@@ -9,7 +9,10 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // SDKs compress requests with gzip by default
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 
 	"github.com/sundialhq/sundial/internal/metrics"
 )
@@ -31,6 +34,7 @@ func ServerOptions(logger *slog.Logger, m *metrics.Metrics) []grpc.ServerOption 
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(MetricsInterceptor(m), UnaryInterceptor(logger)),
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.ForceServerCodecV2(requestCodec{}),
 		// Calls run on long-lived goroutines whose stacks have already
 		// grown (a new goroutine per call spent ~6% of the server's CPU
 		// growing its stack); calls beyond the pool get a new goroutine.
@@ -44,7 +48,9 @@ func ServerOptions(logger *slog.Logger, m *metrics.Metrics) []grpc.ServerOption 
 
 // UnaryInterceptor turns every handler error into a gRPC status via
 // toServiceError, and a panic into Internal (logged with its stack) so that
-// no request can crash the process.
+// no request can crash the process. A request requestCodec could not
+// decode fails here with InvalidArgument, before the handler. Every failed
+// call is logged once here (see logFailedCall).
 func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	if logger == nil {
 		logger = slog.Default()
@@ -57,11 +63,38 @@ func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 				resp = nil
 				err = serviceerror.ToStatus(serviceerror.NewInternal("internal error: the request handler panicked")).Err()
 			}
+			if err != nil {
+				logFailedCall(ctx, logger, info.FullMethod, req, err)
+			}
 		}()
+		if err = undecodableRequest(req); err != nil {
+			return nil, serviceerror.ToStatus(err).Err()
+		}
 		resp, err = handler(ctx, req)
 		if err != nil {
-			return nil, serviceerror.ToStatus(toServiceError(logger, info.FullMethod, err)).Err()
+			return nil, serviceerror.ToStatus(toServiceError(err)).Err()
 		}
 		return resp, nil
 	}
+}
+
+// logFailedCall writes the one log record of a failed call: at warn when
+// the code means the server failed (the operator should look), at debug
+// when it is an answer to the caller's request (not found, bad input, ...),
+// which is routine and would flood the log at a higher level.
+func logFailedCall(ctx context.Context, logger *slog.Logger, fullMethod string, req any, err error) {
+	st := status.Convert(err)
+	level := slog.LevelDebug
+	switch st.Code() {
+	case codes.Internal, codes.Unavailable, codes.Unknown, codes.DataLoss:
+		level = slog.LevelWarn
+	}
+	if !logger.Enabled(ctx, level) {
+		return
+	}
+	logger.LogAttrs(ctx, level, "request failed",
+		slog.String("method", methodName(fullMethod)),
+		slog.String("namespace", requestNamespace(req)),
+		slog.String("code", st.Code().String()),
+		slog.String("message", st.Message()))
 }

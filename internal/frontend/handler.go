@@ -112,15 +112,20 @@ func (h *Handler) namespaceByName(ctx context.Context, name string) (*namespace.
 }
 
 // GetSystemInfo advertises only the capabilities Sundial actually honours:
-// a wrong true is worse than false.
+// a wrong true is worse than false. docs/DECISIONS.md has the table of
+// every capability and why it is on or off.
 func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoRequest) (*workflowservice.GetSystemInfoResponse, error) {
 	return &workflowservice.GetSystemInfoResponse{
 		ServerVersion: h.opts.ServerVersion,
 		Capabilities: &workflowservice.GetSystemInfoResponse_Capabilities{
-			SdkMetadata:                  true,
-			SignalAndQueryHeader:         true,
-			EagerWorkflowStart:           true,
-			InternalErrorDifferentiation: true,
+			SignalAndQueryHeader:            true,
+			InternalErrorDifferentiation:    true,
+			ActivityFailureIncludeHeartbeat: true,
+			EncodedFailureAttributes:        true,
+			UpsertMemo:                      true,
+			EagerWorkflowStart:              true,
+			SdkMetadata:                     true,
+			CountGroupByExecutionStatus:     true,
 		},
 	}, nil
 }

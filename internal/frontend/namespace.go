@@ -112,6 +112,11 @@ func (h *Handler) describe(ns *namespace.Namespace) *workflowservice.DescribeNam
 		BlobSizeLimitError: int64(lim.blobSizeError),
 		MemoSizeLimitError: int64(lim.memoSizeError),
 	}
+	// The reference server always has a (possibly empty) bad-binaries
+	// message; clients read config.badBinaries.binaries.
+	if resp.Config != nil && resp.Config.BadBinaries == nil {
+		resp.Config.BadBinaries = &namespacepb.BadBinaries{}
+	}
 	return resp
 }
 

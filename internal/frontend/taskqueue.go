@@ -117,14 +117,21 @@ func (h *Handler) describeEnhanced(ctx context.Context, req *workflowservice.Des
 	}, nil
 }
 
+// describeType describes one type of the queue. Every type the API
+// defines is answered, as the reference server does and the Web UI relies
+// on (it asks for all of them): Sundial serves no Nexus tasks and a sticky
+// queue holds workflow tasks only, so those are described as empty (no
+// pollers, no backlog) rather than refused.
 func (h *Handler) describeType(ctx context.Context, base matching.DescribeRequest, typ enumspb.TaskQueueType) (*matching.Description, error) {
 	switch typ {
 	case enumspb.TASK_QUEUE_TYPE_WORKFLOW:
 	case enumspb.TASK_QUEUE_TYPE_ACTIVITY:
 		if base.Sticky {
-			return nil, serviceerror.NewInvalidArgument("sticky queues hold workflow tasks only")
+			return &matching.Description{}, nil
 		}
 		base.Activity = true
+	case enumspb.TASK_QUEUE_TYPE_NEXUS:
+		return &matching.Description{}, nil
 	default:
 		return nil, serviceerror.NewInvalidArgument("unsupported task queue type " + typ.String())
 	}

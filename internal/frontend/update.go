@@ -88,12 +88,12 @@ func (h *Handler) ExecuteMultiOperation(ctx context.Context, req *workflowservic
 	}
 	started, err := h.hist.StartWorkflowExecution(ctx, ns.ID, start)
 	if err != nil {
-		return nil, serviceerror.NewMultiOperationExecution("start failed", []error{toServiceError(h.logger, "ExecuteMultiOperation", err), aborted})
+		return nil, serviceerror.NewMultiOperationExecution("start failed", []error{toServiceError(err), aborted})
 	}
 	upd.WorkflowExecution.RunId = started.GetRunId()
 	updated, err := h.hist.UpdateWorkflowExecution(ctx, ns.ID, upd)
 	if err != nil {
-		return nil, serviceerror.NewMultiOperationExecution("update failed", []error{aborted, toServiceError(h.logger, "ExecuteMultiOperation", err)})
+		return nil, serviceerror.NewMultiOperationExecution("update failed", []error{aborted, toServiceError(err)})
 	}
 	return &workflowservice.ExecuteMultiOperationResponse{Responses: []*workflowservice.ExecuteMultiOperationResponse_Response{
 		{Response: &workflowservice.ExecuteMultiOperationResponse_Response_StartWorkflow{StartWorkflow: started}},

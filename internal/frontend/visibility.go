@@ -218,6 +218,13 @@ func executionInfo(r *persistence.VisibilityRecord, lookup searchattr.Lookup) *w
 	if r.RootWorkflowID != "" {
 		info.RootExecution = &commonpb.WorkflowExecution{WorkflowId: r.RootWorkflowID, RunId: r.RootRunID}
 	}
+	// Empty messages, never nil, as DescribeWorkflowExecution answers.
+	if info.Memo == nil {
+		info.Memo = &commonpb.Memo{}
+	}
+	if info.SearchAttributes == nil {
+		info.SearchAttributes = &commonpb.SearchAttributes{}
+	}
 	return info
 }
 

@@ -72,15 +72,23 @@ var (
 	ErrShuttingDown = errors.New("history is shutting down")
 )
 
-// AlreadyStartedError: a start found an open run with another request ID
-// (AlreadyExists, WorkflowExecutionAlreadyStarted).
+// AlreadyStartedError: a start found an open run with another request ID,
+// or a closed run its reuse policy refuses (AlreadyExists,
+// WorkflowExecutionAlreadyStarted). Msg, when set, is the message for the
+// client in the reference server's words; without it the run is reported
+// as running.
 type AlreadyStartedError struct {
 	StartRequestID string
 	RunID          string
+	WorkflowID     string
+	Msg            string
 }
 
 func (e *AlreadyStartedError) Error() string {
-	return fmt.Sprintf("workflow execution is already running. WorkflowId: run %s", e.RunID)
+	if e.Msg != "" {
+		return e.Msg
+	}
+	return fmt.Sprintf("Workflow execution is already running. WorkflowId: %v, RunId: %v.", e.WorkflowID, e.RunID)
 }
 
 // InvalidArgumentError: the request is well-formed but not acceptable in the

@@ -65,16 +65,37 @@ func (e *Engine) currentRun(ctx context.Context, namespaceID, workflowID string)
 
 // RequestCancelWorkflowExecution asks the workflow to cancel itself.
 func (e *Engine) RequestCancelWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.RequestCancelWorkflowExecutionRequest) error {
-	return e.updateRun(ctx, namespaceID, req.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
+	exec, fn := inChain(req.GetWorkflowExecution(), req.GetFirstExecutionRunId(), func(st *sm.State, now time.Time) (sm.Output, error) {
 		return sm.RequestCancel(st, req.GetRequestId(), req.GetReason(), req.GetIdentity(), now)
 	})
+	return e.updateRun(ctx, namespaceID, exec, fn)
 }
 
 // TerminateWorkflowExecution closes the run at once.
 func (e *Engine) TerminateWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.TerminateWorkflowExecutionRequest) error {
-	return e.updateRun(ctx, namespaceID, req.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
+	exec, fn := inChain(req.GetWorkflowExecution(), req.GetFirstExecutionRunId(), func(st *sm.State, now time.Time) (sm.Output, error) {
 		return sm.Terminate(st, req.GetReason(), req.GetDetails(), req.GetIdentity(), now)
 	})
+	return e.updateRun(ctx, namespaceID, exec, fn)
+}
+
+// inChain applies a cancel's or terminate's first_execution_run_id, as
+// the reference server does: when it is set, the call is aimed at the
+// workflow ID's current run whatever run ID was given, and applies only
+// if that run's chain (continue-as-new, retries, cron) started at
+// firstRunID; otherwise the workflow is not found. A closed current run
+// stays "already completed", as it is checked first.
+func inChain(exec *commonpb.WorkflowExecution, firstRunID string, fn transition) (*commonpb.WorkflowExecution, transition) {
+	if firstRunID == "" {
+		return exec, fn
+	}
+	current := &commonpb.WorkflowExecution{WorkflowId: exec.GetWorkflowId()}
+	return current, func(st *sm.State, now time.Time) (sm.Output, error) {
+		if st.Running() && st.Execution.FirstRunID != firstRunID {
+			return sm.Output{}, ErrWorkflowNotFound
+		}
+		return fn(st, now)
+	}
 }
 
 // ResetStickyTaskQueue forgets the run's sticky worker; a task waiting on

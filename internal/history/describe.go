@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
@@ -56,12 +57,14 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		info.CloseTime = timestamppb.New(x.CloseTime)
 		info.ExecutionDuration = durationpb.New(x.CloseTime.Sub(x.ExecutionTime))
 	}
+	// Memo, search attributes and reset points are empty messages, never
+	// nil, when a run has none: the reference server always sets the
+	// first two, and the Go SDK's DescribeWorkflow dereferences them.
+	info.Memo, info.SearchAttributes, info.AutoResetPoints = &commonpb.Memo{}, &commonpb.SearchAttributes{}, &workflowpb.ResetPoints{}
 	if st.Memo != nil {
-		info.Memo = &commonpb.Memo{}
 		mustDecode(st.Memo, info.Memo)
 	}
 	if st.SearchAttributes != nil {
-		info.SearchAttributes = &commonpb.SearchAttributes{}
 		mustDecode(st.SearchAttributes, info.SearchAttributes)
 	}
 	resp := &workflowservice.DescribeWorkflowExecutionResponse{
@@ -72,6 +75,7 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 			DefaultWorkflowTaskTimeout: durationpb.New(x.TaskTimeout),
 		},
 		WorkflowExecutionInfo: info,
+		WorkflowExtendedInfo:  extendedInfo(st),
 	}
 	if st.UserMetadata != nil {
 		resp.ExecutionConfig.UserMetadata = &sdkpb.UserMetadata{}
@@ -87,18 +91,39 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		resp.PendingActivities = append(resp.PendingActivities, pendingActivity(ai))
 	}
 	if wt := st.WorkflowTask; wt != nil {
-		p := &workflowpb.PendingWorkflowTaskInfo{
-			State:                 enumspb.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
-			ScheduledTime:         timestamppb.New(wt.ScheduledTime),
-			OriginalScheduledTime: timestamppb.New(wt.ScheduledTime),
-			Attempt:               wt.Attempt,
-		}
-		if wt.Started() {
-			p.State, p.StartedTime = enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED, timestamppb.New(wt.StartedTime)
-		}
-		resp.PendingWorkflowTask = p
+		resp.PendingWorkflowTask = pendingWorkflowTask(wt)
 	}
 	return resp
+}
+
+func pendingWorkflowTask(wt *sm.WorkflowTaskInfo) *workflowpb.PendingWorkflowTaskInfo {
+	p := &workflowpb.PendingWorkflowTaskInfo{
+		State:                 enumspb.PENDING_WORKFLOW_TASK_STATE_SCHEDULED,
+		ScheduledTime:         timestamppb.New(wt.ScheduledTime),
+		OriginalScheduledTime: timestamppb.New(wt.ScheduledTime),
+		Attempt:               wt.Attempt,
+	}
+	if wt.Started() {
+		p.State, p.StartedTime = enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED, timestamppb.New(wt.StartedTime)
+	}
+	return p
+}
+
+// extendedInfo is the run's workflow_extended_info, which the reference
+// server always sets.
+func extendedInfo(st *sm.State) *workflowpb.WorkflowExecutionExtendedInfo {
+	x := st.Execution
+	ext := &workflowpb.WorkflowExecutionExtendedInfo{
+		OriginalStartTime: timestamppb.New(x.StartTime),
+		CancelRequested:   st.CancelRequested,
+	}
+	if !x.ExecutionExpiration.IsZero() {
+		ext.ExecutionExpirationTime = timestamppb.New(x.ExecutionExpiration)
+	}
+	if x.RunTimeout > 0 {
+		ext.RunExpirationTime = timestamppb.New(x.ExecutionTime.Add(x.RunTimeout))
+	}
+	return ext
 }
 
 func pendingActivity(ai *sm.ActivityInfo) *workflowpb.PendingActivityInfo {
@@ -110,6 +135,20 @@ func pendingActivity(ai *sm.ActivityInfo) *workflowpb.PendingActivityInfo {
 		MaximumAttempts:    ai.Retry.MaximumAttempts,
 		ScheduledTime:      timestamppb.New(ai.AttemptScheduledTime),
 		LastWorkerIdentity: ai.LastWorkerIdentity,
+		ActivityOptions: &activitypb.ActivityOptions{
+			TaskQueue:              &taskqueuepb.TaskQueue{Name: ai.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+			ScheduleToCloseTimeout: optDuration(ai.ScheduleToClose),
+			ScheduleToStartTimeout: optDuration(ai.ScheduleToStart),
+			StartToCloseTimeout:    optDuration(ai.StartToClose),
+			HeartbeatTimeout:       optDuration(ai.Heartbeat),
+			RetryPolicy: &commonpb.RetryPolicy{
+				InitialInterval:        durationpb.New(ai.Retry.InitialInterval),
+				BackoffCoefficient:     ai.Retry.BackoffCoefficient,
+				MaximumInterval:        durationpb.New(ai.Retry.MaximumInterval),
+				MaximumAttempts:        ai.Retry.MaximumAttempts,
+				NonRetryableErrorTypes: ai.Retry.NonRetryableTypes,
+			},
+		},
 	}
 	switch {
 	case ai.CancelRequested:

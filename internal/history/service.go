@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -103,17 +104,28 @@ func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun,
 			}
 			return nil, errRetryStart
 		}
-		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+		return nil, alreadyStarted(cur, "")
 	}
 	switch reuse {
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:
-		return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+		return nil, alreadyStarted(cur, "Workflow execution already finished. WorkflowId: %v, RunId: %v. Workflow Id reuse policy: reject duplicate workflow Id.")
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY:
 		if enumspb.WorkflowExecutionStatus(cur.Status) == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			return nil, &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID}
+			return nil, alreadyStarted(cur, "Workflow execution already finished successfully. WorkflowId: %v, RunId: %v. Workflow Id reuse policy: allow duplicate workflow Id if last run failed.")
 		}
 	}
 	return nil, nil
+}
+
+// alreadyStarted is the error for a start refused because of run cur;
+// format (workflow ID, run ID) words the refusal of a closed run as the
+// reference server does, "" means cur is running.
+func alreadyStarted(cur *persistence.CurrentRun, format string) *AlreadyStartedError {
+	e := &AlreadyStartedError{StartRequestID: cur.CreateRequestID, RunID: cur.RunID, WorkflowID: cur.WorkflowID}
+	if format != "" {
+		e.Msg = fmt.Sprintf(format, cur.WorkflowID, cur.RunID)
+	}
+	return e
 }
 
 // createRun writes a new run, replacing prev as current run when prev is

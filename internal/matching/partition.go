@@ -165,6 +165,13 @@ func (p *partition) writeBatch(ctx context.Context, batch []*pendingWrite) error
 	defer cancel()
 	p.ioMu.Lock()
 	defer p.ioMu.Unlock()
+	// A sticky queue whose worker has shut down takes no more tasks: an add
+	// that passed checkSticky, or waited for a poller, before ShutdownSticky
+	// must not land after its drain (which holds ioMu) and wait there for
+	// the sticky timeout. The add fails, and history uses the normal queue.
+	if p.q.gone() {
+		return ErrStickyWorkerUnavailable
+	}
 	first, err := p.reserveIDs(ctx, len(batch))
 	if err != nil {
 		return err

@@ -133,14 +133,18 @@ func (q *taskQueue) goneLocked(now time.Time) bool {
 	return q.sticky && now.Before(q.goneUntil)
 }
 
-// shutdown marks q gone until until, releases its waiting pollers and
-// fails its queries that no poller has taken.
+// shutdown marks q gone until until, releases its waiting pollers, sends
+// adds waiting for a poller on to be written (which a gone queue refuses,
+// see writeBatch) and fails its queries that no poller has taken.
 func (q *taskQueue) shutdown(until time.Time) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.goneUntil = until
 	for q.waiters.Len() > 0 {
 		q.deliverLocked(q.waiters.Front(), nil)
+	}
+	for t := q.takeOfferLocked(); t != nil; t = q.takeOfferLocked() {
+		t.result <- syncResult{}
 	}
 	for _, t := range q.queries {
 		t.query.finish(queryPending, nil, ErrStickyWorkerUnavailable)

@@ -214,3 +214,33 @@ func TestIdleStickyQueueUnloaded(t *testing.T) {
 		t.Fatalf("add to an unloaded, unpolled queue: %v, want ErrStickyWorkerUnavailable", err)
 	}
 }
+
+// An add waiting for a poller when the worker shuts down is not left on
+// the gone queue (where it would wait for the sticky timeout): it fails at
+// once with ErrStickyWorkerUnavailable, so history uses the normal queue.
+func TestStickyShutdownRefusesWaitingAdd(t *testing.T) {
+	h := newHarness(t, nil, map[string]any{"matching.syncMatchWaitDuration": "1m"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := h.pollSticky(ctx, "sticky"); err != nil { // the queue was polled lately
+		t.Fatal(err)
+	}
+	added := make(chan error, 1)
+	go func() { added <- h.addSticky("sticky", "wf-1", time.Minute) }()
+	h.waitOffers("sticky", 1)
+	tasks, err := h.e.ShutdownSticky(context.Background(), testNS, "sticky")
+	if err != nil || len(tasks) != 0 {
+		t.Fatalf("shutdown: %v, %v; want no held tasks (the add is still waiting)", tasks, err)
+	}
+	select {
+	case err := <-added:
+		if !errors.Is(err, ErrStickyWorkerUnavailable) {
+			t.Fatalf("waiting add: %v, want ErrStickyWorkerUnavailable", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting add was not released by the shutdown")
+	}
+	if h.store.rows() != 0 || h.backlog("sticky") != 0 {
+		t.Fatalf("rows %d backlog %d, want nothing left on the gone queue", h.store.rows(), h.backlog("sticky"))
+	}
+}

@@ -98,6 +98,9 @@ func (s *Server) start() error {
 	if err := s.startObservability(); err != nil {
 		return err
 	}
+	if unknown := s.cfg.DynamicConfig.UnknownKeys(); len(unknown) > 0 {
+		s.log.Warn("dynamic config keys not implemented by Sundial are ignored", "keys", unknown)
+	}
 	store, err := openStore(ctx, s.cfg, s.log)
 	if err != nil {
 		return err

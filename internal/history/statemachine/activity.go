@@ -440,6 +440,12 @@ func (m *mutation) timeoutActivity(ai *ActivityInfo, tt enumspb.TimeoutType) {
 		f.Cause = &failurepb.Failure{}
 		mustUnmarshal(ai.LastFailure, f.Cause)
 	}
+	// The final timeout carries the last heartbeat details whatever the
+	// timeout type, as the reference server's does.
+	if info.LastHeartbeatDetails == nil && ai.HeartbeatDetails != nil {
+		info.LastHeartbeatDetails = &commonpb.Payloads{}
+		mustUnmarshal(ai.HeartbeatDetails, info.LastHeartbeatDetails)
+	}
 	ev := m.event(enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT)
 	ev.Attributes = &historypb.HistoryEvent_ActivityTaskTimedOutEventAttributes{
 		ActivityTaskTimedOutEventAttributes: &historypb.ActivityTaskTimedOutEventAttributes{
