@@ -45,7 +45,7 @@ func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservic
 	req := tmpl.Request
 	sh := e.shardOf(tmpl.NamespaceID, req.GetWorkflowId())
 	var cur *persistence.CurrentRun
-	known := true // cur is the current run as last written (nil: none)
+	known := true    // cur is the current run as last written (nil: none)
 	terminated := "" // the run this start terminated for its conflict policy
 	for attempt := 0; attempt < 5; attempt++ {
 		if !known {
