@@ -114,6 +114,14 @@ func TestWorkflowIDConflictPolicies(t *testing.T) {
 	require.NotEqual(t, first, replaced)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, first))
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, replaced))
+
+	// The reuse policy judges only a run that closed by itself: a run that
+	// TERMINATE_EXISTING terminated is replaced even under REJECT_DUPLICATE.
+	again, err := startOnce(t, env, id, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, enumspb.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING)
+	require.NoError(t, err, "TERMINATE_EXISTING with REJECT_DUPLICATE against a running run")
+	require.NotEqual(t, replaced, again)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, runStatus(t, env, id, replaced))
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, runStatus(t, env, id, again))
 }
 
 // Fifty concurrent starts of one workflow ID with mixed policies leave at

@@ -469,3 +469,44 @@ func TestSignalWithStartDelay(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &got))
 	require.Equal(t, "second", got)
 }
+
+// badChildAttrs starts a child with a search attribute the namespace does
+// not define.
+func badChildAttrs(ctx workflow.Context) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		SearchAttributes: map[string]interface{}{"NoSuchAttribute": "x"}})
+	return workflow.ExecuteChildWorkflow(cctx, "Anything").Get(ctx, nil)
+}
+
+// Undefined search attributes on a start-child command fail the workflow
+// task with BAD_SEARCH_ATTRIBUTES, as on an upsert; the child is not
+// initiated. (Continue-as-new: statemachine TestCommandSearchAttributesValidated.)
+func TestChildSearchAttributesValidated(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	tq := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(badChildAttrs, workflow.RegisterOptions{Name: "badChildAttrs"})
+	})
+	ctx := testContext(t, time.Minute)
+	run, err := env.client.ExecuteWorkflow(ctx, startOptions(t, tq), "badChildAttrs")
+	require.NoError(t, err)
+	eventually(t, ctx, "a failed workflow task", func() error {
+		events, err := history(ctx, env.client, run.GetID(), run.GetRunID())
+		if err != nil {
+			return err
+		}
+		failed := eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+		if len(failed) == 0 {
+			return errors.New("no WorkflowTaskFailed yet")
+		}
+		a := failed[0].GetWorkflowTaskFailedEventAttributes()
+		if a.GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES {
+			return fmt.Errorf("cause %v (%s), want BAD_SEARCH_ATTRIBUTES", a.GetCause(), a.GetFailure().GetMessage())
+		}
+		if n := len(eventsOfType(events, enumspb.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)); n != 0 {
+			return fmt.Errorf("%d child initiated events written", n)
+		}
+		return nil
+	})
+	require.NoError(t, env.client.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "done"))
+}

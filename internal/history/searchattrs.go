@@ -25,10 +25,10 @@ func (e *Engine) canonicalSearchAttributes(ctx context.Context, namespaceID stri
 // completion's commands (upsert, start child, continue-as-new) to their
 // stored form, in place, before the state machine sees them. It runs
 // outside the workflow lock, as it may read the namespace's definitions.
-// It returns the state machine's validator for upserts: the message of
-// each upsert that was not valid (the state machine fails the task with
-// BAD_SEARCH_ATTRIBUTES). Invalid attributes of other commands are left
-// as they are. Errors other than bad input (the store) are returned.
+// It returns the state machine's validator: the message for each of
+// these commands' attributes that were not valid (the state machine fails
+// the task with BAD_SEARCH_ATTRIBUTES). Errors other than bad input (the
+// store) are returned.
 func (e *Engine) commandSearchAttributes(ctx context.Context, namespaceID string, cmds []*commandpb.Command) (func(*commonpb.SearchAttributes) string, error) {
 	if e.opts.CanonicalSearchAttributes == nil {
 		return nil, nil

@@ -45,7 +45,8 @@ func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservic
 	req := tmpl.Request
 	sh := e.shardOf(tmpl.NamespaceID, req.GetWorkflowId())
 	var cur *persistence.CurrentRun
-	known := true // cur is the current run as last written (nil: none)
+	known := true    // cur is the current run as last written (nil: none)
+	terminated := "" // the run this start terminated for its conflict policy
 	for attempt := 0; attempt < 5; attempt++ {
 		if !known {
 			var err error
@@ -55,8 +56,9 @@ func (e *Engine) start(ctx context.Context, tmpl sm.StartInput) (*workflowservic
 		}
 		known = false
 		if cur != nil {
-			if resp, err := e.startConflict(ctx, cur, req); resp != nil || err != nil {
+			if resp, err := e.startConflict(ctx, cur, req, terminated); resp != nil || err != nil {
 				if errors.Is(err, errRetryStart) {
+					terminated = cur.RunID
 					continue
 				}
 				return resp, err
@@ -83,8 +85,10 @@ var errRetryStart = errors.New("retry start")
 // startConflict decides what a start does when the workflow ID already has
 // a current run: return it (dedup, USE_EXISTING), refuse, terminate it
 // (TERMINATE_EXISTING / TERMINATE_IF_RUNNING; then errRetryStart), or
-// (nil, nil): go on and replace it.
-func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+// (nil, nil): go on and replace it. The reuse policy judges only a run that
+// closed by itself: a run this start terminated (terminated) is replaced,
+// as the reference server does.
+func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun, req *workflowservice.StartWorkflowExecutionRequest, terminated string) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	if cur.CreateRequestID == req.GetRequestId() {
 		return &workflowservice.StartWorkflowExecutionResponse{RunId: cur.RunID, Started: true}, nil
 	}
@@ -105,6 +109,9 @@ func (e *Engine) startConflict(ctx context.Context, cur *persistence.CurrentRun,
 			return nil, errRetryStart
 		}
 		return nil, alreadyStarted(cur, "")
+	}
+	if cur.RunID == terminated {
+		return nil, nil
 	}
 	switch reuse {
 	case enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE:

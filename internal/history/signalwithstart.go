@@ -109,7 +109,7 @@ func (e *Engine) signalWithStartOn(ctx context.Context, cur *persistence.Current
 		}
 		return &workflowservice.SignalWithStartWorkflowExecutionResponse{RunId: cur.RunID, Started: false}, false, nil
 	}
-	resp, err := e.startConflict(ctx, cur, start) // closed: request-ID dedup, then the reuse policy
+	resp, err := e.startConflict(ctx, cur, start, "") // closed: request-ID dedup, then the reuse policy
 	if err != nil {
 		return nil, false, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	commandpb "go.temporal.io/api/command/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	protocolpb "go.temporal.io/api/protocol/v1"
@@ -179,5 +180,40 @@ func TestUpdateDuringStartDelayWaitsForTheFirstTask(t *testing.T) {
 	r.startWFT("p1")
 	if len(UpdateMessages(r.s)) != 1 {
 		t.Fatal("the first task must carry the update")
+	}
+}
+
+// Search attributes a validator refuses fail the task with
+// BAD_SEARCH_ATTRIBUTES on start-child and continue-as-new commands too.
+func TestCommandSearchAttributesValidated(t *testing.T) {
+	bad := &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"NoSuchAttribute": {Data: []byte(`"x"`)}}}
+	validate := func(sa *commonpb.SearchAttributes) string {
+		if sa.GetIndexedFields()["NoSuchAttribute"] != nil {
+			return "search attribute NoSuchAttribute is not defined"
+		}
+		return ""
+	}
+	cmds := map[string]*commandpb.Command{
+		"child": {CommandType: enumspb.COMMAND_TYPE_START_CHILD_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_StartChildWorkflowExecutionCommandAttributes{StartChildWorkflowExecutionCommandAttributes: &commandpb.StartChildWorkflowExecutionCommandAttributes{
+				WorkflowId: "c", WorkflowType: &commonpb.WorkflowType{Name: "C"}, SearchAttributes: bad}}},
+		"continue-as-new": {CommandType: enumspb.COMMAND_TYPE_CONTINUE_AS_NEW_WORKFLOW_EXECUTION,
+			Attributes: &commandpb.Command_ContinueAsNewWorkflowExecutionCommandAttributes{ContinueAsNewWorkflowExecutionCommandAttributes: &commandpb.ContinueAsNewWorkflowExecutionCommandAttributes{
+				WorkflowType: &commonpb.WorkflowType{Name: "W"}, SearchAttributes: bad}}},
+	}
+	for name, c := range cmds {
+		t.Run(name, func(t *testing.T) {
+			r := newRun(t, nil)
+			ref := r.startWFT("p1")
+			out, res, err := CompleteWorkflowTask(r.s, CompleteInput{Ref: ref, Commands: []*commandpb.Command{c}, ValidateSearchAttributes: validate}, DefaultLimits, r.now)
+			r.record(out, err)
+			if res.Rejected != "search attribute NoSuchAttribute is not defined" {
+				t.Fatalf("Rejected = %q", res.Rejected)
+			}
+			r.wantTypes(1, evStarted, evWFTSched, evWFTStarted, evWFTFailed)
+			if cause := r.history[3].GetWorkflowTaskFailedEventAttributes().GetCause(); cause != enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES {
+				t.Fatalf("cause %v", cause)
+			}
+		})
 	}
 }

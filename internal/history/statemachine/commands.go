@@ -308,6 +308,9 @@ func (v *validator) startChild(a *commandpb.StartChildWorkflowExecutionCommandAt
 			return badCommand(cause, "invalid CronSchedule.")
 		}
 	}
+	if cerr := v.searchAttributes(a.GetSearchAttributes()); cerr != nil {
+		return cerr
+	}
 	if v.children++; v.children > v.lim.MaxPendingChildren {
 		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_PENDING_CHILD_WORKFLOWS_LIMIT_EXCEEDED,
 			"PendingChildWorkflowsLimitExceeded: the workflow has more than %d pending child workflows", v.lim.MaxPendingChildren)
@@ -364,12 +367,7 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 		if len(sa.GetIndexedFields()) == 0 {
 			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "SearchAttributes is not set on command.")
 		}
-		if v.validateSA != nil {
-			if msg := v.validateSA(sa); msg != "" {
-				return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "%s", msg)
-			}
-		}
-		return nil
+		return v.searchAttributes(sa)
 	case enumspb.COMMAND_TYPE_MODIFY_WORKFLOW_PROPERTIES:
 		if c.GetModifyWorkflowPropertiesCommandAttributes().GetUpsertedMemo() == nil {
 			return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_MODIFY_WORKFLOW_PROPERTIES_ATTRIBUTES, "UpsertedMemo is not set on command.")
@@ -407,9 +405,25 @@ func (v *validator) check(c *commandpb.Command, last bool) *commandError {
 		if msg := ValidateRetryPolicy(a.GetRetryPolicy()); msg != "" {
 			return badCommand(cause, "%s", msg)
 		}
+		if cerr := v.searchAttributes(a.GetSearchAttributes()); cerr != nil {
+			return cerr
+		}
 		return closeMustBeLast(last, cause)
 	}
 	return unsupported(c.GetCommandType())
+}
+
+// searchAttributes fails the task with BAD_SEARCH_ATTRIBUTES when a
+// command's search attributes are not valid for the namespace (upsert,
+// start child, continue-as-new), as the reference server does.
+func (v *validator) searchAttributes(sa *commonpb.SearchAttributes) *commandError {
+	if v.validateSA == nil || len(sa.GetIndexedFields()) == 0 {
+		return nil
+	}
+	if msg := v.validateSA(sa); msg != "" {
+		return badCommand(enumspb.WORKFLOW_TASK_FAILED_CAUSE_BAD_SEARCH_ATTRIBUTES, "%s", msg)
+	}
+	return nil
 }
 
 func closeMustBeLast(last bool, cause enumspb.WorkflowTaskFailedCause) *commandError {
