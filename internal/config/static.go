@@ -327,8 +327,11 @@ func Parse(name string, text []byte, lookup func(string) (string, bool)) (*Stati
 	// Temporal's older plugin names (its docker template writes "postgres"
 	// and "mysql") name the same databases.
 	for _, ds := range st.Persistence.DataStores {
-		if ds.SQL != nil && normalizePlugin(ds.SQL.PluginName) != "" && ds.SQL.PluginName != PluginSQLite {
-			ds.SQL.PluginName = normalizePlugin(ds.SQL.PluginName)
+		if ds.SQL == nil {
+			continue
+		}
+		if p := normalizePlugin(ds.SQL.PluginName); p != "" {
+			ds.SQL.PluginName = p
 		}
 	}
 	return &st, nil
