@@ -19,7 +19,8 @@ import (
 
 // configFlags locate the static config: --config FILE, or Temporal's
 // layout --config-dir DIR --env ENV (DIR/ENV.yaml), or else the
-// docker-style environment variables (DB=…).
+// docker-style environment variables (DB=…). See config.Load for how a
+// file and the variables together are resolved.
 type configFlags struct {
 	file string
 	dir  string
@@ -28,40 +29,25 @@ type configFlags struct {
 
 func (f *configFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.file, "config", "c", "", "config file (YAML in the shape of Temporal's server config)")
+	fl.StringVarP(&f.file, "config", "c", "", "config file (YAML in the shape of Temporal's server config, or a Go template of one)")
 	fl.StringVar(&f.dir, "config-dir", "config", "directory of ENV.yaml config files, used when --config is not given")
 	fl.StringVarP(&f.env, "env", "e", "development", "config environment: reads CONFIG-DIR/ENV.yaml")
 }
 
-// load returns the static config and where it came from.
-func (f *configFlags) load() (*config.Static, string, error) {
-	if f.file != "" {
-		st, err := config.LoadFile(f.file)
-		return st, f.file, err
-	}
-	path := config.EnvFile(f.dir, f.env)
-	if _, err := os.Stat(path); err == nil {
-		st, err := config.LoadFile(path)
-		return st, path, err
-	}
-	if config.HasEnv(os.LookupEnv) {
-		st, err := config.FromEnv(os.LookupEnv)
-		return st, "environment variables", err
-	}
-	return nil, "", fmt.Errorf("no configuration: pass --config FILE, create %s, or set DB (and POSTGRES_SEEDS/MYSQL_SEEDS, …) as with Temporal's docker image", path)
-}
-
-// serverConfig turns the located static config into a server.Config.
-func (f *configFlags) serverConfig() (server.Config, *config.Static, string, error) {
-	st, from, err := f.load()
+// serverConfig loads the static config cmd's flags locate (with its
+// origin and the warnings to log once a logger exists) and turns it into
+// a server.Config.
+func (f *configFlags) serverConfig(cmd *cobra.Command) (server.Config, *config.Loaded, error) {
+	explicit := cmd.Flags().Changed("config-dir") || cmd.Flags().Changed("env")
+	ld, err := config.Load(config.Location{File: f.file, Dir: f.dir, Env: f.env, Explicit: explicit}, os.LookupEnv)
 	if err != nil {
-		return server.Config{}, nil, "", err
+		return server.Config{}, nil, err
 	}
-	cfg, err := server.FromStatic(st)
+	cfg, err := server.FromStatic(ld.Static)
 	if err != nil {
-		return server.Config{}, nil, "", fmt.Errorf("config %s: %w", from, err)
+		return server.Config{}, nil, fmt.Errorf("config %s: %w", ld.From, err)
 	}
-	return cfg, st, from, nil
+	return cfg, ld, nil
 }
 
 func serverCommand() *cobra.Command {
@@ -74,10 +60,11 @@ func serverCommand() *cobra.Command {
 		Short: "Start a server from a config file (PostgreSQL, MySQL or SQLite)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, st, from, err := cf.serverConfig()
+			cfg, ld, err := cf.serverConfig(cmd)
 			if err != nil {
 				return err
 			}
+			st := ld.Static
 			if services != "" {
 				cfg.Roles = strings.Split(services, ",")
 			}
@@ -95,7 +82,10 @@ func serverCommand() *cobra.Command {
 			if cfg.Logger, err = newLogger(os.Stderr, level, st.Log.Format); err != nil {
 				return fmt.Errorf("log.format: %w", err)
 			}
-			cfg.Logger.Info("configuration loaded", "from", from)
+			cfg.Logger.Info("configuration loaded", "from", ld.From)
+			for _, w := range ld.Warnings {
+				cfg.Logger.Warn(w)
+			}
 			ctx := cmd.Context()
 			if ctx == nil {
 				ctx = context.Background()
@@ -153,9 +143,12 @@ func schemaCommand() *cobra.Command {
 	sub := func(use, short string, fn func(ctx context.Context, s *server.Schema, out *os.File) error) *cobra.Command {
 		c := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs,
 			RunE: func(c *cobra.Command, _ []string) error {
-				cfg, _, _, err := cf.serverConfig()
+				cfg, ld, err := cf.serverConfig(c)
 				if err != nil {
 					return err
+				}
+				for _, w := range ld.Warnings {
+					fmt.Fprintln(os.Stderr, "warning:", w)
 				}
 				s, err := server.OpenSchema(cfg)
 				if err != nil {

@@ -297,11 +297,20 @@ func EnvFile(dir, env string) string {
 
 var unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type config\.(\w+)`)
 
-// Parse expands ${VAR} references in text and decodes it strictly: a key
-// Sundial does not know is an error naming the key, its line, its block
-// and the file. name is used in errors.
+// Parse renders text when it is a Go template (see IsTemplate and
+// renderTemplate), else expands its ${VAR} references, and decodes the
+// result strictly: a key Sundial does not know is an error naming the
+// key, its line, its block and the file. name is used in errors. Line
+// numbers of a template are those of the rendered text.
 func Parse(name string, text []byte, lookup func(string) (string, bool)) (*Static, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(ExpandEnv(text, lookup)))
+	expanded := ExpandEnv(text, lookup)
+	if IsTemplate(text) {
+		var err error
+		if expanded, err = renderTemplate(name, text, lookup); err != nil {
+			return nil, err
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	var st Static
 	if err := dec.Decode(&st); err != nil && !errors.Is(err, io.EOF) {
@@ -314,6 +323,16 @@ func Parse(name string, text []byte, lookup func(string) (string, bool)) (*Stati
 			return nil, fmt.Errorf("config %s: %s", name, strings.Join(parts, "; "))
 		}
 		return nil, fmt.Errorf("config %s: %s", name, strings.TrimPrefix(msg, "yaml: "))
+	}
+	// Temporal's older plugin names (its docker template writes "postgres"
+	// and "mysql") name the same databases.
+	for _, ds := range st.Persistence.DataStores {
+		if ds.SQL == nil {
+			continue
+		}
+		if p := normalizePlugin(ds.SQL.PluginName); p != "" {
+			ds.SQL.PluginName = p
+		}
 	}
 	return &st, nil
 }
