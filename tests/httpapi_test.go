@@ -210,7 +210,7 @@ func TestHTTPAPIWorkflowLifecycle(t *testing.T) {
 	plain := e.do(t, http.MethodGet, wf+"/history?noPayloadShorthand", "", http.StatusOK)
 	require.Equal(t, "application/json+no-payload-shorthand", plain.header.Get("Content-Type"))
 	input := jsonAt(t, plain.json(t), "history", "events", 0, "workflowExecutionStartedEventAttributes", "input", "payloads", 0)
-	requireJSONAt(t, `{"encoding": "anNvbi9wbGFpbg=="}`, input, "metadata") // "json/plain"
+	requireJSONAt(t, `{"encoding": "anNvbi9wbGFpbg=="}`, input, "metadata")       // "json/plain"
 	requireJSONAt(t, `"eyJzb21lRmllbGQiOiJ3b3JrZmxvdy1hcmcifQ=="`, input, "data") // {"someField":"workflow-arg"}
 	// ?pretty: indented.
 	pretty := e.do(t, http.MethodGet, wf+"?pretty", "", http.StatusOK)
