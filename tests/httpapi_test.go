@@ -22,8 +22,9 @@ import (
 // httpEnv is a test server that also serves the HTTP/JSON API.
 type httpEnv struct {
 	*testEnv
-	base    string // http://host:port
-	dynamic *config.Dynamic
+	base       string // http://host:port
+	dynamic    *config.Dynamic
+	metricsURL string
 }
 
 // newHTTPEnv starts a server with the HTTP API on a free port of
@@ -42,7 +43,7 @@ func newHTTPEnv(t *testing.T, dynamic map[string]any) *httpEnv {
 	s, err := server.New(server.Config{
 		IP: "127.0.0.1", DBFilename: dbFile, Store: store, NumShards: 4,
 		Namespaces: []string{testNamespace}, DynamicConfig: dyn,
-		Logger: logger.With("component", "server"), HTTPAddress: "127.0.0.1:0",
+		Logger: logger.With("component", "server"), HTTPAddress: "127.0.0.1:0", MetricsAddress: "127.0.0.1:0",
 	})
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
@@ -50,9 +51,10 @@ func newHTTPEnv(t *testing.T, dynamic map[string]any) *httpEnv {
 	require.NotEmpty(t, s.HTTPAddr(), "HTTPAddr after Start")
 	c := dialClient(t, s.FrontendAddr(), logger.With("component", "sdk"))
 	return &httpEnv{
-		testEnv: &testEnv{addr: s.FrontendAddr(), client: c, logs: logs},
-		base:    "http://" + s.HTTPAddr(),
-		dynamic: dyn,
+		testEnv:    &testEnv{addr: s.FrontendAddr(), client: c, logs: logs},
+		base:       "http://" + s.HTTPAddr(),
+		dynamic:    dyn,
+		metricsURL: s.MetricsURL(),
 	}
 }
 
@@ -289,6 +291,26 @@ func TestHTTPAPIErrors(t *testing.T) {
 	requireJSONAt(t, `"type.googleapis.com/temporal.api.errordetails.v1.NamespaceNotFoundFailure"`, v, "details", 0, "@type")
 	v = e.do(t, http.MethodGet, "/api/v1/no/such/route", "", http.StatusNotFound).json(t)
 	require.EqualValues(t, 5, v["code"])
+}
+
+// HTTP calls pass through the frontend's interceptors: they are counted
+// in service_requests like gRPC calls, failures included.
+func TestHTTPAPIMetrics(t *testing.T) {
+	e := newHTTPEnv(t, nil)
+	before, err := scrapeMetrics(e.metricsURL)
+	require.NoError(t, err)
+	wf := "/api/v1/namespaces/" + testNamespace + "/workflows/" + uniqueName(t, "wf")
+	e.do(t, http.MethodGet, wf, "", http.StatusNotFound)
+	e.do(t, http.MethodGet, wf, "", http.StatusNotFound)
+	e.do(t, http.MethodGet, "/api/v1/namespaces/"+testNamespace, "", http.StatusOK)
+	after, err := scrapeMetrics(e.metricsURL)
+	require.NoError(t, err)
+	delta := func(op string) float64 {
+		ms := []matcher{eq("service_name", "frontend"), eq("operation", op), eq("namespace", testNamespace)}
+		return after.sum("service_requests", ms...) - before.sum("service_requests", ms...)
+	}
+	require.Equal(t, 2.0, delta("DescribeWorkflowExecution"))
+	require.Equal(t, 1.0, delta("DescribeNamespace"))
 }
 
 // frontend.httpAllowedHosts: a Host header it does not match gets 403 and
