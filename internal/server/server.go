@@ -260,7 +260,8 @@ func (s *Server) Wait(ctx context.Context) error {
 
 // Stop shuts the server down gracefully; it is idempotent and safe to call
 // before or without Start. Order: health reports NOT_SERVING; matching
-// releases its long polls (so GracefulStop does not wait on them); gRPC
+// releases its long polls (so GracefulStop does not wait on them); the
+// HTTP API drains (its calls go through gRPC); gRPC
 // drains in-flight calls for a bounded time, then closes connections;
 // history stops after its in-flight writes; the store closes last.
 func (s *Server) Stop() {
@@ -280,10 +281,10 @@ func (s *Server) teardown() {
 	if s.health != nil {
 		s.health.Shutdown()
 	}
-	s.stopHTTPAPI()
 	if s.matching != nil {
 		s.matching.Stop()
 	}
+	s.stopHTTPAPI()
 	if s.grpc != nil {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {
