@@ -43,6 +43,7 @@ func rootCommand() *cobra.Command {
 type devFlags struct {
 	ip            string
 	port          int
+	httpPort      int
 	dbFilename    string
 	namespaces    []string
 	logLevel      string
@@ -71,6 +72,7 @@ func startDevCommand() *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.ip, "ip", server.DefaultIP, "IP address to bind the frontend gRPC server to")
 	fl.IntVarP(&f.port, "port", "p", 7233, "port of the frontend gRPC server")
+	fl.IntVar(&f.httpPort, "http-port", 0, "port of the HTTP/JSON API on --ip (default off; 7243 is usual)")
 	fl.StringVarP(&f.dbFilename, "db-filename", "f", "",
 		`SQLite database file (created if missing), or ":memory:" (default: sundial.db under the user's data directory)`)
 	fl.StringArrayVarP(&f.namespaces, "namespace", "n", nil, `namespace to create at start (repeatable); "default" is always created`)
@@ -116,6 +118,12 @@ func (f *devFlags) config() (server.Config, error) {
 		Namespaces:    f.namespaces,
 		DynamicConfig: dynamic,
 		Logger:        logger,
+	}
+	if f.httpPort < 0 || f.httpPort > 65535 {
+		return server.Config{}, fmt.Errorf("--http-port %d: want 1-65535, or 0 for no HTTP API", f.httpPort)
+	}
+	if f.httpPort > 0 {
+		cfg.HTTPAddress = net.JoinHostPort(f.ip, strconv.Itoa(f.httpPort))
 	}
 	if f.metricsPort > 0 {
 		cfg.MetricsAddress = net.JoinHostPort(f.ip, strconv.Itoa(f.metricsPort))
@@ -174,6 +182,9 @@ func run(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
+	if a := srv.HTTPAddr(); a != "" {
+		fmt.Printf("Temporal HTTP API: http://%s\n", a)
+	}
 	if u := srv.MetricsURL(); u != "" {
 		fmt.Printf("Metrics: %s\n", u)
 	}

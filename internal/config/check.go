@@ -132,9 +132,6 @@ func (st *Static) unusedServices() []string {
 		if rpc.MembershipPort != 0 {
 			keys = append(keys, "services.frontend.rpc.membershipPort")
 		}
-		if rpc.HTTPPort != 0 {
-			keys = append(keys, "services.frontend.rpc.httpPort (no HTTP API yet)")
-		}
 	}
 	return keys
 }

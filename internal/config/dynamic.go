@@ -130,3 +130,29 @@ func (d *Dynamic) Bool(key string, def bool) bool {
 	}
 	return def
 }
+
+// Strings reads a list of strings (a JSON or YAML array). set is false
+// when the key holds no value; err names the problem when the value is
+// not a list of strings, so callers can choose a safe reading instead of
+// silently taking the default.
+func (d *Dynamic) Strings(key string) (vals []string, set bool, err error) {
+	v, ok := d.get(key)
+	if !ok {
+		return nil, false, nil
+	}
+	switch x := v.(type) {
+	case []string:
+		return x, true, nil
+	case []any:
+		out := make([]string, 0, len(x))
+		for i, item := range x {
+			s, ok := item.(string)
+			if !ok {
+				return nil, true, fmt.Errorf("dynamic config %s: item %d is %T, want a string", key, i, item)
+			}
+			out = append(out, s)
+		}
+		return out, true, nil
+	}
+	return nil, true, fmt.Errorf("dynamic config %s: value is %T, want a list of strings", key, v)
+}

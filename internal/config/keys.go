@@ -8,6 +8,7 @@ import "strings"
 // reads a key that is missing here: add new keys when you read them.
 var knownKeys = lowerSet(
 	"frontend.historyMaxPageSize",
+	"frontend.httpAllowedHosts",
 	"frontend.visibilityMaxPageSize",
 	"history.cacheMaxSize",
 	"history.hostLevelCacheMaxSizeBytes",

@@ -75,3 +75,21 @@ func TestUnknownKeysFromFile(t *testing.T) {
 		t.Fatalf("UnknownKeys = %q", got)
 	}
 }
+
+func TestStrings(t *testing.T) {
+	d := NewDynamic(map[string]any{"a": []any{"x", "y*"}, "b": "x", "c": []any{"x", 1}, "e": []any{}})
+	if v, set, err := d.Strings("A"); err != nil || !set || strings.Join(v, ",") != "x,y*" {
+		t.Fatalf("Strings(a) = %q, %v, %v", v, set, err)
+	}
+	if v, set, err := d.Strings("e"); err != nil || !set || len(v) != 0 {
+		t.Fatalf("Strings(e) = %q, %v, %v", v, set, err)
+	}
+	if _, set, err := d.Strings("missing"); err != nil || set {
+		t.Fatalf("Strings(missing) = %v, %v", set, err)
+	}
+	for _, k := range []string{"b", "c"} {
+		if _, set, err := d.Strings(k); err == nil || !set {
+			t.Fatalf("Strings(%s) accepted a value that is not a list of strings", k)
+		}
+	}
+}

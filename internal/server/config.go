@@ -75,6 +75,9 @@ type Config struct {
 	// see admin.go) on host:port. It has no authentication: bind it to a
 	// loopback address.
 	AdminAddress string
+	// HTTPAddress, when set, serves Temporal's HTTP/JSON API on host:port
+	// (port 0 picks a free one, see Server.HTTPAddr).
+	HTTPAddress string
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close

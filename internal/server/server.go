@@ -22,6 +22,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/sundialhq/sundial/internal/frontend"
+	"github.com/sundialhq/sundial/internal/frontend/httpapi"
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/metrics"
@@ -63,6 +64,9 @@ type Server struct {
 	metricsLis  net.Listener
 	adminLis    net.Listener
 	httpServers []*http.Server // metrics and pprof
+
+	httpAPI    *httpapi.Server
+	httpAPILis net.Listener
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -203,6 +207,9 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 
 	s.served = make(chan error, 1)
 	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
+	if err := s.startHTTPAPI(); err != nil {
+		return err
+	}
 	s.log.Info("sundial started", "frontend", lis.Addr().String(), "db", describeStore(s.cfg),
 		"numHistoryShards", s.cfg.NumShards, "version", Version)
 	return nil
@@ -253,7 +260,8 @@ func (s *Server) Wait(ctx context.Context) error {
 
 // Stop shuts the server down gracefully; it is idempotent and safe to call
 // before or without Start. Order: health reports NOT_SERVING; matching
-// releases its long polls (so GracefulStop does not wait on them); gRPC
+// releases its long polls (so GracefulStop does not wait on them); the
+// HTTP API drains (its calls go through gRPC); gRPC
 // drains in-flight calls for a bounded time, then closes connections;
 // history stops after its in-flight writes; the store closes last.
 func (s *Server) Stop() {
@@ -276,6 +284,7 @@ func (s *Server) teardown() {
 	if s.matching != nil {
 		s.matching.Stop()
 	}
+	s.stopHTTPAPI()
 	if s.grpc != nil {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/config"
@@ -14,7 +15,7 @@ import (
 const DefaultGRPCPort = 7233
 
 // FromStatic turns a Temporal-shaped static config into a Config. It
-// fills IP, Port, NumShards and Store; the caller adds Roles, Namespaces,
+// fills IP, Port, HTTPAddress, NumShards and Store; the caller adds Roles, Namespaces,
 // DynamicConfig and Logger. Only sql datastores are supported; the
 // visibility store, when named, must be a configured datastore (Sundial
 // keeps visibility records in the default store's database).
@@ -45,6 +46,7 @@ func FromStatic(st *config.Static) (Config, error) {
 	} else {
 		cfg.Store.SQL = serverOptions(store)
 	}
+	httpPort := 0
 	if fe, ok := st.Services[RoleFrontend]; ok {
 		rpc := fe.RPC
 		if rpc.GRPCPort != 0 {
@@ -56,6 +58,15 @@ func FromStatic(st *config.Static) (Config, error) {
 		case rpc.BindOnLocalHost:
 			cfg.IP = "127.0.0.1"
 		}
+		if rpc.HTTPPort < 0 || rpc.HTTPPort > 65535 {
+			return Config{}, fmt.Errorf("services.frontend.rpc.httpPort %d: want 1-65535 (7243 is usual), or 0 for no HTTP API", rpc.HTTPPort)
+		}
+		httpPort = rpc.HTTPPort
+	}
+	// As on the reference server, no httpPort means no HTTP API: two
+	// processes on one host must not both claim 7243 by default.
+	if httpPort > 0 {
+		cfg.HTTPAddress = net.JoinHostPort(cfg.IP, strconv.Itoa(httpPort))
 	}
 	for role := range st.Services {
 		if !slices.Contains(AllRoles, role) {

@@ -31,7 +31,7 @@ func TestSampleConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		if cfg.Store.Plugin != plugin || cfg.Port != 7233 || cfg.NumShards != 4 {
+		if cfg.Store.Plugin != plugin || cfg.Port != 7233 || cfg.NumShards != 4 || cfg.HTTPAddress != "127.0.0.1:7243" {
 			t.Errorf("%s: %+v", path, cfg)
 		}
 		if plugin != config.PluginSQLite && (cfg.Store.SQL.Addr == "" || cfg.Store.SQL.Database != "sundial") {
@@ -40,6 +40,37 @@ func TestSampleConfigs(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("%s: %v", path, err)
 		}
+	}
+}
+
+// services.frontend.rpc.httpPort places the HTTP API on the frontend's
+// IP; without it there is none (as on the reference server).
+func TestFromStaticHTTPPort(t *testing.T) {
+	const store = "persistence: {defaultStore: x, datastores: {x: {sql: {pluginName: sqlite, databaseName: d}}}}\n"
+	for services, want := range map[string]string{
+		"": "",
+		"services: {frontend: {rpc: {grpcPort: 7000}}}":                    "",
+		"services: {frontend: {rpc: {httpPort: 8080, bindOnIP: 0.0.0.0}}}": "0.0.0.0:8080",
+		"services: {frontend: {rpc: {httpPort: 7243}}}":                    "127.0.0.1:7243",
+	} {
+		st, err := config.Parse("t.yaml", []byte(store+services), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatalf("%s: %v", services, err)
+		}
+		cfg, err := FromStatic(st)
+		if err != nil {
+			t.Fatalf("%s: %v", services, err)
+		}
+		if cfg.HTTPAddress != want {
+			t.Errorf("%q: HTTPAddress %q, want %q", services, cfg.HTTPAddress, want)
+		}
+	}
+	st, err := config.Parse("t.yaml", []byte(store+"services: {frontend: {rpc: {httpPort: -1}}}"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FromStatic(st); err == nil || !strings.Contains(err.Error(), "httpPort") {
+		t.Errorf("negative httpPort: %v", err)
 	}
 }
 
