@@ -34,3 +34,10 @@ func (s *Server) publicListener(lis net.Listener, nextProtos []string) net.Liste
 	}
 	return s.tls.Listener(lis, nextProtos)
 }
+
+// TLS reports whether the frontend serves TLS (known after Start).
+func (s *Server) TLS() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls != nil
+}
