@@ -1,6 +1,7 @@
 package server
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +95,39 @@ func TestStartRefusesMissingCertFile(t *testing.T) {
 	}
 	if matches, _ := filepath.Glob(db + "*"); len(matches) > 0 {
 		t.Errorf("database created before the refusal: %v", matches)
+	}
+}
+
+// The example config of docs/SECURITY.md is accepted as it stands: it
+// parses, passes Check, and its Config validates (its certificate files
+// are not there, so it is not started).
+func TestSecurityDocExampleConfig(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start := strings.LastIndex(text, "```yaml\n")
+	if start < 0 {
+		t.Fatal("no yaml example in docs/SECURITY.md")
+	}
+	text = text[start+len("```yaml\n"):]
+	text = text[:strings.Index(text, "```")]
+	st, err := config.Parse("SECURITY.md", []byte(text), func(string) (string, bool) { return "secret", true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unused, err := st.Check(); err != nil || len(unused) > 0 {
+		t.Fatalf("Check: unused %q, err %v", unused, err)
+	}
+	cfg, err := FromStatic(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.FrontendTLS.Server.RequireClientAuth || len(cfg.FrontendTLS.HostOverrides) != 1 || cfg.HTTPAddress == "" {
+		t.Errorf("example config: %+v", cfg)
 	}
 }
