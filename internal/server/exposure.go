@@ -13,18 +13,28 @@ import (
 // proxy that authenticates). Loopback addresses need no authorization, so
 // start-dev works as before.
 func checkExposure(c Config) error {
-	if c.AllowNoAuth || authorizationConfigured(c) {
+	l, exposed := exposedWithoutAuth(c)
+	if !exposed || c.AllowNoAuth {
 		return nil
+	}
+	return fmt.Errorf("refusing to serve the %s on %s, a non-loopback address, with no authorization: "+
+		"anyone who can reach it could run, read and delete every workflow. Configure "+
+		"global.authorization, listen on 127.0.0.1, or pass --allow-no-auth "+
+		"(global.authorization.allowNoAuth: true) to accept this", l.what, l.host)
+}
+
+// exposedWithoutAuth returns the first API listener on a non-loopback
+// address when no authorization is configured.
+func exposedWithoutAuth(c Config) (apiListener, bool) {
+	if authorizationConfigured(c) {
+		return apiListener{}, false
 	}
 	for _, l := range apiListeners(c) {
 		if !isLoopback(l.host) {
-			return fmt.Errorf("refusing to serve the %s on %s, a non-loopback address, with no authorization: "+
-				"anyone who can reach it could run, read and delete every workflow. Configure "+
-				"global.authorization, listen on 127.0.0.1, or pass --allow-no-auth "+
-				"(global.authorization.allowNoAuth: true) to accept this", l.what, l.host)
+			return l, true
 		}
 	}
-	return nil
+	return apiListener{}, false
 }
 
 // authorizationConfigured reports whether requests are authorized: a

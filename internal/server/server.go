@@ -222,6 +222,10 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	if err := s.startHTTPAPI(); err != nil {
 		return err
 	}
+	if l, exposed := exposedWithoutAuth(s.cfg); exposed {
+		s.log.Warn("serving the API off loopback with no authorization, as allowed by allowNoAuth: "+
+			"every client that can connect has full access", "listener", l.what, "address", l.host, "tls", s.tls != nil)
+	}
 	s.log.Info("sundial started", "frontend", lis.Addr().String(), "tls", s.tls != nil, "db", describeStore(s.cfg),
 		"numHistoryShards", s.cfg.NumShards, "version", Version)
 	return nil
