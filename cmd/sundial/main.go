@@ -53,6 +53,10 @@ type devFlags struct {
 	metricsPort   int
 	pprofPort     int
 	adminPort     int
+	tlsCert       string
+	tlsKey        string
+	tlsClientCAs  []string
+	allowNoAuth   bool
 }
 
 func startDevCommand() *cobra.Command {
@@ -85,7 +89,44 @@ func startDevCommand() *cobra.Command {
 	fl.IntVar(&f.pprofPort, "pprof-port", 0, "port serving net/http/pprof on localhost (default off)")
 	_ = fl.MarkHidden("pprof-port")
 	fl.IntVar(&f.adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate file: serve gRPC and the HTTP API over TLS only (with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
+	fl.StringArrayVar(&f.tlsClientCAs, "tls-client-ca", nil,
+		"PEM CA file (repeatable): require client certificates issued by it (mutual TLS; needs --tls-cert)")
+	registerAllowNoAuth(cmd, &f.allowNoAuth)
 	return cmd
+}
+
+// registerAllowNoAuth adds --allow-no-auth to a command that serves.
+func registerAllowNoAuth(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "allow-no-auth", false,
+		"serve the API on a non-loopback address with no authorization configured (anyone who can connect has full access)")
+}
+
+// tls turns --tls-cert, --tls-key and --tls-client-ca into
+// global.tls.frontend, checking first that the files exist so that a
+// mistake names the flag.
+func (f *devFlags) tls() (config.GroupTLS, error) {
+	var g config.GroupTLS
+	if f.tlsCert == "" && f.tlsKey == "" && len(f.tlsClientCAs) == 0 {
+		return g, nil
+	}
+	if f.tlsCert == "" || f.tlsKey == "" {
+		return g, errors.New("--tls-cert and --tls-key go together")
+	}
+	for _, fv := range []struct{ flag, path string }{{"--tls-cert", f.tlsCert}, {"--tls-key", f.tlsKey}} {
+		if _, err := os.Stat(fv.path); err != nil {
+			return g, fmt.Errorf("%s: %w", fv.flag, err)
+		}
+	}
+	for _, ca := range f.tlsClientCAs {
+		if _, err := os.Stat(ca); err != nil {
+			return g, fmt.Errorf("--tls-client-ca: %w", err)
+		}
+	}
+	g.Server = config.ServerTLS{CertFile: f.tlsCert, KeyFile: f.tlsKey, ClientCAFiles: f.tlsClientCAs,
+		RequireClientAuth: len(f.tlsClientCAs) > 0}
+	return g, nil
 }
 
 // config turns the flags into a server.Config.
@@ -118,6 +159,10 @@ func (f *devFlags) config() (server.Config, error) {
 		Namespaces:    f.namespaces,
 		DynamicConfig: dynamic,
 		Logger:        logger,
+		AllowNoAuth:   f.allowNoAuth,
+	}
+	if cfg.FrontendTLS, err = f.tls(); err != nil {
+		return server.Config{}, err
 	}
 	if f.httpPort < 0 || f.httpPort > 65535 {
 		return server.Config{}, fmt.Errorf("--http-port %d: want 1-65535, or 0 for no HTTP API", f.httpPort)
@@ -181,9 +226,17 @@ func run(ctx context.Context, cfg server.Config) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
+	tlsNote := ""
+	if srv.TLS() {
+		tlsNote = " (TLS)"
+	}
+	fmt.Printf("Sundial %s\nTemporal gRPC API: %s%s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), tlsNote, srv.Database())
 	if a := srv.HTTPAddr(); a != "" {
-		fmt.Printf("Temporal HTTP API: http://%s\n", a)
+		scheme := "http"
+		if srv.TLS() {
+			scheme = "https"
+		}
+		fmt.Printf("Temporal HTTP API: %s://%s\n", scheme, a)
 	}
 	if u := srv.MetricsURL(); u != "" {
 		fmt.Printf("Metrics: %s\n", u)

@@ -53,7 +53,7 @@ func (f *configFlags) serverConfig(cmd *cobra.Command) (server.Config, *config.L
 func serverCommand() *cobra.Command {
 	var cf configFlags
 	var services, logLevel string
-	var skipMigration bool
+	var skipMigration, allowNoAuth bool
 	var adminPort int
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -69,6 +69,7 @@ func serverCommand() *cobra.Command {
 				cfg.Roles = strings.Split(services, ",")
 			}
 			cfg.Store.SkipSchemaMigration = cfg.Store.SkipSchemaMigration || skipMigration
+			cfg.AllowNoAuth = cfg.AllowNoAuth || allowNoAuth
 			if ns, ok := os.LookupEnv("DEFAULT_NAMESPACE"); ok && ns != "" {
 				cfg.Namespaces = append(cfg.Namespaces, ns)
 			}
@@ -108,6 +109,7 @@ func serverCommand() *cobra.Command {
 	fl.BoolVar(&skipMigration, "skip-schema-migration", false,
 		"refuse to start on a database whose schema is not the latest instead of migrating it (see `sundial schema`)")
 	fl.IntVar(&adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
+	registerAllowNoAuth(cmd, &allowNoAuth)
 	return cmd
 }
 

@@ -10,15 +10,17 @@ import (
 )
 
 // Check looks at the keys Sundial parses but does not act on, so that
-// none is ignored silently. Keys whose absence would change what clients
-// get (TLS certificates, authorization) are an error naming the key: the
-// server would otherwise serve plaintext or unchecked requests. Harmless
+// none is ignored silently. Security keys Sundial cannot honour (TLS for
+// connections that do not exist yet, authorization) are an error naming
+// the key: the server would otherwise look protected and not be. Harmless
 // ones (multi-host layout, archival, metric tags, …) come back in unused,
 // which the server logs as one start-up warning. Zero values and values
 // equal to what Sundial does anyway are neither.
 func (st *Static) Check() (unused []string, err error) {
+	if err := tlsRefusal(st.Global.TLS); err != nil {
+		return nil, err
+	}
 	var refused []string
-	refused = append(refused, tlsKeys(st.Global.TLS)...)
 	if a := st.Global.Authorization; a != nil {
 		if a.Authorizer != "" {
 			refused = append(refused, "global.authorization.authorizer")
@@ -31,8 +33,8 @@ func (st *Static) Check() (unused []string, err error) {
 		}
 	}
 	if len(refused) > 0 {
-		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no TLS or authorization; it would serve "+
-			"plaintext, unchecked requests); remove or empty them", strings.Join(refused, ", "))
+		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no authorization yet; it would serve "+
+			"unchecked requests); remove or empty them", strings.Join(refused, ", "))
 	}
 	unused = append(unused, st.unusedPersistence()...)
 	unused = append(unused, st.unusedServices()...)
@@ -58,32 +60,74 @@ func (st *Static) Check() (unused []string, err error) {
 	return unused, nil
 }
 
-// tlsKeys names the TLS settings that configure certificates.
-func tlsKeys(t RootTLS) []string {
-	var keys []string
-	group := func(name string, g GroupTLS) {
-		s, c := g.Server, g.Client
-		for k, set := range map[string]bool{
-			"server.certFile": s.CertFile != "", "server.keyFile": s.KeyFile != "", "server.certData": s.CertData != "",
-			"server.keyData": s.KeyData != "", "server.clientCaFiles": nonEmpty(s.ClientCAFiles),
-			"server.clientCaData": nonEmpty(s.ClientCAData), "server.requireClientAuth": s.RequireClientAuth,
-			"hostOverrides": len(g.HostOverrides) > 0, "client.rootCaFiles": nonEmpty(c.RootCAFiles),
-			"client.rootCaData": nonEmpty(c.RootCAData), "client.forceTLS": c.ForceTLS,
-		} {
-			if set {
-				keys = append(keys, "global.tls."+name+"."+k)
-			}
+// tlsRefusal names the TLS settings Sundial cannot honour yet, each with
+// the reason, or returns nil. global.tls.frontend's server side and
+// hostOverrides, and refreshInterval, are served (internal/tlsconfig,
+// which checks their values at start). Every role runs in this process
+// and nothing in it dials the frontend over the network, so the settings
+// for such connections (internode, systemWorker, frontend.client,
+// remoteClusters) would protect nothing: accepting them would tell the
+// operator that traffic is encrypted when no such traffic exists, and
+// would silently stay off once it does.
+func tlsRefusal(t RootTLS) error {
+	var msgs []string
+	add := func(keys []string, why string) {
+		if len(keys) > 0 {
+			sort.Strings(keys)
+			msgs = append(msgs, strings.Join(keys, ", ")+": not supported yet ("+why+")")
 		}
 	}
-	group("frontend", t.Frontend)
-	group("internode", t.Internode)
+	add(clientKeys("global.tls.frontend.client", t.Frontend.Client),
+		"nothing in Sundial dials the frontend over the network: every role runs in one process")
+	internode := append(serverKeys("global.tls.internode", t.Internode), clientKeys("global.tls.internode.client", t.Internode.Client)...)
+	add(internode, "roles run in one process, so there is no internode traffic to protect")
+	if w := t.SystemWorker; w.CertFile != "" || w.KeyFile != "" || w.CertData != "" || w.KeyData != "" ||
+		len(clientKeys("", w.Client)) > 0 {
+		add([]string{"global.tls.systemWorker"}, "the system worker runs in process and does not dial the frontend")
+	}
+	var remote []string
 	for name, g := range t.RemoteClusters {
-		group("remoteClusters."+name, g)
+		p := "global.tls.remoteClusters." + name
+		remote = append(remote, append(serverKeys(p, g), clientKeys(p+".client", g.Client)...)...)
 	}
-	if w := t.SystemWorker; w.CertFile != "" || w.KeyFile != "" || w.CertData != "" || w.KeyData != "" {
-		keys = append(keys, "global.tls.systemWorker")
+	add(remote, "no replication between clusters")
+	if len(t.ExpirationChecks.Content) > 0 {
+		add([]string{"global.tls.expirationChecks"}, "an expired or not yet valid certificate is logged at start and at each refresh instead")
 	}
-	sort.Strings(keys)
+	if len(msgs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("config: %s; remove them", strings.Join(msgs, "; "))
+}
+
+// serverKeys names the set serving-side keys of g under prefix.
+func serverKeys(prefix string, g GroupTLS) []string {
+	var keys []string
+	s := g.Server
+	for k, set := range map[string]bool{
+		"server.certFile": s.CertFile != "", "server.keyFile": s.KeyFile != "", "server.certData": s.CertData != "",
+		"server.keyData": s.KeyData != "", "server.clientCaFiles": nonEmpty(s.ClientCAFiles),
+		"server.clientCaData": nonEmpty(s.ClientCAData), "server.requireClientAuth": s.RequireClientAuth,
+		"hostOverrides": len(g.HostOverrides) > 0,
+	} {
+		if set {
+			keys = append(keys, prefix+"."+k)
+		}
+	}
+	return keys
+}
+
+// clientKeys names the set keys of a client block under prefix.
+func clientKeys(prefix string, c ClientTLS) []string {
+	var keys []string
+	for k, set := range map[string]bool{
+		"serverName": c.ServerName != "", "disableHostVerification": c.DisableHostVerification,
+		"rootCaFiles": nonEmpty(c.RootCAFiles), "rootCaData": nonEmpty(c.RootCAData), "forceTLS": c.ForceTLS,
+	} {
+		if set {
+			keys = append(keys, prefix+"."+k)
+		}
+	}
 	return keys
 }
 

@@ -43,13 +43,14 @@ func TestCheckDockerTemplate(t *testing.T) {
 	}
 }
 
-// TLS certificates and authorization are refused, naming the keys: the
-// server would otherwise serve plaintext and unchecked requests.
-func TestCheckRefusesTLSAndAuthorization(t *testing.T) {
+// Authorization is refused, naming the keys: the server would otherwise
+// serve unchecked requests. Frontend TLS from the docker template's
+// variables passes Check (the server loads and checks the files).
+func TestCheckRefusesAuthorization(t *testing.T) {
 	for env, want := range map[string]string{
-		"TEMPORAL_TLS_FRONTEND_CERT":       "global.tls.frontend.server.certFile",
-		"TEMPORAL_TLS_CLIENT1_CA_CERT":     "global.tls.frontend.server.clientCaFiles",
-		"TEMPORAL_TLS_REQUIRE_CLIENT_AUTH": "global.tls.frontend.server.requireClientAuth",
+		"TEMPORAL_TLS_FRONTEND_CERT":       "",
+		"TEMPORAL_TLS_CLIENT1_CA_CERT":     "",
+		"TEMPORAL_TLS_REQUIRE_CLIENT_AUTH": "",
 		"TEMPORAL_AUTH_AUTHORIZER":         "global.authorization.authorizer",
 		"TEMPORAL_JWT_KEY_SOURCE1":         "global.authorization.jwtKeyProvider.keySourceURIs",
 	} {
@@ -57,8 +58,41 @@ func TestCheckRefusesTLSAndAuthorization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.Check(); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "not supported") {
+		_, err = st.Check()
+		if want == "" && err != nil {
+			t.Errorf("%s set: Check() = %v, want no refusal", env, err)
+		}
+		if want != "" && (err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "not supported")) {
 			t.Errorf("%s set: Check() = %v, want a refusal naming %s", env, err, want)
+		}
+	}
+}
+
+// TLS settings for connections Sundial does not make yet are refused,
+// naming the key; the frontend's serving side is accepted.
+func TestCheckTLS(t *testing.T) {
+	for yaml, want := range map[string]string{
+		"frontend: {server: {certFile: c, keyFile: k, clientCaFiles: [a], requireClientAuth: true}, " +
+			"hostOverrides: {x: {certFile: c}}}\n    refreshInterval: 1m": "",
+		"internode: {server: {certFile: c}}":          "global.tls.internode.server.certFile: not supported yet (roles run in one process",
+		"internode: {client: {rootCaFiles: [r]}}":     "global.tls.internode.client.rootCaFiles",
+		"frontend: {client: {serverName: s}}":         "global.tls.frontend.client.serverName: not supported yet",
+		"frontend: {client: {rootCaData: [r]}}":       "global.tls.frontend.client.rootCaData",
+		"systemWorker: {certFile: c}":                 "global.tls.systemWorker: not supported yet",
+		"systemWorker: {client: {forceTLS: true}}":    "global.tls.systemWorker",
+		"remoteClusters: {b: {server: {keyFile: k}}}": "global.tls.remoteClusters.b.server.keyFile",
+		"expirationChecks: {warningWindow: 1h}":       "global.tls.expirationChecks",
+	} {
+		st, err := Parse("c.yaml", []byte("global:\n  tls:\n    "+yaml+"\n"), lookupFrom(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", yaml, err)
+		}
+		_, err = st.Check()
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: Check() = %v, want no refusal", yaml, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: Check() = %v, want a refusal containing %q", yaml, err, want)
 		}
 	}
 }

@@ -102,8 +102,8 @@ func TestLoadTemplateWarningsAndRefusals(t *testing.T) {
 		!strings.Contains(ld.Warnings[0], "archival") {
 		t.Errorf("warnings %q", ld.Warnings)
 	}
-	_, err = Load(Location{File: path}, lookupFrom(map[string]string{"TEMPORAL_TLS_FRONTEND_CERT": "/c.pem"}))
-	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "global.tls.frontend.server.certFile") {
-		t.Errorf("TLS: %v", err)
+	_, err = Load(Location{File: path}, lookupFrom(map[string]string{"TEMPORAL_AUTH_AUTHORIZER": "default"}))
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "global.authorization.authorizer") {
+		t.Errorf("authorization: %v", err)
 	}
 }

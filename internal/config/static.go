@@ -128,6 +128,9 @@ type Authorization struct {
 	AuthHeaderName       string         `yaml:"authHeaderName"`
 	AuthExtraHeaderName  string         `yaml:"authExtraHeaderName"`
 	Audience             string         `yaml:"audience"`
+	// AllowNoAuth (a Sundial key) lets the frontend listen on a
+	// non-loopback address with no authorizer configured.
+	AllowNoAuth bool `yaml:"allowNoAuth"`
 }
 
 // JWTKeyProvider says where JWT signing keys come from.

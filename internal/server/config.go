@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
@@ -78,6 +79,21 @@ type Config struct {
 	// HTTPAddress, when set, serves Temporal's HTTP/JSON API on host:port
 	// (port 0 picks a free one, see Server.HTTPAddr).
 	HTTPAddress string
+	// FrontendTLS is Temporal's global.tls.frontend. When its server side
+	// is set, the frontend's public listeners (gRPC, the HTTP API) speak
+	// TLS only; a setting that cannot be honoured fails Start naming its
+	// key. The zero value serves plaintext.
+	FrontendTLS config.GroupTLS
+	// TLSRefreshInterval re-reads the certificate files this often
+	// (global.tls.refreshInterval); 0 reads them once, at Start.
+	TLSRefreshInterval time.Duration
+	// Authorization is Temporal's global.authorization block, nil when
+	// absent.
+	Authorization *config.Authorization
+	// AllowNoAuth lets the frontend listen on a non-loopback address with
+	// no authorization configured (--allow-no-auth, or
+	// global.authorization.allowNoAuth). See checkExposure.
+	AllowNoAuth bool
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close
@@ -169,6 +185,12 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := validateRoles(c.Roles); err != nil {
+		return err
+	}
+	if c.TLSRefreshInterval < 0 {
+		return fmt.Errorf("global.tls.refreshInterval %s: want a positive duration, or 0 to read certificates once", c.TLSRefreshInterval)
+	}
+	if err := checkExposure(c); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(c.MetricsPath, "/") {

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/sundialhq/sundial/internal/frontend/httpapi"
+	"github.com/sundialhq/sundial/internal/tlsconfig"
 )
 
 // startHTTPAPI serves the HTTP/JSON API on cfg.HTTPAddress, if set. It
@@ -26,7 +27,8 @@ func (s *Server) startHTTPAPI() error {
 		return fmt.Errorf("HTTP API listener on %s: %w", s.cfg.HTTPAddress, err)
 	}
 	s.httpAPI, s.httpAPILis = api, lis
-	s.log.Info("HTTP API started", "address", lis.Addr().String())
+	lis = s.publicListener(lis, tlsconfig.HTTP)
+	s.log.Info("HTTP API started", "address", lis.Addr().String(), "tls", s.tls != nil)
 	go func() {
 		if err := api.Serve(lis); err != nil {
 			s.log.Error("HTTP API stopped", "error", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
+	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
 )
 
@@ -67,6 +68,9 @@ type Server struct {
 
 	httpAPI    *httpapi.Server
 	httpAPILis net.Listener
+
+	// tls serves the frontend's certificates (nil: plaintext).
+	tls *tlsconfig.Provider
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -99,6 +103,9 @@ func (s *Server) Start() error {
 func (s *Server) start() error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
+	if err := s.loadTLS(); err != nil {
+		return err
+	}
 	if err := s.startObservability(); err != nil {
 		return err
 	}
@@ -196,8 +203,13 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)
+	if s.tls != nil {
+		lis = s.publicListener(lis, tlsconfig.GRPC)
+		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
+	}
 	s.lis = lis
-	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
+	s.grpc = grpc.NewServer(opts...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
 	s.health = health.NewServer()
@@ -210,7 +222,11 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	if err := s.startHTTPAPI(); err != nil {
 		return err
 	}
-	s.log.Info("sundial started", "frontend", lis.Addr().String(), "db", describeStore(s.cfg),
+	if l, exposed := exposedWithoutAuth(s.cfg); exposed {
+		s.log.Warn("serving the API off loopback with no authorization, as allowed by allowNoAuth: "+
+			"every client that can connect has full access", "listener", l.what, "address", l.host, "tls", s.tls != nil)
+	}
+	s.log.Info("sundial started", "frontend", lis.Addr().String(), "tls", s.tls != nil, "db", describeStore(s.cfg),
 		"numHistoryShards", s.cfg.NumShards, "version", Version)
 	return nil
 }
@@ -299,6 +315,9 @@ func (s *Server) teardown() {
 		}
 	}
 	s.stopHTTP()
+	if s.tls != nil {
+		s.tls.Close()
+	}
 }
 
 // stopGRPC stops g gracefully, or forcibly once timeout has passed.

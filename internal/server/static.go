@@ -15,7 +15,8 @@ import (
 const DefaultGRPCPort = 7233
 
 // FromStatic turns a Temporal-shaped static config into a Config. It
-// fills IP, Port, HTTPAddress, NumShards and Store; the caller adds Roles, Namespaces,
+// fills IP, Port, HTTPAddress, NumShards, Store, FrontendTLS,
+// Authorization and AllowNoAuth; the caller adds Roles, Namespaces,
 // DynamicConfig and Logger. Only sql datastores are supported; the
 // visibility store, when named, must be a configured datastore (Sundial
 // keeps visibility records in the default store's database).
@@ -72,6 +73,11 @@ func FromStatic(st *config.Static) (Config, error) {
 		if !slices.Contains(AllRoles, role) {
 			return Config{}, fmt.Errorf("services.%s: unknown service; want frontend, history, matching or worker", role)
 		}
+	}
+	cfg.FrontendTLS = st.Global.TLS.Frontend
+	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
+	if a := st.Global.Authorization; a != nil {
+		cfg.Authorization, cfg.AllowNoAuth = a, a.AllowNoAuth
 	}
 	if err := observabilityFromStatic(st.Global, &cfg); err != nil {
 		return Config{}, err
