@@ -17,19 +17,11 @@ import (
 // which the server logs as one start-up warning. Zero values and values
 // equal to what Sundial does anyway are neither.
 func (st *Static) Check() (unused []string, err error) {
+	if err := st.Global.Authorization.check(); err != nil {
+		return nil, err
+	}
 	var refused []string
 	refused = append(refused, tlsKeys(st.Global.TLS)...)
-	if a := st.Global.Authorization; a != nil {
-		if a.Authorizer != "" {
-			refused = append(refused, "global.authorization.authorizer")
-		}
-		if a.ClaimMapper != "" {
-			refused = append(refused, "global.authorization.claimMapper")
-		}
-		if nonEmpty(a.JWTKeyProvider.KeySourceURIs) {
-			refused = append(refused, "global.authorization.jwtKeyProvider.keySourceURIs")
-		}
-	}
 	if len(refused) > 0 {
 		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no TLS or authorization; it would serve "+
 			"plaintext, unchecked requests); remove or empty them", strings.Join(refused, ", "))

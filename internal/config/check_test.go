@@ -43,15 +43,13 @@ func TestCheckDockerTemplate(t *testing.T) {
 	}
 }
 
-// TLS certificates and authorization are refused, naming the keys: the
-// server would otherwise serve plaintext and unchecked requests.
-func TestCheckRefusesTLSAndAuthorization(t *testing.T) {
+// TLS certificates are refused, naming the keys: the server would
+// otherwise serve plaintext.
+func TestCheckRefusesTLS(t *testing.T) {
 	for env, want := range map[string]string{
 		"TEMPORAL_TLS_FRONTEND_CERT":       "global.tls.frontend.server.certFile",
 		"TEMPORAL_TLS_CLIENT1_CA_CERT":     "global.tls.frontend.server.clientCaFiles",
 		"TEMPORAL_TLS_REQUIRE_CLIENT_AUTH": "global.tls.frontend.server.requireClientAuth",
-		"TEMPORAL_AUTH_AUTHORIZER":         "global.authorization.authorizer",
-		"TEMPORAL_JWT_KEY_SOURCE1":         "global.authorization.jwtKeyProvider.keySourceURIs",
 	} {
 		st, err := Parse("docker.yaml", dockerTemplate(t), lookupFrom(map[string]string{env: "true"}))
 		if err != nil {
@@ -60,6 +58,45 @@ func TestCheckRefusesTLSAndAuthorization(t *testing.T) {
 		if _, err := st.Check(); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "not supported") {
 			t.Errorf("%s set: Check() = %v, want a refusal naming %s", env, err, want)
 		}
+	}
+}
+
+// Authorization settings that would not be enforced as written are
+// refused naming the key; the complete JWT setup is accepted.
+func TestCheckAuthorization(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    Authorization
+		want string // "" = accepted
+	}{
+		{"complete", Authorization{Authorizer: "default", ClaimMapper: "default",
+			JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}, Audience: "sundial"}, ""},
+		{"none", Authorization{PermissionsClaimName: "permissions", JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{""}}}, ""},
+		{"unknown authorizer", Authorization{Authorizer: "opa"}, "global.authorization.authorizer"},
+		{"unknown mapper", Authorization{ClaimMapper: "custom"}, "global.authorization.claimMapper"},
+		{"authorizer without mapper", Authorization{Authorizer: "default",
+			JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}}, "claimMapper"},
+		{"no keys", Authorization{Authorizer: "default", ClaimMapper: "default"}, "keySourceURIs"},
+		{"keys without authorizer", Authorization{JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}},
+			"global.authorization.jwtKeyProvider.keySourceURIs"},
+		{"audience without authorizer", Authorization{Audience: "x"}, "global.authorization.audience"},
+	} {
+		st := &Static{}
+		st.Global.Authorization = &tc.a
+		_, err := st.Check()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: Check() = %v, want accepted", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: Check() = %v, want a refusal naming %s", tc.name, err, tc.want)
+		}
+	}
+	st, err := Parse("docker.yaml", dockerTemplate(t), lookupFrom(map[string]string{"TEMPORAL_JWT_KEY_SOURCE1": "https://idp/jwks"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Check(); err == nil || !strings.Contains(err.Error(), "keySourceURIs") {
+		t.Errorf("docker template with only TEMPORAL_JWT_KEY_SOURCE1: Check() = %v, want a refusal", err)
 	}
 }
 

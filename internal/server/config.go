@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
@@ -78,12 +79,34 @@ type Config struct {
 	// HTTPAddress, when set, serves Temporal's HTTP/JSON API on host:port
 	// (port 0 picks a free one, see Server.HTTPAddr).
 	HTTPAddress string
+	// Auth configures authorization (global.authorization); the zero
+	// value is off: every call is allowed.
+	Auth AuthConfig
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close
 	// the store it was given.
 	WrapStore func(persistence.Store) persistence.Store
 }
+
+// AuthConfig turns on JWT authorization with the reference's default
+// authorizer when KeySourceURIs is set.
+type AuthConfig struct {
+	// KeySourceURIs are JWKS documents holding the token signing keys.
+	KeySourceURIs []string
+	// RefreshInterval between key fetches; default one minute.
+	RefreshInterval time.Duration
+	// PermissionsClaimName (default "permissions"), PermissionsRegex and
+	// Audience are as Temporal's global.authorization.
+	PermissionsClaimName string
+	PermissionsRegex     string
+	Audience             string
+	// HeaderName carries the bearer token; default "authorization".
+	HeaderName string
+}
+
+// Enabled reports whether calls are authorized.
+func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 }
 
 // StoreConfig selects and reaches the database.
 type StoreConfig struct {

@@ -67,6 +67,8 @@ type Server struct {
 
 	httpAPI    *httpapi.Server
 	httpAPILis net.Listener
+
+	stopAuth context.CancelFunc // stops the JWT key refresh
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -168,12 +170,12 @@ func (s *Server) start() error {
 	if err := s.startAdmin(); err != nil {
 		return err
 	}
-	return s.serve(namespaces, searchAttrs)
+	return s.serve(ctx, namespaces, searchAttrs)
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
 // address.
-func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
+func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
 	handler, err := frontend.New(frontend.Options{
 		Namespaces:       namespaces,
 		History:          s.history,
@@ -197,7 +199,15 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	s.lis = lis
-	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
+	var interceptors []grpc.UnaryServerInterceptor
+	authz, err := s.startAuth(ctx)
+	if err != nil {
+		return err
+	}
+	if authz != nil {
+		interceptors = append(interceptors, authz)
+	}
+	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics, interceptors...)...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
 	s.health = health.NewServer()
@@ -299,6 +309,9 @@ func (s *Server) teardown() {
 		}
 	}
 	s.stopHTTP()
+	if s.stopAuth != nil {
+		s.stopAuth()
+	}
 }
 
 // stopGRPC stops g gracefully, or forcibly once timeout has passed.

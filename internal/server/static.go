@@ -73,6 +73,11 @@ func FromStatic(st *config.Static) (Config, error) {
 			return Config{}, fmt.Errorf("services.%s: unknown service; want frontend, history, matching or worker", role)
 		}
 	}
+	if a := st.Global.Authorization; a.Enabled() {
+		cfg.Auth = AuthConfig{KeySourceURIs: a.KeySources(), RefreshInterval: time.Duration(a.JWTKeyProvider.RefreshInterval),
+			PermissionsClaimName: a.PermissionsClaimName, PermissionsRegex: a.PermissionsRegex, Audience: a.Audience,
+			HeaderName: a.AuthHeaderName}
+	}
 	if err := observabilityFromStatic(st.Global, &cfg); err != nil {
 		return Config{}, err
 	}
