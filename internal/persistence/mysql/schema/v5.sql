@@ -1,0 +1,1 @@
+-- Sundial schema v5: reserved (numbering placeholder, no statements).

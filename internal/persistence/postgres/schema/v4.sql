@@ -1,0 +1,1 @@
+-- Sundial schema v4: reserved (numbering placeholder, no statements).
