@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -81,6 +82,7 @@ func (iss *issuer) token(t *testing.T, claims jwt.MapClaims) string {
 type authEnv struct {
 	addr   string
 	server *server.Server
+	cfg    server.Config
 	iss    *issuer
 	logs   *lockedBuffer
 }
@@ -114,7 +116,54 @@ func newAuthEnv(t *testing.T, tweak func(*server.Config)) *authEnv {
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)
-	return &authEnv{addr: s.FrontendAddr(), server: s, iss: iss, logs: logs}
+	return &authEnv{addr: s.FrontendAddr(), server: s, cfg: cfg, iss: iss, logs: logs}
+}
+
+// restart stops the server and starts another on the same database (and
+// the same admin address, if any).
+func (e *authEnv) restart(t *testing.T) {
+	t.Helper()
+	cfg := e.cfg
+	if cfg.AdminAddress != "" {
+		cfg.AdminAddress = e.server.AdminAddr()
+	}
+	e.server.Stop()
+	s, err := server.New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+	e.server, e.addr = s, s.FrontendAddr()
+}
+
+// sdkClient dials an SDK client sending token as its bearer credential.
+func (e *authEnv) sdkClient(t *testing.T, namespace, token string) client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: e.addr, Namespace: namespace,
+		HeadersProvider: bearer(token), Logger: quietSDKLogger()})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// adminGet GETs path from the admin endpoint and decodes the JSON answer.
+func (e *authEnv) adminGet(t *testing.T, path string, into any) {
+	t.Helper()
+	resp, err := http.Get("http://" + e.server.AdminAddr() + path)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, path)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(into))
+}
+
+// adminPost POSTs to path on the admin endpoint and returns the status.
+func (e *authEnv) adminPost(t *testing.T, path string) int {
+	t.Helper()
+	resp, err := http.Post("http://"+e.server.AdminAddr()+path, "", nil)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }
 
 // conn dials the frontend with raw gRPC.
@@ -139,4 +188,11 @@ func withToken(ctx context.Context, token string) context.Context {
 // metadataCtx is a background context sending the header pairs kv.
 func metadataCtx(kv ...string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), kv...)
+}
+
+// bearer sends "authorization: Bearer token" on every SDK call.
+type bearer string
+
+func (b bearer) GetHeaders(context.Context) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
 }

@@ -134,9 +134,23 @@ func requestNamespace(req any) string {
 	return ""
 }
 
+// peerAddr is the caller's address. Calls of the HTTP API reach gRPC
+// over an in-memory pipe ("bufconn"); for them the address is the last
+// X-Forwarded-For entry, which grpc-gateway sets from the HTTP peer. A
+// X-Forwarded-For sent on a real gRPC connection is not believed.
 func peerAddr(ctx context.Context) string {
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		return p.Addr.String()
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
 	}
-	return ""
+	if p.Addr.Network() == "bufconn" {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get("x-forwarded-for"); len(v) > 0 {
+				parts := strings.Split(v[len(v)-1], ",")
+				return strings.TrimSpace(parts[len(parts)-1])
+			}
+		}
+		return "http"
+	}
+	return p.Addr.String()
 }

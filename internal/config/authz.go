@@ -65,6 +65,9 @@ func (a *Authorization) check() error {
 	if a.Audience != "" {
 		ignored = append(ignored, "global.authorization.audience")
 	}
+	if len(a.RoleBindings) > 0 {
+		ignored = append(ignored, "global.authorization.roleBindings")
+	}
 	if a.PermissionsRegex != "" {
 		ignored = append(ignored, "global.authorization.permissionsRegex")
 	}

@@ -8,21 +8,21 @@ import (
 // AuditEntry is one audited call.
 type AuditEntry struct {
 	// ID is assigned by the store on append, rising with append order.
-	ID        int64
-	Time      time.Time
-	Subject   string // the caller's identity ("" when unauthenticated)
-	Source    string // the caller's address
-	API       string // method name, e.g. "StartWorkflowExecution"
-	Namespace string
+	ID        int64     `json:"id"`
+	Time      time.Time `json:"time"`
+	Subject   string    `json:"subject"` // the caller's identity ("" when unauthenticated)
+	Source    string    `json:"source"`  // the caller's address
+	API       string    `json:"api"`     // method name, e.g. "StartWorkflowExecution"
+	Namespace string    `json:"namespace"`
 	// WorkflowID and RunID name the target execution, when there is one;
 	// Target names any other target (a schedule, a search attribute, a
 	// role binding, a DLQ task).
-	WorkflowID string
-	RunID      string
-	Target     string
-	RequestID  string
+	WorkflowID string `json:"workflow_id,omitempty"`
+	RunID      string `json:"run_id,omitempty"`
+	Target     string `json:"target,omitempty"`
+	RequestID  string `json:"request_id,omitempty"`
 	// Code is the gRPC code name of the outcome ("OK", "PermissionDenied", …).
-	Code string
+	Code string `json:"code"`
 }
 
 // AuditFilter selects audit entries; zero fields do not filter.

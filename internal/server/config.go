@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -82,6 +83,8 @@ type Config struct {
 	// Auth configures authorization (global.authorization); the zero
 	// value is off: every call is allowed.
 	Auth AuthConfig
+	// Audit configures the audit log; the zero value is off.
+	Audit AuditConfig
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close
@@ -103,10 +106,26 @@ type AuthConfig struct {
 	Audience             string
 	// HeaderName carries the bearer token; default "authorization".
 	HeaderName string
+	// RoleBindings are fixed bindings from the config, in force beside
+	// those stored in the database (`sundial rbac`).
+	RoleBindings []auth.Binding
+	// RoleBindingPoll is how often stored bindings are read again (to see
+	// changes made through other processes); default 10 s.
+	RoleBindingPoll time.Duration
 }
 
 // Enabled reports whether calls are authorized.
 func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 }
+
+// AuditConfig is the `audit` block.
+type AuditConfig struct {
+	// Enabled records mutating calls (and admin commands) in the database.
+	Enabled bool
+	// Reads also records read-only calls.
+	Reads bool
+	// Retention purges older entries; 0 keeps them forever.
+	Retention time.Duration
+}
 
 // StoreConfig selects and reaches the database.
 type StoreConfig struct {

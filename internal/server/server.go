@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/sundialhq/sundial/internal/audit"
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/frontend"
 	"github.com/sundialhq/sundial/internal/frontend/httpapi"
 	"github.com/sundialhq/sundial/internal/history"
@@ -68,7 +70,10 @@ type Server struct {
 	httpAPI    *httpapi.Server
 	httpAPILis net.Listener
 
-	stopAuth context.CancelFunc // stops the JWT key refresh
+	stopAuth context.CancelFunc // stops the JWT key refresh and audit purges
+	rawStore persistence.Store  // the store as opened, for optional capabilities
+	audit    *audit.Log         // nil when auditing is off
+	bindings *auth.Bindings     // nil when authorization is off
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -111,6 +116,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
+	s.rawStore = store
 	store = metricstore.Wrap(store, s.metrics)
 	s.store = store
 	stored, err := store.InitCluster(ctx, s.cfg.NumShards)
@@ -167,10 +173,10 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
-	if err := s.startAdmin(); err != nil {
+	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
 		return err
 	}
-	return s.serve(ctx, namespaces, searchAttrs)
+	return s.startAdmin()
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
@@ -200,7 +206,7 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 	}
 	s.lis = lis
 	var interceptors []grpc.UnaryServerInterceptor
-	authz, err := s.startAuth(ctx)
+	authz, err := s.startAuth(ctx, s.rawStore)
 	if err != nil {
 		return err
 	}
