@@ -184,7 +184,6 @@ func withToken(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 }
 
-
 // metadataCtx is a background context sending the header pairs kv.
 func metadataCtx(kv ...string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), kv...)

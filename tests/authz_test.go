@@ -225,4 +225,3 @@ func publicKeyBytes(t *testing.T, iss *issuer) []byte {
 	t.Helper()
 	return iss.rsaKey.PublicKey.N.Bytes()
 }
-

@@ -73,7 +73,7 @@ var (
 		CreateWorkerDeploymentVersion UpdateWorkerDeploymentVersionComputeConfig DeleteWorkerDeploymentVersion
 		UpdateWorkerDeploymentVersionMetadata CreateWorkflowRule DeleteWorkflowRule TriggerWorkflowRule
 		RecordWorkerHeartbeat UpdateTaskQueueConfig UpdateWorkerConfig PauseWorkflowExecution UnpauseWorkflowExecution`)
-	workflowAdminNS = words(`RegisterNamespace UpdateNamespace DeprecateNamespace`)
+	workflowAdminNS     = words(`RegisterNamespace UpdateNamespace DeprecateNamespace`)
 	workflowReadCluster = words(`ListNamespaces GetSearchAttributes GetClusterInfo GetSystemInfo`)
 
 	operatorReadNS   = words(`ListSearchAttributes`)

@@ -46,7 +46,7 @@ func (a *Authorization) check() error {
 	}
 	if authz == AuthorizerDefault {
 		if mapper != ClaimMapperDefault {
-			return fmt.Errorf("config: global.authorization.authorizer is default but claimMapper is %q: " +
+			return fmt.Errorf("config: global.authorization.authorizer is default but claimMapper is %q: "+
 				"set claimMapper: default (JWT) so callers are identified", a.ClaimMapper)
 		}
 		if len(a.KeySources()) == 0 {
