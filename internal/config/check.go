@@ -23,8 +23,8 @@ func (st *Static) Check() (unused []string, err error) {
 	var refused []string
 	refused = append(refused, tlsKeys(st.Global.TLS)...)
 	if len(refused) > 0 {
-		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no TLS or authorization; it would serve "+
-			"plaintext, unchecked requests); remove or empty them", strings.Join(refused, ", "))
+		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no TLS; it would serve "+
+			"plaintext); remove or empty them", strings.Join(refused, ", "))
 	}
 	unused = append(unused, st.unusedPersistence()...)
 	unused = append(unused, st.unusedServices()...)
