@@ -35,7 +35,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(startDevCommand(), serverCommand(), schemaCommand(), adminCommand())
+	root.AddCommand(startDevCommand(), serverCommand(), schemaCommand(), adminCommand(), rbacCommand(), auditCommand())
 	return root
 }
 

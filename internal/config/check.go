@@ -20,21 +20,8 @@ func (st *Static) Check() (unused []string, err error) {
 	if err := tlsRefusal(st.Global.TLS); err != nil {
 		return nil, err
 	}
-	var refused []string
-	if a := st.Global.Authorization; a != nil {
-		if a.Authorizer != "" {
-			refused = append(refused, "global.authorization.authorizer")
-		}
-		if a.ClaimMapper != "" {
-			refused = append(refused, "global.authorization.claimMapper")
-		}
-		if nonEmpty(a.JWTKeyProvider.KeySourceURIs) {
-			refused = append(refused, "global.authorization.jwtKeyProvider.keySourceURIs")
-		}
-	}
-	if len(refused) > 0 {
-		return nil, fmt.Errorf("config: %s: not supported yet (Sundial has no authorization yet; it would serve "+
-			"unchecked requests); remove or empty them", strings.Join(refused, ", "))
+	if err := st.Global.Authorization.check(); err != nil {
+		return nil, err
 	}
 	unused = append(unused, st.unusedPersistence()...)
 	unused = append(unused, st.unusedServices()...)

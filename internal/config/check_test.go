@@ -43,10 +43,10 @@ func TestCheckDockerTemplate(t *testing.T) {
 	}
 }
 
-// Authorization is refused, naming the keys: the server would otherwise
-// serve unchecked requests. Frontend TLS from the docker template's
-// variables passes Check (the server loads and checks the files).
-func TestCheckRefusesAuthorization(t *testing.T) {
+// The docker template's security variables: frontend TLS passes Check
+// (the server loads and checks the files); an authorization setting that
+// would not be enforced as written is refused, naming the key.
+func TestCheckDockerSecurityVars(t *testing.T) {
 	for env, want := range map[string]string{
 		"TEMPORAL_TLS_FRONTEND_CERT":       "",
 		"TEMPORAL_TLS_CLIENT1_CA_CERT":     "",
@@ -62,7 +62,7 @@ func TestCheckRefusesAuthorization(t *testing.T) {
 		if want == "" && err != nil {
 			t.Errorf("%s set: Check() = %v, want no refusal", env, err)
 		}
-		if want != "" && (err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "not supported")) {
+		if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("%s set: Check() = %v, want a refusal naming %s", env, err, want)
 		}
 	}
@@ -94,6 +94,45 @@ func TestCheckTLS(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: Check() = %v, want a refusal containing %q", yaml, err, want)
 		}
+	}
+}
+
+// Authorization settings that would not be enforced as written are
+// refused naming the key; the complete JWT setup is accepted.
+func TestCheckAuthorization(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    Authorization
+		want string // "" = accepted
+	}{
+		{"complete", Authorization{Authorizer: "default", ClaimMapper: "default",
+			JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}, Audience: "sundial"}, ""},
+		{"none", Authorization{PermissionsClaimName: "permissions", JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{""}}}, ""},
+		{"unknown authorizer", Authorization{Authorizer: "opa"}, "global.authorization.authorizer"},
+		{"unknown mapper", Authorization{ClaimMapper: "custom"}, "global.authorization.claimMapper"},
+		{"authorizer without mapper", Authorization{Authorizer: "default",
+			JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}}, "claimMapper"},
+		{"no keys", Authorization{Authorizer: "default", ClaimMapper: "default"}, "keySourceURIs"},
+		{"keys without authorizer", Authorization{JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}},
+			"global.authorization.jwtKeyProvider.keySourceURIs"},
+		{"audience without authorizer", Authorization{Audience: "x"}, "global.authorization.audience"},
+	} {
+		st := &Static{}
+		st.Global.Authorization = &tc.a
+		_, err := st.Check()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: Check() = %v, want accepted", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: Check() = %v, want a refusal naming %s", tc.name, err, tc.want)
+		}
+	}
+	st, err := Parse("docker.yaml", dockerTemplate(t), lookupFrom(map[string]string{"TEMPORAL_JWT_KEY_SOURCE1": "https://idp/jwks"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Check(); err == nil || !strings.Contains(err.Error(), "keySourceURIs") {
+		t.Errorf("docker template with only TEMPORAL_JWT_KEY_SOURCE1: Check() = %v, want a refusal", err)
 	}
 }
 

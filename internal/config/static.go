@@ -31,6 +31,18 @@ type Static struct {
 	Archival            yaml.Node            `yaml:"archival"`          // accepted, not used
 	NamespaceDefaults   yaml.Node            `yaml:"namespaceDefaults"` // accepted, not used
 	OTel                map[string]yaml.Node `yaml:"otel"`              // accepted, not used
+	// Audit is a Sundial block: the audit log of mutating calls.
+	Audit *Audit `yaml:"audit"`
+}
+
+// Audit is Sundial's `audit` block.
+type Audit struct {
+	// Enabled records every mutating call in the database's audit log.
+	Enabled bool `yaml:"enabled"`
+	// Reads also records read-only calls.
+	Reads bool `yaml:"reads"`
+	// Retention purges entries older than this; 0 keeps them forever.
+	Retention Duration `yaml:"retention"`
 }
 
 // Global is Temporal's `global` block.
@@ -131,6 +143,16 @@ type Authorization struct {
 	// AllowNoAuth (a Sundial key) lets the frontend listen on a
 	// non-loopback address with no authorizer configured.
 	AllowNoAuth bool `yaml:"allowNoAuth"`
+	// RoleBindings (a Sundial key) grant roles beyond the token's
+	// permissions, next to those managed with `sundial rbac`.
+	RoleBindings []RoleBinding `yaml:"roleBindings"`
+}
+
+// RoleBinding is one entry of global.authorization.roleBindings.
+type RoleBinding struct {
+	Principal string `yaml:"principal"` // user:SUBJECT or group:NAME
+	Namespace string `yaml:"namespace"` // temporal-system = cluster-wide
+	Role      string `yaml:"role"`      // read, write, worker or admin
 }
 
 // JWTKeyProvider says where JWT signing keys come from.
@@ -349,7 +371,7 @@ func blockName(typeName string) string {
 		"RPC": "services.<role>.rpc", "Metrics": "global.metrics", "Prometheus": "global.metrics.prometheus",
 		"Authorization": "global.authorization", "Membership": "global.membership", "RootTLS": "global.tls",
 		"ClusterMetadata": "clusterMetadata", "ClusterInfo": "clusterMetadata.clusterInformation.<name>",
-		"DynamicConfigClient": "dynamicConfigClient", "Log": "log",
+		"DynamicConfigClient": "dynamicConfigClient", "Log": "log", "Audit": "audit",
 	}
 	if n, ok := names[typeName]; ok {
 		return n

@@ -29,10 +29,13 @@ const streamWorkers = 128
 // listener uses: the metrics and error/panic interceptors, the
 // receive-size limit, and a keepalive policy that admits the SDKs' 30 s
 // pings (gRPC's default policy would answer them with GOAWAY
-// "too_many_pings"). m may be nil.
-func ServerOptions(logger *slog.Logger, m *metrics.Metrics) []grpc.ServerOption {
+// "too_many_pings"). m may be nil. extra interceptors (authorization,
+// audit) run after those, so their refusals are counted and logged like
+// any other error.
+func ServerOptions(logger *slog.Logger, m *metrics.Metrics, extra ...grpc.UnaryServerInterceptor) []grpc.ServerOption {
+	chain := append([]grpc.UnaryServerInterceptor{MetricsInterceptor(m), UnaryInterceptor(logger)}, extra...)
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(MetricsInterceptor(m), UnaryInterceptor(logger)),
+		grpc.ChainUnaryInterceptor(chain...),
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.ForceServerCodecV2(requestCodec{}),
 		// Calls run on long-lived goroutines whose stacks have already

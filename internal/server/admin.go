@@ -60,8 +60,9 @@ func (s *Server) startAdmin() error {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/dlq", s.adminListDLQ)
-	mux.HandleFunc("POST /admin/dlq/retry", s.adminDLQAction(s.history.RetryDLQTask))
-	mux.HandleFunc("POST /admin/dlq/purge", s.adminDLQAction(s.history.PurgeDLQTask))
+	mux.HandleFunc("POST /admin/dlq/retry", s.adminDLQAction("admin.dlq.retry", s.history.RetryDLQTask))
+	mux.HandleFunc("POST /admin/dlq/purge", s.adminDLQAction("admin.dlq.purge", s.history.PurgeDLQTask))
+	s.adminRoutes(mux)
 	lis, err := s.listenHTTP("admin", s.cfg.AdminAddress, mux)
 	if err != nil {
 		return err
@@ -118,14 +119,16 @@ func (s *Server) adminListDLQ(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (s *Server) adminDLQAction(do func(ctx context.Context, key persistence.DLQKey) error) http.HandlerFunc {
+func (s *Server) adminDLQAction(api string, do func(ctx context.Context, key persistence.DLQKey) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, err := ParseDLQKey(r.URL.Query().Get("task"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		if err := do(r.Context(), key); err != nil {
+		err = do(r.Context(), key)
+		s.auditAdmin(r, api, "", "dlq:"+FormatDLQKey(key), err)
+		if err != nil {
 			adminError(w, err)
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -87,18 +88,55 @@ type Config struct {
 	// TLSRefreshInterval re-reads the certificate files this often
 	// (global.tls.refreshInterval); 0 reads them once, at Start.
 	TLSRefreshInterval time.Duration
-	// Authorization is Temporal's global.authorization block, nil when
-	// absent.
-	Authorization *config.Authorization
 	// AllowNoAuth lets the frontend listen on a non-loopback address with
 	// no authorization configured (--allow-no-auth, or
 	// global.authorization.allowNoAuth). See checkExposure.
 	AllowNoAuth bool
+	// Auth configures authorization (global.authorization); the zero
+	// value is off: every call is allowed.
+	Auth AuthConfig
+	// Audit configures the audit log; the zero value is off.
+	Audit AuditConfig
 	// WrapStore, when set, wraps the opened store before any role uses it
 	// (e.g. to inject faults in tests, or to add metrics). The wrapper
 	// must keep the persistence contract; Close of the wrapper must close
 	// the store it was given.
 	WrapStore func(persistence.Store) persistence.Store
+}
+
+// AuthConfig turns on JWT authorization with the reference's default
+// authorizer when KeySourceURIs is set.
+type AuthConfig struct {
+	// KeySourceURIs are JWKS documents holding the token signing keys.
+	KeySourceURIs []string
+	// RefreshInterval between key fetches; default one minute.
+	RefreshInterval time.Duration
+	// PermissionsClaimName (default "permissions"), PermissionsRegex and
+	// Audience are as Temporal's global.authorization.
+	PermissionsClaimName string
+	PermissionsRegex     string
+	Audience             string
+	// HeaderName carries the bearer token; default "authorization".
+	HeaderName string
+	// RoleBindings are fixed bindings from the config, in force beside
+	// those stored in the database (`sundial rbac`).
+	RoleBindings []auth.Binding
+	// RoleBindingPoll is how often stored bindings are read again (to see
+	// changes made through other processes); default 10 s.
+	RoleBindingPoll time.Duration
+}
+
+// Enabled reports whether calls are authorized.
+func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 }
+
+// AuditConfig is the `audit` block.
+type AuditConfig struct {
+	// Enabled records mutating calls (and admin commands) in the database.
+	Enabled bool
+	// Reads also records read-only calls.
+	Reads bool
+	// Retention purges older entries; 0 keeps them forever.
+	Retention time.Duration
 }
 
 // StoreConfig selects and reaches the database.

@@ -37,15 +37,9 @@ func exposedWithoutAuth(c Config) (apiListener, bool) {
 	return apiListener{}, false
 }
 
-// authorizationConfigured reports whether requests are authorized: a
-// global.authorization block with an authorizer or a JWT key source.
-func authorizationConfigured(c Config) bool {
-	a := c.Authorization
-	if a == nil {
-		return false
-	}
-	return a.Authorizer != "" || nonBlank(a.JWTKeyProvider.KeySourceURIs)
-}
+// authorizationConfigured reports whether requests are authorized (JWT
+// keys configured, see AuthConfig.Enabled).
+func authorizationConfigured(c Config) bool { return c.Auth.Enabled() }
 
 type apiListener struct{ what, host string }
 

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/sundialhq/sundial/internal/audit"
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/frontend"
 	"github.com/sundialhq/sundial/internal/frontend/httpapi"
 	"github.com/sundialhq/sundial/internal/history"
@@ -71,6 +73,11 @@ type Server struct {
 
 	// tls serves the frontend's certificates (nil: plaintext).
 	tls *tlsconfig.Provider
+
+	stopAuth context.CancelFunc // stops the JWT key refresh and audit purges
+	rawStore persistence.Store  // the store as opened, for optional capabilities
+	audit    *audit.Log         // nil when auditing is off
+	bindings *auth.Bindings     // nil when authorization is off
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -116,6 +123,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
+	s.rawStore = store
 	store = metricstore.Wrap(store, s.metrics)
 	s.store = store
 	stored, err := store.InitCluster(ctx, s.cfg.NumShards)
@@ -172,15 +180,15 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
-	if err := s.startAdmin(); err != nil {
+	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
 		return err
 	}
-	return s.serve(namespaces, searchAttrs)
+	return s.startAdmin()
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
 // address.
-func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
+func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
 	handler, err := frontend.New(frontend.Options{
 		Namespaces:       namespaces,
 		History:          s.history,
@@ -203,7 +211,16 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)
+	var interceptors []grpc.UnaryServerInterceptor
+	authz, err := s.startAuth(ctx, s.rawStore)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	if authz != nil {
+		interceptors = append(interceptors, authz)
+	}
+	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics, interceptors...)
 	if s.tls != nil {
 		lis = s.publicListener(lis, tlsconfig.GRPC)
 		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
@@ -317,6 +334,9 @@ func (s *Server) teardown() {
 	s.stopHTTP()
 	if s.tls != nil {
 		s.tls.Close()
+	}
+	if s.stopAuth != nil {
+		s.stopAuth()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence/sqlstore"
 )
@@ -77,7 +78,28 @@ func FromStatic(st *config.Static) (Config, error) {
 	cfg.FrontendTLS = st.Global.TLS.Frontend
 	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
 	if a := st.Global.Authorization; a != nil {
-		cfg.Authorization, cfg.AllowNoAuth = a, a.AllowNoAuth
+		cfg.AllowNoAuth = a.AllowNoAuth
+	}
+	if a := st.Global.Authorization; a.Enabled() {
+		cfg.Auth = AuthConfig{KeySourceURIs: a.KeySources(), RefreshInterval: time.Duration(a.JWTKeyProvider.RefreshInterval),
+			PermissionsClaimName: a.PermissionsClaimName, PermissionsRegex: a.PermissionsRegex, Audience: a.Audience,
+			HeaderName: a.AuthHeaderName}
+		for i, rb := range a.RoleBindings {
+			b, err := auth.ParseBinding(rb.Principal, rb.Namespace, rb.Role)
+			if err != nil {
+				return Config{}, fmt.Errorf("global.authorization.roleBindings[%d]: %w", i, err)
+			}
+			cfg.Auth.RoleBindings = append(cfg.Auth.RoleBindings, b)
+		}
+	}
+	if a := st.Audit; a != nil {
+		if a.Retention < 0 {
+			return Config{}, fmt.Errorf("audit.retention %v: want a positive duration, or 0 to keep entries forever", time.Duration(a.Retention))
+		}
+		if !a.Enabled && (a.Reads || a.Retention != 0) {
+			return Config{}, fmt.Errorf("audit.reads and audit.retention need audit.enabled: true")
+		}
+		cfg.Audit = AuditConfig{Enabled: a.Enabled, Reads: a.Reads, Retention: time.Duration(a.Retention)}
 	}
 	if err := observabilityFromStatic(st.Global, &cfg); err != nil {
 		return Config{}, err

@@ -14,7 +14,6 @@ import (
 // unless the operator allows it; loopback needs nothing. Only Validate
 // runs: nothing is bound.
 func TestCheckExposure(t *testing.T) {
-	withAuth := &config.Authorization{Authorizer: "default"}
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -28,10 +27,8 @@ func TestCheckExposure(t *testing.T) {
 		{"HTTP API public", Config{HTTPAddress: "0.0.0.0:7243"}, "HTTP API on 0.0.0.0"},
 		{"HTTP API localhost", Config{HTTPAddress: "localhost:7243"}, ""},
 		{"allowed by flag", Config{IP: "0.0.0.0", HTTPAddress: "0.0.0.0:7243", AllowNoAuth: true}, ""},
-		{"authorization block without authorizer", Config{IP: "0.0.0.0", Authorization: &config.Authorization{}}, "gRPC API"},
-		{"authorizer configured", Config{IP: "0.0.0.0", Authorization: withAuth}, ""},
-		{"JWT keys configured", Config{IP: "0.0.0.0", Authorization: &config.Authorization{
-			JWTKeyProvider: config.JWTKeyProvider{KeySourceURIs: []string{"", "https://k"}}}}, ""},
+		{"authorization without keys", Config{IP: "0.0.0.0", Auth: AuthConfig{PermissionsClaimName: "p"}}, "gRPC API"},
+		{"JWT keys configured", Config{IP: "0.0.0.0", Auth: AuthConfig{KeySourceURIs: []string{"https://k"}}}, ""},
 	} {
 		err := tc.cfg.Validate()
 		if tc.want == "" && err != nil {
@@ -59,7 +56,7 @@ func TestFromStaticSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.FrontendTLS.Server.CertFile != "c" || !cfg.FrontendTLS.Server.RequireClientAuth ||
-		cfg.TLSRefreshInterval.String() != "30s" || !cfg.AllowNoAuth || cfg.Authorization == nil {
+		cfg.TLSRefreshInterval.String() != "30s" || !cfg.AllowNoAuth {
 		t.Errorf("FromStatic: %+v", cfg)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -127,7 +124,8 @@ func TestSecurityDocExampleConfig(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.FrontendTLS.Server.RequireClientAuth || len(cfg.FrontendTLS.HostOverrides) != 1 || cfg.HTTPAddress == "" {
+	if !cfg.FrontendTLS.Server.RequireClientAuth || len(cfg.FrontendTLS.HostOverrides) != 1 || cfg.HTTPAddress == "" ||
+		!cfg.Auth.Enabled() || !cfg.Audit.Enabled {
 		t.Errorf("example config: %+v", cfg)
 	}
 }
