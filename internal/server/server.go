@@ -30,6 +30,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/worker/batch"
 )
 
 const (
@@ -55,6 +56,7 @@ type Server struct {
 	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
+	batch    *batch.Worker
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
@@ -168,6 +170,13 @@ func (s *Server) start() error {
 	if err := s.startAdmin(); err != nil {
 		return err
 	}
+	s.batch, err = batch.New(batch.Options{
+		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
+		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"),
+	})
+	if err != nil {
+		return err
+	}
 	return s.serve(namespaces, searchAttrs)
 }
 
@@ -187,10 +196,15 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		Visibility:       s.store,
 		SearchAttributes: searchAttrs,
 		TaskQueues:       s.matching,
+		BatchJobs:        s.store,
+		BatchWorker:      s.batch,
 	})
 	if err != nil {
 		return err
 	}
+	// The worker role's batch jobs act through the frontend's API, in
+	// process.
+	s.batch.Start(handler.BatchClient())
 	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -263,7 +277,9 @@ func (s *Server) Wait(ctx context.Context) error {
 // releases its long polls (so GracefulStop does not wait on them); the
 // HTTP API drains (its calls go through gRPC); gRPC
 // drains in-flight calls for a bounded time, then closes connections;
-// history stops after its in-flight writes; the store closes last.
+// history stops after its in-flight writes; the store closes last. Batch
+// jobs stop first (they stay running in the store and resume at the next
+// start).
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,6 +296,9 @@ func (s *Server) Stop() {
 func (s *Server) teardown() {
 	if s.health != nil {
 		s.health.Shutdown()
+	}
+	if s.batch != nil {
+		s.batch.Stop() // its actions go through history
 	}
 	if s.matching != nil {
 		s.matching.Stop()
