@@ -252,7 +252,7 @@ func TestBatchResetToFirstWorkflowTask(t *testing.T) {
 		attrs := failed[0].GetWorkflowTaskFailedEventAttributes()
 		require.Equal(t, enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW, attrs.GetCause())
 		require.Equal(t, "redo", attrs.GetFailure().GetMessage())
-		require.Equal(t, firstWFT[e.GetRunId()]+1, failed[0].GetEventId(), "reset point of %s", e.GetWorkflowId())
+		require.Equal(t, firstWFT[e.GetRunId()], failed[0].GetEventId(), "reset point of %s (the failed task replaces the completed one)", e.GetWorkflowId())
 		// Exactly one reset per workflow: the original run and its one
 		// replacement.
 		waitCount(t, ctx, c, fmt.Sprintf("WorkflowId = '%s'", e.GetWorkflowId()), 2)
