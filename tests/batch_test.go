@@ -264,14 +264,16 @@ func TestBatchStopStopsIt(t *testing.T) {
 	env := newTestEnv(t)
 	ctx := testContext(t, 3*time.Minute)
 	c := env.client
-	tq := uniqueName(t, "tq")
-	const n = 200
-	startIdle(t, ctx, c, tq, n)
-	q := fmt.Sprintf("TaskQueue = '%s'", tq)
+	tq, other := uniqueName(t, "tq"), uniqueName(t, "tq")
+	const n, rps = 200, 20
+	execs := startIdle(t, ctx, c, tq, n)
+	startIdle(t, ctx, c, other, 100)
+	q, otherQ := fmt.Sprintf("TaskQueue = '%s'", tq), fmt.Sprintf("TaskQueue = '%s'", other)
 	waitCount(t, ctx, c, q, n)
+	waitCount(t, ctx, c, otherQ, 100)
 
 	jobID := uniqueName(t, "job")
-	_, err := c.WorkflowService().StartBatchOperation(ctx, terminateBatch(jobID, q, "slowly", 5))
+	_, err := c.WorkflowService().StartBatchOperation(ctx, terminateBatch(jobID, q, "slowly", rps))
 	require.NoError(t, err)
 	eventually(t, ctx, "some progress", func() error {
 		d, err := describeBatch(ctx, c, jobID)
@@ -297,16 +299,28 @@ func TestBatchStopStopsIt(t *testing.T) {
 	var notFound *serviceerror.NotFound
 	require.ErrorAs(t, err, &notFound, "stopping a stopped batch")
 
-	// A new batch may start now that the stopped one no longer counts
-	// against the namespace's limit of one; once it has finished, every
-	// run is terminated exactly once, so the stopped job left most of them.
+	// A second job on other runs (allowed now that the stopped one no
+	// longer counts against the namespace's limit of one) takes at least
+	// two seconds; a stopped job still acting would terminate about 40
+	// more runs meanwhile.
 	job2 := uniqueName(t, "job")
-	_, err = c.WorkflowService().StartBatchOperation(ctx, terminateBatch(job2, q, "finish", 0))
+	_, err = c.WorkflowService().StartBatchOperation(ctx, terminateBatch(job2, otherQ, "other", 50))
 	require.NoError(t, err, "a second batch after the stop")
 	d2, _ := waitBatchDone(t, ctx, c, job2)
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, d2.GetState())
-	require.Greater(t, d2.GetCompleteOperationCount(), int64(n/2), "the stopped job went on acting: %v then %v", d, d2)
-	waitCount(t, ctx, c, q+" AND ExecutionStatus = 'Terminated'", n)
+	require.Equal(t, int64(100), d2.GetCompleteOperationCount())
+	// The stopped job acted on what it reported, plus what it did since its
+	// last progress write (at most 250 ms at 20/s) and the action in
+	// flight at the stop.
+	terminated := 0
+	for _, e := range execs {
+		events := requireHistory(t, ctx, c, e.GetWorkflowId(), e.GetRunId())
+		if events[len(events)-1].GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED {
+			terminated++
+		}
+	}
+	require.GreaterOrEqual(t, int64(terminated), d.GetCompleteOperationCount())
+	require.LessOrEqual(t, int64(terminated), d.GetCompleteOperationCount()+7, "the stopped job went on acting")
 }
 
 func TestBatchExplicitExecutions(t *testing.T) {
