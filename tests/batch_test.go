@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -120,13 +121,15 @@ func TestBatchTerminateByQuery(t *testing.T) {
 	d, sawProgress := waitBatchDone(t, ctx, c, jobID)
 	require.True(t, sawProgress, "describe never showed a job part-way done")
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, d.GetState())
-	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_TERMINATE, d.GetOperationType())
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW, d.GetOperationType())
 	require.Equal(t, int64(n), d.GetTotalOperationCount())
 	require.Equal(t, int64(n), d.GetCompleteOperationCount())
 	require.Zero(t, d.GetFailureOperationCount())
 	require.Equal(t, jobID, d.GetJobId())
 	require.Equal(t, "batch-tester", d.GetIdentity())
 	require.Equal(t, "clean up", d.GetReason())
+	require.Equal(t, q, d.GetQuery(), "describe reports the query as given")
+	require.Empty(t, d.GetExecutions())
 	require.NotNil(t, d.GetStartTime())
 	require.NotNil(t, d.GetCloseTime())
 	require.False(t, d.GetCloseTime().AsTime().Before(d.GetStartTime().AsTime()))
@@ -147,6 +150,9 @@ func TestBatchTerminateByQuery(t *testing.T) {
 	info := list.GetOperationInfo()[0]
 	require.Equal(t, jobID, info.GetJobId())
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, info.GetState())
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW, info.GetOperationType())
+	require.Equal(t, d.GetStartTime().AsTime(), info.GetStartTime().AsTime())
+	require.Equal(t, d.GetCloseTime().AsTime(), info.GetCloseTime().AsTime())
 	require.Empty(t, list.GetNextPageToken())
 }
 
@@ -172,7 +178,7 @@ func TestBatchSignalEveryTargetOnce(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := waitBatchDone(t, ctx, c, jobID)
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, d.GetState())
-	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_SIGNAL, d.GetOperationType())
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW, d.GetOperationType())
 	require.Equal(t, int64(n), d.GetCompleteOperationCount())
 	requireSignalledOnce(t, ctx, c, execs, "poke", "signaller")
 }
@@ -235,7 +241,7 @@ func TestBatchResetToFirstWorkflowTask(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := waitBatchDone(t, ctx, c, jobID)
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, d.GetState())
-	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_RESET, d.GetOperationType())
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_RESET_WORKFLOW, d.GetOperationType())
 	require.Equal(t, int64(n), d.GetCompleteOperationCount(), "%v", d)
 
 	for _, e := range execs {
@@ -342,11 +348,42 @@ func TestBatchExplicitExecutions(t *testing.T) {
 	require.NoError(t, err)
 	d, _ := waitBatchDone(t, ctx, c, jobID)
 	require.Equal(t, enumspb.BATCH_OPERATION_STATE_COMPLETED, d.GetState())
-	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_CANCEL, d.GetOperationType())
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW, d.GetOperationType())
 	// A target that is not found counts as done, as on the reference.
 	require.Equal(t, int64(3), d.GetTotalOperationCount())
 	require.Equal(t, int64(3), d.GetCompleteOperationCount())
+	require.Empty(t, d.GetQuery())
+	require.Len(t, d.GetExecutions(), 3)
+	for i, e := range d.GetExecutions() {
+		require.Equal(t, enumspb.EXECUTION_TYPE_WORKFLOW, e.GetType())
+		require.Equal(t, targets[i].GetWorkflowId(), e.GetBusinessId())
+		require.Equal(t, targets[i].GetRunId(), e.GetRunId())
+	}
+
+	// The same through target_executions, here a delete of the third run.
+	job2 := uniqueName(t, "job")
+	_, err = c.WorkflowService().StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{
+		Namespace: testNamespace, JobId: job2, Reason: "remove",
+		TargetExecutions: []*commonpb.Execution{{Type: enumspb.EXECUTION_TYPE_WORKFLOW, BusinessId: execs[2].GetWorkflowId(), RunId: execs[2].GetRunId()}},
+		Operation:        &workflowservice.StartBatchOperationRequest_DeletionOperation{DeletionOperation: &batchpb.BatchOperationDeletion{}},
+	})
+	require.NoError(t, err)
+	d2, _ := waitBatchDone(t, ctx, c, job2)
+	require.Equal(t, enumspb.BATCH_OPERATION_TYPE_DELETE_WORKFLOW, d2.GetOperationType())
+	require.Equal(t, int64(1), d2.GetCompleteOperationCount())
+	eventually(t, ctx, "the third run deleted", func() error {
+		_, err := c.DescribeWorkflowExecution(ctx, execs[2].GetWorkflowId(), execs[2].GetRunId())
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return fmt.Errorf("describe: %v", err)
+	})
+
 	for i, e := range execs {
+		if i == 2 {
+			continue
+		}
 		events := requireHistory(t, ctx, c, e.GetWorkflowId(), e.GetRunId())
 		reqs := eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)
 		if i >= 2 {
@@ -397,6 +434,9 @@ func TestBatchBadInput(t *testing.T) {
 			Operation: &workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation{
 				UnpauseActivitiesOperation: &batchpb.BatchOperationUnpauseActivities{}}},
 			codes.Unimplemented, "Batch operation unpause_activities_operation is not supported by this server."},
+		{"activity target", &workflowservice.StartBatchOperationRequest{Namespace: testNamespace, JobId: "j", Reason: "r", Operation: term,
+			TargetExecutions: []*commonpb.Execution{{Type: enumspb.EXECUTION_TYPE_ACTIVITY, BusinessId: "a"}}},
+			codes.InvalidArgument, "target_executions[0]: execution type Activity does not match the workflow batch operation."},
 		{"unknown namespace", &workflowservice.StartBatchOperationRequest{Namespace: "nowhere", JobId: "j", Reason: "r", Operation: term, Executions: one},
 			codes.NotFound, "Namespace nowhere is not found."},
 	}

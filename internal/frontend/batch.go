@@ -132,9 +132,9 @@ func (h *Handler) validateBatch(req *workflowservice.StartBatchOperationRequest)
 	if len(req.GetExecutions())+len(req.GetTargetExecutions()) > h.opts.Dynamic.Int(keyMaxBatchExecutions, defaultMaxBatchExecutions) {
 		return errBatchTooManyExecutions
 	}
-	for _, e := range req.GetTargetExecutions() {
+	for i, e := range req.GetTargetExecutions() {
 		if !batch.IsWorkflow(e) {
-			return serviceerror.NewUnimplemented(fmt.Sprintf("Batch operations on %s targets are not supported by this server.", e.GetType()))
+			return serviceerror.NewInvalidArgument(fmt.Sprintf("target_executions[%d]: execution type %s does not match the workflow batch operation.", i, e.GetType()))
 		}
 	}
 	for _, e := range batch.Executions(req) {
@@ -231,7 +231,8 @@ func (h *Handler) StopBatchOperation(ctx context.Context, req *workflowservice.S
 	return &workflowservice.StopBatchOperationResponse{}, nil
 }
 
-// DescribeBatchOperation reports a job's definition, state and progress.
+// DescribeBatchOperation reports a job's definition (its query, or its
+// target list in the unified Execution form), state and progress.
 func (h *Handler) DescribeBatchOperation(ctx context.Context, req *workflowservice.DescribeBatchOperationRequest) (*workflowservice.DescribeBatchOperationResponse, error) {
 	if h.opts.BatchJobs == nil {
 		return nil, errBatchNotConfigured
@@ -263,6 +264,7 @@ func (h *Handler) DescribeBatchOperation(ctx context.Context, req *workflowservi
 		StartTime: timestamp(job.StartTime), CloseTime: timestamp(job.CloseTime),
 		TotalOperationCount: p.Total, CompleteOperationCount: p.Completed, FailureOperationCount: p.Failed,
 		Identity: batch.Identity(def), Reason: def.GetReason(),
+		Query: def.GetVisibilityQuery(), Executions: batch.TargetExecutions(def),
 	}, nil
 }
 
@@ -309,10 +311,12 @@ func (h *Handler) ListBatchOperations(ctx context.Context, req *workflowservice.
 		resp.NextPageToken, _ = json.Marshal(batchPageToken{StartTime: last.StartTime.UnixNano(), JobID: last.JobID})
 	}
 	for _, j := range jobs {
-		resp.OperationInfo = append(resp.OperationInfo, &batchpb.BatchOperationInfo{
-			JobId: j.JobID, State: enumspb.BatchOperationState(j.State),
-			StartTime: timestamp(j.StartTime), CloseTime: timestamp(j.CloseTime),
-		})
+		info := &batchpb.BatchOperationInfo{JobId: j.JobID, State: enumspb.BatchOperationState(j.State),
+			StartTime: timestamp(j.StartTime), CloseTime: timestamp(j.CloseTime)}
+		if def, err := batch.DecodeRequest(j.Data); err == nil {
+			info.OperationType = batch.OperationType(def)
+		}
+		resp.OperationInfo = append(resp.OperationInfo, info)
 	}
 	return resp, nil
 }

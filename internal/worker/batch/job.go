@@ -41,21 +41,22 @@ func DecodeRequest(data []byte) (*workflowservice.StartBatchOperationRequest, er
 	return req, nil
 }
 
-// OperationType is the type DescribeBatchOperation reports for req's
-// operation: the reference server reports the original (pre-"_WORKFLOW")
-// values. UNSPECIFIED for an operation this package does not run.
+// OperationType is the type DescribeBatchOperation and
+// ListBatchOperations report for req's operation: the workflow-specific
+// values (TERMINATE_WORKFLOW, ...), as the reference server reports with
+// this API version. UNSPECIFIED for an operation this package does not run.
 func OperationType(req *workflowservice.StartBatchOperationRequest) enumspb.BatchOperationType {
 	switch req.GetOperation().(type) {
 	case *workflowservice.StartBatchOperationRequest_TerminationOperation:
-		return enumspb.BATCH_OPERATION_TYPE_TERMINATE
+		return enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW
 	case *workflowservice.StartBatchOperationRequest_CancellationOperation:
-		return enumspb.BATCH_OPERATION_TYPE_CANCEL
+		return enumspb.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW
 	case *workflowservice.StartBatchOperationRequest_SignalOperation:
-		return enumspb.BATCH_OPERATION_TYPE_SIGNAL
+		return enumspb.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW
 	case *workflowservice.StartBatchOperationRequest_DeletionOperation:
-		return enumspb.BATCH_OPERATION_TYPE_DELETE
+		return enumspb.BATCH_OPERATION_TYPE_DELETE_WORKFLOW
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
-		return enumspb.BATCH_OPERATION_TYPE_RESET
+		return enumspb.BATCH_OPERATION_TYPE_RESET_WORKFLOW
 	}
 	return enumspb.BATCH_OPERATION_TYPE_UNSPECIFIED
 }
@@ -82,7 +83,7 @@ func Identity(req *workflowservice.StartBatchOperationRequest) string {
 // reference server.
 func RunningOnly(t enumspb.BatchOperationType) bool {
 	switch t {
-	case enumspb.BATCH_OPERATION_TYPE_TERMINATE, enumspb.BATCH_OPERATION_TYPE_CANCEL, enumspb.BATCH_OPERATION_TYPE_SIGNAL:
+	case enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW:
 		return true
 	}
 	return false
@@ -106,6 +107,16 @@ func Executions(req *workflowservice.StartBatchOperationRequest) []*commonpb.Wor
 		if IsWorkflow(e) {
 			out = append(out, &commonpb.WorkflowExecution{WorkflowId: e.GetBusinessId(), RunId: e.GetRunId()})
 		}
+	}
+	return out
+}
+
+// TargetExecutions is the explicit target list of req in the unified
+// form DescribeBatchOperation reports it.
+func TargetExecutions(req *workflowservice.StartBatchOperationRequest) []*commonpb.Execution {
+	var out []*commonpb.Execution
+	for _, e := range Executions(req) {
+		out = append(out, &commonpb.Execution{Type: enumspb.EXECUTION_TYPE_WORKFLOW, BusinessId: e.GetWorkflowId(), RunId: e.GetRunId()})
 	}
 	return out
 }

@@ -115,7 +115,7 @@ func (r *runner) baseQuery(ctx context.Context) (*query.Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t == enumspb.BATCH_OPERATION_TYPE_RESET {
+	if t == enumspb.BATCH_OPERATION_TYPE_RESET_WORKFLOW {
 		startTime, _ := searchattr.System("StartTime")
 		q.Filter = and(q.Filter, &query.Predicate{Attr: startTime, Op: query.OpLe,
 			Values: []searchattr.Value{{Kind: searchattr.KindInt, Int: r.job.StartTime.UnixNano()}}})
