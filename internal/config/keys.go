@@ -7,6 +7,8 @@ import "strings"
 // reported by Dynamic.UnknownKeys. TestKnownKeysCoverSource fails when code
 // reads a key that is missing here: add new keys when you read them.
 var knownKeys = lowerSet(
+	"frontend.MaxConcurrentBatchOperationPerNamespace",
+	"frontend.MaxExecutionCountBatchOperationPerNamespace",
 	"frontend.historyMaxPageSize",
 	"frontend.httpAllowedHosts",
 	"frontend.visibilityMaxPageSize",
@@ -45,6 +47,7 @@ var knownKeys = lowerSet(
 	"system.enableActivityEagerExecution",
 	"system.enableEagerWorkflowStart",
 	"system.namespaceMinRetentionLocal",
+	"worker.batcherRPS",
 )
 
 // IsKnownKey reports whether Sundial reads the dynamic-config key

@@ -61,6 +61,11 @@ type Options struct {
 	// TaskQueues serves DescribeTaskQueue; when nil it answers
 	// Unimplemented.
 	TaskQueues TaskQueueDescriber
+	// BatchJobs serves the batch operation methods (with Visibility and
+	// SearchAttributes); when nil, they answer Unimplemented. BatchWorker,
+	// when set, is told of new and stopped jobs.
+	BatchJobs   persistence.BatchStore
+	BatchWorker BatchWorker
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer

@@ -33,6 +33,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/worker/batch"
 )
 
 const (
@@ -58,6 +59,7 @@ type Server struct {
 	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
+	batch    *batch.Worker
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
@@ -180,6 +182,13 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
+	s.batch, err = batch.New(batch.Options{
+		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
+		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"),
+	})
+	if err != nil {
+		return err
+	}
 	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
 		return err
 	}
@@ -202,10 +211,15 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 		Visibility:       s.store,
 		SearchAttributes: searchAttrs,
 		TaskQueues:       s.matching,
+		BatchJobs:        s.store,
+		BatchWorker:      s.batch,
 	})
 	if err != nil {
 		return err
 	}
+	// The worker role's batch jobs act through the frontend's API, in
+	// process.
+	s.batch.Start(handler.BatchClient())
 	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -296,7 +310,9 @@ func (s *Server) Wait(ctx context.Context) error {
 // releases its long polls (so GracefulStop does not wait on them); the
 // HTTP API drains (its calls go through gRPC); gRPC
 // drains in-flight calls for a bounded time, then closes connections;
-// history stops after its in-flight writes; the store closes last.
+// history stops after its in-flight writes; the store closes last. Batch
+// jobs stop first (they stay running in the store and resume at the next
+// start).
 func (s *Server) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -313,6 +329,9 @@ func (s *Server) Stop() {
 func (s *Server) teardown() {
 	if s.health != nil {
 		s.health.Shutdown()
+	}
+	if s.batch != nil {
+		s.batch.Stop() // its actions go through history
 	}
 	if s.matching != nil {
 		s.matching.Stop()

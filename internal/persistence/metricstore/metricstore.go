@@ -259,3 +259,38 @@ func (s *Store) GetSearchAttributes(ctx context.Context, namespaceID string) (_ 
 	defer s.track("GetSearchAttributes", time.Now(), &err)
 	return s.Store.GetSearchAttributes(ctx, namespaceID)
 }
+
+func (s *Store) CreateBatchJob(ctx context.Context, job *persistence.BatchJob) (err error) {
+	defer s.track("CreateBatchJob", time.Now(), &err)
+	return s.Store.CreateBatchJob(ctx, job)
+}
+
+func (s *Store) GetBatchJob(ctx context.Context, namespaceID, jobID string) (_ *persistence.BatchJob, err error) {
+	defer s.track("GetBatchJob", time.Now(), &err)
+	return s.Store.GetBatchJob(ctx, namespaceID, jobID)
+}
+
+func (s *Store) ListBatchJobs(ctx context.Context, namespaceID string, after *persistence.BatchJobKey, limit int) (_ []*persistence.BatchJob, err error) {
+	defer s.track("ListBatchJobs", time.Now(), &err)
+	return s.Store.ListBatchJobs(ctx, namespaceID, after, limit)
+}
+
+func (s *Store) ListRunningBatchJobs(ctx context.Context, limit int) (_ []*persistence.BatchJob, err error) {
+	defer s.track("ListRunningBatchJobs", time.Now(), &err)
+	return s.Store.ListRunningBatchJobs(ctx, limit)
+}
+
+func (s *Store) CountRunningBatchJobs(ctx context.Context, namespaceID string) (_ int64, err error) {
+	defer s.track("CountRunningBatchJobs", time.Now(), &err)
+	return s.Store.CountRunningBatchJobs(ctx, namespaceID)
+}
+
+func (s *Store) UpdateBatchProgress(ctx context.Context, namespaceID, jobID string, p persistence.BatchProgress) (err error) {
+	defer s.track("UpdateBatchProgress", time.Now(), &err)
+	return s.Store.UpdateBatchProgress(ctx, namespaceID, jobID, p)
+}
+
+func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) (err error) {
+	defer s.track("CloseBatchJob", time.Now(), &err)
+	return s.Store.CloseBatchJob(ctx, namespaceID, jobID, state, closeTime, p)
+}

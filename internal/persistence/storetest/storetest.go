@@ -45,6 +45,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Concurrency", concurrencyTests},
 		{"Visibility", visibilityTests},
 		{"Audit", auditTests},
+		{"Batch", batchTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
