@@ -58,9 +58,12 @@ type Options struct {
 	// Unimplemented.
 	Visibility       persistence.VisibilityStore
 	SearchAttributes *visibility.Registry
-	// TaskQueues serves DescribeTaskQueue; when nil it answers
-	// Unimplemented.
+	// TaskQueues serves DescribeTaskQueue and ListTaskQueuePartitions;
+	// when nil they answer Unimplemented.
 	TaskQueues TaskQueueDescriber
+	// HostAddress is this process's frontend address (host:port), reported
+	// as the owner of task queue partitions and by ListClusters.
+	HostAddress string
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer

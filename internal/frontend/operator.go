@@ -113,3 +113,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ListClusters lists the one cluster Sundial has, as the reference server
+// lists its own cluster: connection enabled, no replication.
+func (o *OperatorHandler) ListClusters(_ context.Context, req *operatorservice.ListClustersRequest) (*operatorservice.ListClustersResponse, error) {
+	if len(req.GetNextPageToken()) > 0 {
+		return nil, serviceerror.NewInvalidArgument("invalid next page token")
+	}
+	opts := o.h.opts
+	return &operatorservice.ListClustersResponse{Clusters: []*operatorservice.ClusterMetadata{{
+		ClusterName:            opts.ClusterName,
+		ClusterId:              opts.ClusterID,
+		Address:                opts.HostAddress,
+		HistoryShardCount:      opts.NumShards,
+		InitialFailoverVersion: 1,
+		IsConnectionEnabled:    true,
+	}}}, nil
+}

@@ -16,6 +16,13 @@ import (
 // fakeDescriber answers with a fixed description and records requests.
 type fakeDescriber struct{ reqs []matching.DescribeRequest }
 
+func (f *fakeDescriber) NumPartitions(sticky bool) int {
+	if sticky {
+		return 1
+	}
+	return 4
+}
+
 func (f *fakeDescriber) DescribeTaskQueue(_ context.Context, req matching.DescribeRequest) (*matching.Description, error) {
 	f.reqs = append(f.reqs, req)
 	if req.Partition > 3 {

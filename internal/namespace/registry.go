@@ -210,6 +210,12 @@ func (r *Registry) forget(id string) {
 	}
 }
 
+// capabilities are what every namespace reports as its capabilities, on
+// creation and on every read.
+func capabilities() *namespacepb.NamespaceInfo_Capabilities {
+	return &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: true}
+}
+
 // decode turns a stored record into a Namespace. The record's ID and Name
 // columns are authoritative over the encoded description.
 func decode(rec persistence.NamespaceRecord) (*Namespace, error) {
@@ -220,11 +226,8 @@ func decode(rec persistence.NamespaceRecord) (*Namespace, error) {
 	if desc.NamespaceInfo == nil {
 		desc.NamespaceInfo = &namespacepb.NamespaceInfo{State: enumspb.NAMESPACE_STATE_REGISTERED}
 	}
-	if desc.NamespaceInfo.Capabilities == nil {
-		desc.NamespaceInfo.Capabilities = &namespacepb.NamespaceInfo_Capabilities{}
-	}
 	// Capabilities are the server's, not stored: they follow the binary.
-	desc.NamespaceInfo.Capabilities.EagerWorkflowStart = true
+	desc.NamespaceInfo.Capabilities = capabilities()
 	if desc.Config == nil {
 		desc.Config = &namespacepb.NamespaceConfig{}
 	}

@@ -170,6 +170,12 @@ func (s *Server) start() error {
 // serve builds the frontend and starts serving gRPC on the configured
 // address.
 func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
+	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	s.lis = lis
 	handler, err := frontend.New(frontend.Options{
 		Namespaces:       namespaces,
 		History:          s.history,
@@ -183,16 +189,11 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		Visibility:       s.store,
 		SearchAttributes: searchAttrs,
 		TaskQueues:       s.matching,
+		HostAddress:      lis.Addr().String(),
 	})
 	if err != nil {
 		return err
 	}
-	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	s.lis = lis
 	s.grpc = grpc.NewServer(frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics)...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
