@@ -107,6 +107,13 @@ func newCLI(t *testing.T, env *testEnv) *cliRunner {
 	return &cliRunner{bin: temporalCLI(t), addr: env.addr, namespace: testNamespace, home: t.TempDir()}
 }
 
+// in returns a runner for namespace ns.
+func (c *cliRunner) in(ns string) *cliRunner {
+	cp := *c
+	cp.namespace = ns
+	return &cp
+}
+
 // cliResult is one CLI invocation's outcome.
 type cliResult struct {
 	args   []string
@@ -159,6 +166,18 @@ func (c *cliRunner) json(t *testing.T, args ...string) map[string]any {
 	r := c.ok(t, append(args, "--output", "json")...)
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &m), "%s", r)
+	return m
+}
+
+// result runs `workflow result --output json` for workflow id and decodes
+// its answer. The CLI exits 1 for a run that did not complete, so only
+// the output is checked.
+func (c *cliRunner) result(t *testing.T, id string) map[string]any {
+	t.Helper()
+	r := c.run(t, "workflow", "result", "--workflow-id", id, "--output", "json")
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &m), "%s", r)
+	require.Equal(t, m["status"] == "COMPLETED", r.err == nil, "exit status %v for status %v", r.err, m["status"])
 	return m
 }
 

@@ -61,6 +61,9 @@ type Options struct {
 	// TaskQueues serves DescribeTaskQueue and ListTaskQueuePartitions;
 	// when nil they answer Unimplemented.
 	TaskQueues TaskQueueDescriber
+	// NamespaceReclaimer, when set, is woken after a namespace is deleted
+	// so its data goes at once rather than at the next periodic pass.
+	NamespaceReclaimer interface{ Wake() }
 	// HostAddress is this process's frontend address (host:port), reported
 	// as the owner of task queue partitions and by ListClusters.
 	HostAddress string
@@ -99,8 +102,16 @@ func (h *Handler) limits() limits {
 }
 
 // namespaceByName resolves a request's namespace name: InvalidArgument when
-// empty or too long, NamespaceNotFound when unknown.
+// empty or too long, NamespaceNotFound when unknown or deleted.
 func (h *Handler) namespaceByName(ctx context.Context, name string) (*namespace.Namespace, error) {
+	return h.lookupNamespace(ctx, name, false)
+}
+
+// lookupNamespace is namespaceByName that, with includeDeleted, also finds
+// a deleted namespace (renamed "<name>-deleted-<id>"). Deleted namespaces
+// serve nothing while their data is removed; only DescribeNamespace and
+// ListNamespaces (with include_deleted) show them, as the reference does.
+func (h *Handler) lookupNamespace(ctx context.Context, name string, includeDeleted bool) (*namespace.Namespace, error) {
 	if name == "" {
 		return nil, errNamespaceNotSet
 	}
@@ -108,7 +119,7 @@ func (h *Handler) namespaceByName(ctx context.Context, name string) (*namespace.
 		return nil, errNamespaceTooLong
 	}
 	ns, err := h.ns.GetByName(ctx, name)
-	if errors.Is(err, namespace.ErrNotFound) {
+	if errors.Is(err, namespace.ErrNotFound) || err == nil && ns.Deleted() && !includeDeleted {
 		return nil, serviceerror.NewNamespaceNotFound(name)
 	}
 	return ns, err

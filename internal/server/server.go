@@ -29,6 +29,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/worker"
 )
 
 const (
@@ -54,10 +55,12 @@ type Server struct {
 	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
-	grpc     *grpc.Server
-	health   *health.Server
-	lis      net.Listener
-	served   chan error // receives grpc.Serve's result
+	// reclaimer removes the data of deleted namespaces.
+	reclaimer *worker.Reclaimer
+	grpc      *grpc.Server
+	health    *health.Server
+	lis       net.Listener
+	served    chan error // receives grpc.Serve's result
 
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
@@ -138,6 +141,9 @@ func (s *Server) start() error {
 			if err != nil {
 				return "", err
 			}
+			if ns.Deleted() {
+				return "", namespace.ErrNotFound
+			}
 			return ns.ID, nil
 		},
 		NamespaceName: func(ctx context.Context, id string) string {
@@ -161,6 +167,11 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
+	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
+		Namespaces: namespaces, History: s.history, Visibility: store, SearchAttributes: searchAttrs,
+		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
+	})
+	s.reclaimer.Start()
 	if err := s.startAdmin(); err != nil {
 		return err
 	}
@@ -177,19 +188,20 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 	}
 	s.lis = lis
 	handler, err := frontend.New(frontend.Options{
-		Namespaces:       namespaces,
-		History:          s.history,
-		Matching:         s.matching,
-		Dynamic:          s.cfg.DynamicConfig,
-		Logger:           s.log.With("component", "frontend"),
-		ServerVersion:    Version,
-		ClusterName:      clusterName,
-		NumShards:        s.cfg.NumShards,
-		PersistenceStore: s.cfg.Store.Plugin,
-		Visibility:       s.store,
-		SearchAttributes: searchAttrs,
-		TaskQueues:       s.matching,
-		HostAddress:      lis.Addr().String(),
+		Namespaces:         namespaces,
+		History:            s.history,
+		Matching:           s.matching,
+		Dynamic:            s.cfg.DynamicConfig,
+		Logger:             s.log.With("component", "frontend"),
+		ServerVersion:      Version,
+		ClusterName:        clusterName,
+		NumShards:          s.cfg.NumShards,
+		PersistenceStore:   s.cfg.Store.Plugin,
+		Visibility:         s.store,
+		SearchAttributes:   searchAttrs,
+		TaskQueues:         s.matching,
+		HostAddress:        lis.Addr().String(),
+		NamespaceReclaimer: s.reclaimer,
 	})
 	if err != nil {
 		return err
@@ -281,6 +293,9 @@ func (s *Server) teardown() {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {
 		_ = s.lis.Close()
+	}
+	if s.reclaimer != nil {
+		s.reclaimer.Stop()
 	}
 	if s.history != nil {
 		s.history.Stop()
