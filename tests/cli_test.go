@@ -364,7 +364,9 @@ func TestCLIWorkflowInteract(t *testing.T) {
 
 	// show --follow waits for the run to close.
 	followed := make(chan cliResult, 1)
-	go func() { followed <- cli.run(t, "workflow", "show", "--follow", "--workflow-id", "cli-int", "--output", "json") }()
+	go func() {
+		followed <- cli.run(t, "workflow", "show", "--follow", "--workflow-id", "cli-int", "--output", "json")
+	}()
 	require.Equal(t, "Signal workflow succeeded\n",
 		cli.ok(t, "workflow", "signal", "--workflow-id", "cli-int", "--name", "finish", "--input", `"go"`).stdout)
 	var r cliResult
