@@ -391,6 +391,21 @@ func TestCLIWorkflowInteract(t *testing.T) {
 	require.Equal(t, "cli-sws", sws["workflowId"])
 	require.Equal(t, "echo:s:0", cli.json(t, "workflow", "result", "--workflow-id", "cli-sws")["result"])
 
+	// Update-with-start: the first starts the run, the second updates it.
+	uws := cli.json(t, "workflow", "execute-update-with-start", "--type", "CliInteractive", "--task-queue", tq,
+		"--workflow-id", "cli-uws", "--input", `"u"`, "--update-name", "add", "--update-input", "5",
+		"--update-id", "uws-1", "--id-conflict-policy", "UseExisting")
+	require.Equal(t, "cli-uws", uws["workflowId"])
+	require.Equal(t, "uws-1", uws["updateId"])
+	require.Equal(t, float64(5), uws["updateResult"])
+	firstRun := uws["runId"]
+	suws := cli.json(t, "workflow", "start-update-with-start", "--type", "CliInteractive", "--task-queue", tq,
+		"--workflow-id", "cli-uws", "--input", `"u"`, "--update-name", "add", "--update-input", "6",
+		"--update-id", "uws-2", "--id-conflict-policy", "UseExisting", "--update-wait-for-stage", "accepted")
+	require.Equal(t, firstRun, suws["runId"], "%v", suws)
+	require.Equal(t, map[string]any{"updateId": "uws-2", "result": float64(11)},
+		cli.json(t, "workflow", "update", "result", "--workflow-id", "cli-uws", "--update-id", "uws-2"))
+
 	start("cli-cancel")
 	require.Equal(t, "Canceled workflow\n", cli.ok(t, "workflow", "cancel", "--workflow-id", "cli-cancel").stdout)
 	require.Equal(t, "CANCELED", cli.result(t, "cli-cancel")["status"])
@@ -434,13 +449,21 @@ func TestCLITaskQueue(t *testing.T) {
 	nexus := cli.json(t, "task-queue", "describe", "--task-queue", tq, "--task-queue-type", "nexus")
 	require.Empty(t, nexus["pollers"], "Sundial serves no Nexus tasks")
 
+	require.Regexp(t, `(?s)Task Reachability:.*UNVERSIONED\s+reachable`,
+		cli.ok(t, "task-queue", "describe", "--task-queue", tq, "--report-reachability").stdout)
+
 	for _, typ := range []string{"workflow", "activity"} {
-		legacy := cli.json(t, "task-queue", "describe", "--task-queue", tq, "--legacy-mode", "--task-queue-type", typ)
+		legacy := cli.json(t, "task-queue", "describe", "--task-queue", tq, "--legacy-mode", "--task-queue-type-legacy", typ)
 		require.Len(t, legacy["pollers"], 1, typ)
 		require.NotEmpty(t, jget(legacy, "pollers.0.identity"), typ)
 		require.Regexp(t, `Pollers:\n\s+Identity\s+LastAccessTime\s+RatePerSecond\n`,
-			cli.ok(t, "task-queue", "describe", "--task-queue", tq, "--legacy-mode", "--task-queue-type", typ).stdout)
+			cli.ok(t, "task-queue", "describe", "--task-queue", tq, "--legacy-mode", "--task-queue-type-legacy", typ).stdout)
 	}
+	// One entry per partition when asked for each.
+	perPartition := cli.json(t, "task-queue", "describe", "--task-queue", tq, "--legacy-mode", "--partitions-legacy", "4")
+	require.Len(t, perPartition["pollers"], 4)
+	require.Len(t, perPartition["taskQueues"], 4)
+	require.EqualValues(t, 3, jget(perPartition, "taskQueues.3.partition"))
 	cli.in("nope").fails(t, "Namespace nope is not found", "task-queue", "describe", "--task-queue", tq)
 
 	parts := cli.json(t, "task-queue", "list-partition", "--task-queue", tq)

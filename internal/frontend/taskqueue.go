@@ -116,6 +116,12 @@ func (h *Handler) describeEnhanced(ctx context.Context, req *workflowservice.Des
 		}
 		info.TypesInfo[int32(typ)] = ti
 	}
+	//lint:ignore SA1019 the enhanced mode's fields are deprecated with it
+	if req.GetReportTaskReachability() {
+		// With no versioning rules every new task goes to unversioned
+		// workers, so the unversioned build ID is reachable.
+		info.TaskReachability = enumspb.BUILD_ID_TASK_REACHABILITY_REACHABLE
+	}
 	return &workflowservice.DescribeTaskQueueResponse{
 		VersionsInfo: map[string]*taskqueuepb.TaskQueueVersionInfo{unversioned: info},
 	}, nil
