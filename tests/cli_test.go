@@ -337,9 +337,8 @@ func TestCLIWorkflowRun(t *testing.T) {
 	cli.fails(t, "workflow execution not found", "workflow", "describe", "--workflow-id", "cli-exec", "--run-id", firstRun)
 }
 
-// TestCLIWorkflowInteract: `workflow query|stack|metadata|update
-// execute|start|describe|result|signal|signal-with-start|show --follow|
-// cancel|terminate` on running workflows.
+// TestCLIWorkflowInteract: `workflow query|stack|metadata|signal|
+// signal-with-start|show --follow|cancel|terminate` on running workflows.
 func TestCLIWorkflowInteract(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
@@ -360,16 +359,6 @@ func TestCLIWorkflowInteract(t *testing.T) {
 	require.Equal(t, "add", jget(meta, "queryResult.0.definition.updateDefinitions.0.name"))
 	require.Equal(t, "finish", jget(meta, "queryResult.0.definition.signalDefinitions.0.name"))
 
-	upd := cli.json(t, "workflow", "update", "execute", "--workflow-id", "cli-int", "--name", "add", "--input", "3", "--update-id", "u1")
-	require.Equal(t, map[string]any{"name": "add", "updateId": "u1", "result": float64(3)}, upd)
-	require.Equal(t, map[string]any{"name": "add", "updateId": "u2"},
-		cli.json(t, "workflow", "update", "start", "--workflow-id", "cli-int", "--name", "add", "--input", "4", "--update-id", "u2", "--wait-for-stage", "accepted"))
-	require.Equal(t, map[string]any{"updateId": "u2", "result": float64(7)},
-		cli.json(t, "workflow", "update", "result", "--workflow-id", "cli-int", "--update-id", "u2"))
-	require.Equal(t, map[string]any{"updateId": "u2", "result": float64(7), "stage": "Completed"},
-		cli.json(t, "workflow", "update", "describe", "--workflow-id", "cli-int", "--update-id", "u2"))
-	cli.fails(t, "not found", "workflow", "update", "describe", "--workflow-id", "cli-int", "--update-id", "nope")
-
 	// show --follow waits for the run to close.
 	followed := make(chan cliResult, 1)
 	go func() {
@@ -389,8 +378,7 @@ func TestCLIWorkflowInteract(t *testing.T) {
 	types := cliEventTypes(doc)
 	require.Equal(t, "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", types[len(types)-1], "%s", r)
 	require.Contains(t, types, "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED")
-	require.Contains(t, types, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
-	require.Equal(t, "echo:go:7", cli.json(t, "workflow", "result", "--workflow-id", "cli-int")["result"])
+	require.Equal(t, "echo:go:0", cli.json(t, "workflow", "result", "--workflow-id", "cli-int")["result"])
 	cli.fails(t, "workflow execution already completed", "workflow", "signal", "--workflow-id", "cli-int", "--name", "finish", "--input", `"again"`)
 
 	// signal-with-start starts the run with the signal as its first input.
@@ -398,6 +386,39 @@ func TestCLIWorkflowInteract(t *testing.T) {
 		"--workflow-id", "cli-sws", "--signal-name", "finish", "--signal-input", `"s"`, "--input", `"y"`)
 	require.Equal(t, "cli-sws", sws["workflowId"])
 	require.Equal(t, "echo:s:0", cli.json(t, "workflow", "result", "--workflow-id", "cli-sws")["result"])
+
+	start("cli-cancel")
+	require.Equal(t, "Canceled workflow\n", cli.ok(t, "workflow", "cancel", "--workflow-id", "cli-cancel").stdout)
+	require.Equal(t, "CANCELED", cli.result(t, "cli-cancel")["status"])
+
+	start("cli-term")
+	require.Equal(t, "Workflow terminated\n", cli.ok(t, "workflow", "terminate", "--workflow-id", "cli-term", "--reason", "bye").stdout)
+	term := cli.result(t, "cli-term")
+	// The CLI has no status name for a terminated run (against any server).
+	require.Equal(t, "<unknown>", term["status"])
+	require.Equal(t, "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED", jget(term, "closeEvent.eventType"))
+	require.Equal(t, "bye", jget(term, "closeEvent.workflowExecutionTerminatedEventAttributes.reason"))
+	cli.fails(t, "workflow execution already completed", "workflow", "terminate", "--workflow-id", "cli-term")
+}
+
+// TestCLIWorkflowUpdate: `workflow update execute|start|result|describe`
+// and `workflow execute-update-with-start|start-update-with-start`.
+func TestCLIWorkflowUpdate(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	cli := newCLI(t, env)
+	tq := env.startWorker(t, registerCLIWorkflows)
+	cli.ok(t, "workflow", "start", "--type", "CliInteractive", "--task-queue", tq, "--workflow-id", "cli-int", "--input", `"x"`)
+
+	upd := cli.json(t, "workflow", "update", "execute", "--workflow-id", "cli-int", "--name", "add", "--input", "3", "--update-id", "u1")
+	require.Equal(t, map[string]any{"name": "add", "updateId": "u1", "result": float64(3)}, upd)
+	require.Equal(t, map[string]any{"name": "add", "updateId": "u2"},
+		cli.json(t, "workflow", "update", "start", "--workflow-id", "cli-int", "--name", "add", "--input", "4", "--update-id", "u2", "--wait-for-stage", "accepted"))
+	require.Equal(t, map[string]any{"updateId": "u2", "result": float64(7)},
+		cli.json(t, "workflow", "update", "result", "--workflow-id", "cli-int", "--update-id", "u2"))
+	require.Equal(t, map[string]any{"updateId": "u2", "result": float64(7), "stage": "Completed"},
+		cli.json(t, "workflow", "update", "describe", "--workflow-id", "cli-int", "--update-id", "u2"))
+	cli.fails(t, "not found", "workflow", "update", "describe", "--workflow-id", "cli-int", "--update-id", "nope")
 
 	// Update-with-start: the first starts the run, the second updates it.
 	uws := cli.json(t, "workflow", "execute-update-with-start", "--type", "CliInteractive", "--task-queue", tq,
@@ -414,18 +435,11 @@ func TestCLIWorkflowInteract(t *testing.T) {
 	require.Equal(t, map[string]any{"updateId": "uws-2", "result": float64(11)},
 		cli.json(t, "workflow", "update", "result", "--workflow-id", "cli-uws", "--update-id", "uws-2"))
 
-	start("cli-cancel")
-	require.Equal(t, "Canceled workflow\n", cli.ok(t, "workflow", "cancel", "--workflow-id", "cli-cancel").stdout)
-	require.Equal(t, "CANCELED", cli.result(t, "cli-cancel")["status"])
-
-	start("cli-term")
-	require.Equal(t, "Workflow terminated\n", cli.ok(t, "workflow", "terminate", "--workflow-id", "cli-term", "--reason", "bye").stdout)
-	term := cli.result(t, "cli-term")
-	// The CLI has no status name for a terminated run (against any server).
-	require.Equal(t, "<unknown>", term["status"])
-	require.Equal(t, "EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED", jget(term, "closeEvent.eventType"))
-	require.Equal(t, "bye", jget(term, "closeEvent.workflowExecutionTerminatedEventAttributes.reason"))
-	cli.fails(t, "workflow execution already completed", "workflow", "terminate", "--workflow-id", "cli-term")
+	require.Equal(t, "Signal workflow succeeded\n",
+		cli.ok(t, "workflow", "signal", "--workflow-id", "cli-int", "--name", "finish", "--input", `"go"`).stdout)
+	require.Equal(t, "echo:go:7", cli.json(t, "workflow", "result", "--workflow-id", "cli-int")["result"])
+	show := cli.json(t, "workflow", "show", "--workflow-id", "cli-int")
+	require.Contains(t, cliEventTypes(show), "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
 }
 
 // TestCLITaskQueue: `task-queue describe` (enhanced and legacy, every
