@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,9 @@ import (
 const cliVersion = "v1.5.1"
 
 // cliInstallTimeout bounds the one-time build of the CLI (it compiles a
-// large dependency tree; the machines are slow and shared).
+// large dependency tree; the machines are slow and shared); the test
+// binary's own deadline may cut it shorter. .ci/run builds it before the
+// tests.
 const cliInstallTimeout = 30 * time.Minute
 
 var cliInstall struct {
@@ -40,7 +43,11 @@ var cliInstall struct {
 func temporalCLI(t *testing.T) string {
 	t.Helper()
 	cliInstall.once.Do(func() {
-		cliInstall.path, cliInstall.skip, cliInstall.err = installCLI()
+		timeout := cliInstallTimeout
+		if dl, ok := t.Deadline(); ok {
+			timeout = min(timeout, time.Until(dl)-time.Minute)
+		}
+		cliInstall.path, cliInstall.skip, cliInstall.err = installCLI(timeout)
 	})
 	if cliInstall.skip != "" {
 		t.Skip(cliInstall.skip)
@@ -49,7 +56,7 @@ func temporalCLI(t *testing.T) string {
 	return cliInstall.path
 }
 
-func installCLI() (path, skip string, err error) {
+func installCLI(timeout time.Duration) (path, skip string, err error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -69,9 +76,13 @@ func installCLI() (path, skip string, err error) {
 		return "", "", err
 	}
 	defer os.RemoveAll(bin)
-	ctx, cancel := context.WithTimeout(context.Background(), cliInstallTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out, err := goCommand(ctx, bin, "install", "github.com/temporalio/cli/cmd/temporal@"+cliVersion)
+	if ctx.Err() != nil {
+		return "", "", fmt.Errorf("building the temporal CLI took over %v; build it once with "+
+			"`GOBIN=%s go install github.com/temporalio/cli/cmd/temporal@%s` (as .ci/run does)", timeout, dir, cliVersion)
+	}
 	if err != nil {
 		// Tell an unreachable proxy (skip) from a broken build (fail).
 		probe, cancelProbe := context.WithTimeout(context.Background(), 2*time.Minute)
