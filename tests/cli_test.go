@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -17,6 +18,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/persistence/sqltest"
 )
 
 // cliEcho runs the "CliEcho" activity on its input and returns its result.
@@ -88,14 +92,16 @@ func TestCLIOperatorCluster(t *testing.T) {
 	require.Equal(t, "SERVING\n", cli.ok(t, "operator", "cluster", "health").stdout)
 	require.Equal(t, "SERVING", cli.json(t, "operator", "cluster", "health")["status"])
 
+	// The store is the test backend's (sqlite, postgres12 or mysql8).
+	store := testBackendPlugin(t)
 	info := cli.json(t, "operator", "cluster", "describe")
 	require.Equal(t, "active", info["clusterName"])
 	require.EqualValues(t, 4, info["historyShardCount"])
-	require.Equal(t, "sqlite", info["persistenceStore"])
+	require.Equal(t, store, info["persistenceStore"])
 	require.NotEmpty(t, info["serverVersion"])
 	text := cli.ok(t, "operator", "cluster", "describe", "--detail").stdout
 	require.Regexp(t, `ClusterName\s+PersistenceStore\s+VisibilityStore\s+HistoryShardCount`, text)
-	require.Regexp(t, `active\s+sqlite\s+sqlite\s+4`, text)
+	require.Regexp(t, `active\s+`+store+`\s+`+store+`\s+4`, text)
 
 	sys := cli.json(t, "operator", "cluster", "system")
 	require.NotEmpty(t, sys["serverVersion"])
@@ -150,6 +156,18 @@ func TestCLISearchAttributes(t *testing.T) {
 	list = cli.json(t, "operator", "search-attribute", "list")
 	require.Equal(t, map[string]any{"CliInt": "INDEXED_VALUE_TYPE_INT"}, list["customAttributes"])
 	cli.fails(t, "Search attribute CliKw doesn't exist.", "operator", "search-attribute", "remove", "--name", "CliKw", "--yes")
+}
+
+// testBackendPlugin is the SQL plugin name of the test backend.
+func testBackendPlugin(t *testing.T) string {
+	switch b := os.Getenv(BackendEnv); b {
+	case "", "sqlite":
+		return config.PluginSQLite
+	case "postgres":
+		return sqltest.Postgres.Plugin
+	default:
+		return sqltest.MySQL.Plugin
+	}
 }
 
 // dialNamespace connects an SDK client to namespace ns of env.
