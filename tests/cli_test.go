@@ -151,6 +151,10 @@ func TestCLISearchAttributes(t *testing.T) {
 	require.Equal(t, "INDEXED_VALUE_TYPE_KEYWORD", jget(list, "systemAttributes.WorkflowId"))
 	require.Regexp(t, `CliKw\s+Keyword`, cli.ok(t, "operator", "search-attribute", "list").stdout)
 
+	cli.fails(t, "unable to add search attributes: Search attribute WorkflowId is reserved by system.",
+		"operator", "search-attribute", "create", "--name", "WorkflowId", "--type", "Keyword")
+	cli.fails(t, "search attribute CliInt already exists and has different type Int",
+		"operator", "search-attribute", "create", "--name", "CliInt", "--type", "Keyword")
 	require.Contains(t, cli.ok(t, "operator", "search-attribute", "remove", "--name", "CliKw", "--yes").stdout,
 		"Search attributes have been removed")
 	list = cli.json(t, "operator", "search-attribute", "list")
@@ -317,6 +321,10 @@ func TestCLIWorkflowRun(t *testing.T) {
 	grouped := cli.json(t, "workflow", "count", "--query", "GROUP BY ExecutionStatus")
 	require.Equal(t, "3", grouped["count"])
 	require.Len(t, grouped["groups"], 2)
+	text = cli.ok(t, "workflow", "count", "--query", "GROUP BY ExecutionStatus").stdout
+	require.Contains(t, text, "Total: 3")
+	require.Contains(t, text, "Group total: 1, values: Running")
+	require.Contains(t, text, "Group total: 2, values: Completed")
 
 	desc := cli.json(t, "workflow", "describe", "--workflow-id", "cli-exec")
 	require.Equal(t, "WORKFLOW_EXECUTION_STATUS_COMPLETED", jget(desc, "workflowExecutionInfo.status"))
@@ -329,6 +337,8 @@ func TestCLIWorkflowRun(t *testing.T) {
 		cli.ok(t, "workflow", "show", "--workflow-id", "cli-exec").stdout)
 	require.Regexp(t, `(?s)CliEcho.*wfId: cli-exec,.*CliEchoActivity`, cli.ok(t, "workflow", "trace", "--workflow-id", "cli-exec").stdout)
 
+	cli.fails(t, "query was rejected, workflow has status: Completed",
+		"workflow", "query", "--workflow-id", "cli-exec", "--type", "__stack_trace", "--reject-condition", "not_open")
 	res := cli.json(t, "workflow", "result", "--workflow-id", "cli-exec")
 	require.Equal(t, "COMPLETED", res["status"])
 	require.Equal(t, "echo:hi", res["result"])
