@@ -75,7 +75,16 @@ func cliAsync(ctx workflow.Context) (string, error) {
 
 func cliAsyncActivity(context.Context) (string, error) { return "", activity.ErrResultPending }
 
+// cliParent runs "CliEcho" as child "<its ID>-child" and returns its result.
+func cliParent(ctx workflow.Context, in string) (string, error) {
+	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child"})
+	var out string
+	err := workflow.ExecuteChildWorkflow(ctx, "CliEcho", in).Get(ctx, &out)
+	return out, err
+}
+
 func registerCLIWorkflows(r worker.Registry) {
+	r.RegisterWorkflowWithOptions(cliParent, workflow.RegisterOptions{Name: "CliParent"})
 	r.RegisterWorkflowWithOptions(cliEcho, workflow.RegisterOptions{Name: "CliEcho"})
 	r.RegisterWorkflowWithOptions(cliInteractive, workflow.RegisterOptions{Name: "CliInteractive"})
 	r.RegisterWorkflowWithOptions(cliAsync, workflow.RegisterOptions{Name: "CliAsync"})
@@ -468,6 +477,35 @@ func TestCLIWorkflowUpdate(t *testing.T) {
 	require.Equal(t, "echo:go:7", cli.json(t, "workflow", "result", "--workflow-id", "cli-int")["result"])
 	show := cli.json(t, "workflow", "show", "--workflow-id", "cli-int")
 	require.Contains(t, cliEventTypes(show), "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED")
+}
+
+// TestCLIWorkflowDescribeDetails: what `workflow describe` and `trace`
+// show of user metadata and of parent, child and root runs.
+func TestCLIWorkflowDescribeDetails(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	cli := newCLI(t, env)
+	tq := env.startWorker(t, registerCLIWorkflows)
+
+	cli.ok(t, "workflow", "start", "--type", "CliInteractive", "--task-queue", tq, "--workflow-id", "cli-meta",
+		"--input", `"x"`, "--static-summary", "summie", "--static-details", "deets")
+	text := cli.ok(t, "workflow", "describe", "--workflow-id", "cli-meta").stdout
+	require.Regexp(t, `StaticSummary\s+"summie"\n`, text)
+	require.Regexp(t, `StaticDetails\s+"deets"\n`, text)
+
+	parent := cli.json(t, "workflow", "execute", "--type", "CliParent", "--task-queue", tq, "--workflow-id", "cli-parent", "--input", `"p"`)
+	require.Equal(t, "echo:p", parent["result"])
+	parentRun := parent["runId"].(string)
+	child := cli.json(t, "workflow", "describe", "--workflow-id", "cli-parent-child")
+	require.Equal(t, "cli-parent", jget(child, "workflowExecutionInfo.parentExecution.workflowId"))
+	require.Equal(t, parentRun, jget(child, "workflowExecutionInfo.parentExecution.runId"))
+	require.Equal(t, "cli-parent", jget(child, "workflowExecutionInfo.rootExecution.workflowId"))
+	require.Equal(t, parentRun, jget(child, "workflowExecutionInfo.rootExecution.runId"))
+	text = cli.ok(t, "workflow", "describe", "--workflow-id", "cli-parent-child").stdout
+	require.Regexp(t, `ParentWorkflowId\s+cli-parent\n`, text)
+	require.Regexp(t, `RootRunId\s+`+parentRun+`\n`, text)
+	require.Regexp(t, `(?s)CliParent.*wfId: cli-parent,.*CliEcho.*wfId: cli-parent-child,.*CliEchoActivity`,
+		cli.ok(t, "workflow", "trace", "--workflow-id", "cli-parent", "--no-fold").stdout)
 }
 
 // TestCLITaskQueue: `task-queue describe` (enhanced and legacy, every
