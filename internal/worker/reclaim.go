@@ -5,6 +5,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -167,27 +168,13 @@ func (r *Reclaimer) pass(ctx context.Context) (more bool) {
 // listed no runs for the quiet period, its search attributes and record.
 // It reports whether ns is gone.
 func (r *Reclaimer) reclaim(ctx context.Context, ns *namespace.Namespace) (bool, error) {
-	deleted := 0
-	for deleted < maxDeletesPerPass {
-		page, err := r.opts.Visibility.ListVisibility(ctx, &persistence.ListVisibilityRequest{
-			NamespaceID: ns.ID, PageSize: reclaimPageSize})
-		if err != nil {
-			return false, err
+	attempted, err := r.deleteRuns(ctx, ns)
+	if attempted > 0 || err != nil {
+		if attempted > 0 {
+			r.log.Info("namespace reclaim: deleted runs", "namespace", ns.Name, "namespace_id", ns.ID, "runs", attempted)
 		}
-		if len(page.Records) == 0 {
-			break
-		}
-		for _, rec := range page.Records {
-			if err := r.deleteRun(ctx, ns.ID, rec); err != nil {
-				return false, err
-			}
-			deleted++
-		}
-	}
-	if deleted > 0 {
-		r.log.Info("namespace reclaim: deleted runs", "namespace", ns.Name, "namespace_id", ns.ID, "runs", deleted)
 		delete(r.emptySince, ns.ID)
-		return false, nil
+		return false, err
 	}
 	now := r.opts.Clock.Now()
 	since, seen := r.emptySince[ns.ID]
@@ -207,6 +194,43 @@ func (r *Reclaimer) reclaim(ctx context.Context, ns *namespace.Namespace) (bool,
 	delete(r.emptySince, ns.ID)
 	r.log.Info("namespace reclaimed", "namespace", ns.Name, "namespace_id", ns.ID)
 	return true, nil
+}
+
+// deleteRuns pages through the runs ns lists and deletes up to
+// maxDeletesPerPass of them. A run that fails to delete is skipped (the
+// next pass tries it again), so one bad run never holds up the others;
+// the first failure is returned with the count. Paging stays correct
+// while rows are deleted (keyset paging, see VisibilityStore).
+func (r *Reclaimer) deleteRuns(ctx context.Context, ns *namespace.Namespace) (attempted int, err error) {
+	var token []byte
+	failed := 0
+	var first error
+	for attempted < maxDeletesPerPass {
+		page, err := r.opts.Visibility.ListVisibility(ctx, &persistence.ListVisibilityRequest{
+			NamespaceID: ns.ID, PageSize: min(reclaimPageSize, maxDeletesPerPass-attempted), NextPageToken: token})
+		if err != nil {
+			return attempted, err
+		}
+		for _, rec := range page.Records {
+			attempted++
+			if err := r.deleteRun(ctx, ns.ID, rec); err != nil {
+				if ctx.Err() != nil {
+					return attempted, ctx.Err()
+				}
+				failed++
+				if first == nil {
+					first = err
+				}
+			}
+		}
+		if token = page.NextPageToken; len(token) == 0 {
+			break
+		}
+	}
+	if failed > 0 {
+		return attempted, fmt.Errorf("%d of %d runs not deleted, the first: %w", failed, attempted, first)
+	}
+	return attempted, nil
 }
 
 // deleteRun deletes one listed run. A record whose run is already gone is

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -104,6 +105,7 @@ type runs struct {
 	records  map[string][]*persistence.VisibilityRecord // by namespace ID
 	gone     map[string]bool                            // run IDs history no longer has
 	fail     error                                      // returned by DeleteWorkflowExecution
+	failRun  string                                     // if set, fail only for this run
 	deletes  int
 	attrs    map[string]map[string]enumspb.IndexedValueType
 	removed  map[string][]string
@@ -113,7 +115,7 @@ type runs struct {
 func (f *runs) DeleteWorkflowExecution(_ context.Context, nsID string, exec *commonpb.WorkflowExecution) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.fail != nil {
+	if f.fail != nil && (f.failRun == "" || f.failRun == exec.GetRunId()) {
 		return f.fail
 	}
 	if f.gone[exec.GetRunId()] {
@@ -141,12 +143,28 @@ func (f *runs) DeleteVisibility(_ context.Context, nsID, _, runID string) error 
 	return nil
 }
 
+// ListVisibility pages by Version (each record's sequence number), as
+// keyset paging does: deleting rows never makes a page skip one.
 func (f *runs) ListVisibility(_ context.Context, req *persistence.ListVisibilityRequest) (*persistence.ListVisibilityResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.pageSize = req.PageSize
-	recs := f.records[req.NamespaceID]
-	return &persistence.ListVisibilityResponse{Records: append([]*persistence.VisibilityRecord(nil), recs[:min(len(recs), req.PageSize)]...)}, nil
+	f.pageSize = max(f.pageSize, req.PageSize)
+	after := int64(-1)
+	if len(req.NextPageToken) > 0 {
+		after, _ = strconv.ParseInt(string(req.NextPageToken), 10, 64)
+	}
+	resp := &persistence.ListVisibilityResponse{}
+	for _, r := range f.records[req.NamespaceID] {
+		if r.Version <= after {
+			continue
+		}
+		if len(resp.Records) == req.PageSize {
+			resp.NextPageToken = []byte(strconv.FormatInt(resp.Records[len(resp.Records)-1].Version, 10))
+			break
+		}
+		resp.Records = append(resp.Records, r)
+	}
+	return resp, nil
 }
 
 func (f *runs) GetSearchAttributes(_ context.Context, nsID string) (map[string]enumspb.IndexedValueType, error) {
@@ -206,7 +224,7 @@ func (h *harness) namespaceWithRuns(t *testing.T, name string, n int) string {
 	}
 	for i := range n {
 		h.runs.records[ns.ID] = append(h.runs.records[ns.ID], &persistence.VisibilityRecord{
-			NamespaceID: ns.ID, WorkflowID: fmt.Sprintf("wf-%d", i), RunID: fmt.Sprintf("%s-run-%d", name, i)})
+			NamespaceID: ns.ID, WorkflowID: fmt.Sprintf("wf-%d", i), RunID: fmt.Sprintf("%s-run-%d", name, i), Version: int64(i)})
 	}
 	h.runs.attrs[ns.ID] = map[string]enumspb.IndexedValueType{"B": enumspb.INDEXED_VALUE_TYPE_INT, "A": enumspb.INDEXED_VALUE_TYPE_KEYWORD}
 	return ns.ID
@@ -289,6 +307,28 @@ func TestReclaimRetriesAfterFailure(t *testing.T) {
 	}
 	if n := h.runs.count(id); n != 5 {
 		t.Fatalf("runs left after a failed pass: %d, want 5", n)
+	}
+	h.runs.fail = nil
+	h.r.pass(ctx)
+	if n := h.runs.count(id); n != 0 {
+		t.Fatalf("runs left after the retry: %d", n)
+	}
+}
+
+func TestReclaimSkipsARunThatFails(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	id := h.namespaceWithRuns(t, "poisoned", 300)
+	if _, err := h.reg.MarkDeleted(ctx, "poisoned"); err != nil {
+		t.Fatal(err)
+	}
+	h.runs.fail = &persistence.UnavailableError{Err: errors.New("one bad run")}
+	h.runs.failRun = "poisoned-run-3"
+	if !h.r.pass(ctx) {
+		t.Fatal("a pass with a failed run must report more work")
+	}
+	if n := h.runs.count(id); n != 1 {
+		t.Fatalf("runs left: %d, want only the failing one", n)
 	}
 	h.runs.fail = nil
 	h.r.pass(ctx)
