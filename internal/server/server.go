@@ -55,17 +55,18 @@ type Server struct {
 	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
-	// reclaimer removes the data of deleted namespaces.
-	reclaimer *worker.Reclaimer
-	grpc      *grpc.Server
-	health    *health.Server
-	lis       net.Listener
-	served    chan error // receives grpc.Serve's result
+	grpc     *grpc.Server
+	health   *health.Server
+	lis      net.Listener
+	served   chan error // receives grpc.Serve's result
 
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
 	adminLis    net.Listener
 	httpServers []*http.Server // metrics and pprof
+
+	// reclaimer removes the data of deleted namespaces.
+	reclaimer *worker.Reclaimer
 }
 
 // New checks cfg and returns a server that is not started yet.
