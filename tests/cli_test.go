@@ -314,11 +314,13 @@ func TestCLIWorkflowRun(t *testing.T) {
 	require.Equal(t, "cli-open", started["workflowId"])
 	require.Len(t, started["runId"], 36)
 
-	list := cli.jsonList(t, "workflow", "list", "--query", "WorkflowType = 'CliEcho'")
-	require.Len(t, list, 2)
-	require.Equal(t, "WORKFLOW_EXECUTION_STATUS_COMPLETED", jget(list[0], "status"))
-	require.Equal(t, "11", jget(list[0], "historyLength"))
-	eventually(t, testContext(t, time.Minute), "the open run to be listed", func() error {
+	// Visibility records are written by the runs' outbox tasks, so they
+	// may lag the calls that returned.
+	eventually(t, testContext(t, time.Minute), "the runs to be listed", func() error {
+		list := cli.jsonList(t, "workflow", "list", "--query", "WorkflowType = 'CliEcho' AND ExecutionStatus = 'Completed'")
+		if len(list) != 2 || jget(list[0], "historyLength") != "11" {
+			return fmt.Errorf("completed CliEcho runs: %v", list)
+		}
 		r := cli.ok(t, "workflow", "list", "--query", "ExecutionStatus = 'Running'")
 		if !regexp.MustCompile(`Running\s+cli-open\s+CliInteractive`).MatchString(r.stdout) {
 			return fmt.Errorf("%s", r)
@@ -353,6 +355,13 @@ func TestCLIWorkflowRun(t *testing.T) {
 	require.Equal(t, "echo:hi", res["result"])
 	require.Regexp(t, `Status\s+COMPLETED\n\s+Result\s+"echo:hi"`, cli.ok(t, "workflow", "result", "--workflow-id", "cli-exec").stdout)
 
+	cliResetAndDelete(t, cli, firstRun)
+}
+
+// cliResetAndDelete: `workflow reset` of the completed runs cli-exec
+// (whose first run is firstRun) and cli-exec2, then `workflow delete`.
+func cliResetAndDelete(t *testing.T, cli *cliRunner, firstRun string) {
+	t.Helper()
 	// Reset to the first workflow task: a new run that completes again.
 	reset := cli.json(t, "workflow", "reset", "--workflow-id", "cli-exec", "--type", "FirstWorkflowTask", "--reason", "again")
 	newRun, _ := reset["runId"].(string)
