@@ -87,7 +87,7 @@ func (e *mtlsEnv) dialSDK(ctx context.Context, cfg *tls.Config) (client.Client, 
 // badClientCerts are the certificates (nil: none) the server must refuse.
 func (e *mtlsEnv) badClientCerts(t *testing.T) map[string]*certtest.Leaf {
 	return map[string]*certtest.Leaf{
-		"no client certificate": nil,
+		"no client certificate":       nil,
 		"certificate from another CA": certtest.NewCA(t, "other-ca").Client(t, "stranger"),
 		"expired certificate":         e.clientCA.ExpiredClient(t, "old-worker"),
 	}

@@ -74,10 +74,30 @@ func (s *nsStore) UpdateNamespace(_ context.Context, ns persistence.NamespaceRec
 		if string(r.Data) != string(prev) {
 			return persistence.ErrConditionFailed
 		}
+		if ns.Name != "" {
+			for _, o := range s.recs {
+				if o.ID != ns.ID && o.Name == ns.Name {
+					return persistence.ErrAlreadyExists
+				}
+			}
+			s.recs[i].Name = ns.Name
+		}
 		s.recs[i].Data = append([]byte(nil), ns.Data...)
 		return nil
 	}
 	return persistence.ErrNotFound
+}
+
+func (s *nsStore) DeleteNamespace(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.recs {
+		if r.ID == id {
+			s.recs = append(s.recs[:i], s.recs[i+1:]...)
+			return nil
+		}
+	}
+	return nil
 }
 
 // fakeHistory records the last call and answers err (or an empty success).

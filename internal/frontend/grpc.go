@@ -73,6 +73,9 @@ func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 		if err = undecodableRequest(req); err != nil {
 			return nil, serviceerror.ToStatus(err).Err()
 		}
+		if err = unimplementedError(info.FullMethod); err != nil {
+			return nil, serviceerror.ToStatus(err).Err()
+		}
 		resp, err = handler(ctx, req)
 		if err != nil {
 			return nil, serviceerror.ToStatus(toServiceError(err)).Err()

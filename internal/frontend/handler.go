@@ -58,14 +58,20 @@ type Options struct {
 	// Unimplemented.
 	Visibility       persistence.VisibilityStore
 	SearchAttributes *visibility.Registry
-	// TaskQueues serves DescribeTaskQueue; when nil it answers
-	// Unimplemented.
+	// TaskQueues serves DescribeTaskQueue and ListTaskQueuePartitions;
+	// when nil they answer Unimplemented.
 	TaskQueues TaskQueueDescriber
 	// BatchJobs serves the batch operation methods (with Visibility and
 	// SearchAttributes); when nil, they answer Unimplemented. BatchWorker,
 	// when set, is told of new and stopped jobs.
 	BatchJobs   persistence.BatchStore
 	BatchWorker BatchWorker
+	// NamespaceReclaimer, when set, is woken after a namespace is deleted
+	// so its data goes at once rather than at the next periodic pass.
+	NamespaceReclaimer interface{ Wake() }
+	// HostAddress is this process's frontend address (host:port), reported
+	// as the owner of task queue partitions and by ListClusters.
+	HostAddress string
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer
@@ -101,8 +107,16 @@ func (h *Handler) limits() limits {
 }
 
 // namespaceByName resolves a request's namespace name: InvalidArgument when
-// empty or too long, NamespaceNotFound when unknown.
+// empty or too long, NamespaceNotFound when unknown or deleted.
 func (h *Handler) namespaceByName(ctx context.Context, name string) (*namespace.Namespace, error) {
+	return h.lookupNamespace(ctx, name, false)
+}
+
+// lookupNamespace is namespaceByName that, with includeDeleted, also finds
+// a deleted namespace (renamed "<name>-deleted-<id>"). Deleted namespaces
+// serve nothing while their data is removed; only DescribeNamespace and
+// ListNamespaces (with include_deleted) show them, as the reference does.
+func (h *Handler) lookupNamespace(ctx context.Context, name string, includeDeleted bool) (*namespace.Namespace, error) {
 	if name == "" {
 		return nil, errNamespaceNotSet
 	}
@@ -110,7 +124,7 @@ func (h *Handler) namespaceByName(ctx context.Context, name string) (*namespace.
 		return nil, errNamespaceTooLong
 	}
 	ns, err := h.ns.GetByName(ctx, name)
-	if errors.Is(err, namespace.ErrNotFound) {
+	if errors.Is(err, namespace.ErrNotFound) || err == nil && ns.Deleted() && !includeDeleted {
 		return nil, serviceerror.NewNamespaceNotFound(name)
 	}
 	return ns, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -88,7 +89,9 @@ func (h *Handler) DescribeNamespace(ctx context.Context, req *workflowservice.De
 	var err error
 	switch {
 	case req.GetNamespace() != "":
-		ns, err = h.namespaceByName(ctx, req.GetNamespace())
+		// A deleted namespace is described (state DELETED) under its new
+		// name, as the reference server does.
+		ns, err = h.lookupNamespace(ctx, req.GetNamespace(), true)
 	case req.GetId() != "":
 		ns, err = h.ns.GetByID(ctx, req.GetId())
 		if errors.Is(err, namespace.ErrNotFound) {
@@ -133,6 +136,9 @@ func (h *Handler) ListNamespaces(ctx context.Context, req *workflowservice.ListN
 	all, err := h.ns.List(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if !req.GetNamespaceFilter().GetIncludeDeleted() {
+		all = slices.DeleteFunc(all, (*namespace.Namespace).Deleted)
 	}
 	after := string(req.GetNextPageToken())
 	start := sort.Search(len(all), func(i int) bool { return all[i].Name > after })

@@ -7,11 +7,15 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	namespacepb "go.temporal.io/api/namespace/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	replicationpb "go.temporal.io/api/replication/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -231,5 +235,81 @@ func TestListNamespacesPagingIsStable(t *testing.T) {
 	}
 	if seen["aaa"] != 0 {
 		t.Errorf("aaa (registered behind the cursor) listed %d times", seen["aaa"])
+	}
+}
+
+type wakeCounter struct{ n int }
+
+func (w *wakeCounter) Wake() { w.n++ }
+
+func TestDeleteNamespace(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	wake := &wakeCounter{}
+	env.h.opts.NamespaceReclaimer = wake
+	op := NewOperator(env.h)
+	del := func(req *operatorservice.DeleteNamespaceRequest) (*operatorservice.DeleteNamespaceResponse, *status.Status) {
+		resp, err := op.DeleteNamespace(ctx, req)
+		return resp, wire(err)
+	}
+	for _, c := range []struct {
+		name string
+		req  *operatorservice.DeleteNamespaceRequest
+		code codes.Code
+		msg  string
+	}{
+		{"nothing named", &operatorservice.DeleteNamespaceRequest{}, codes.InvalidArgument, "Namespace not set on request."},
+		{"unknown", &operatorservice.DeleteNamespaceRequest{Namespace: "nope"}, codes.NotFound, "Namespace nope is not found."},
+		{"unknown ID", &operatorservice.DeleteNamespaceRequest{NamespaceId: "f00"}, codes.NotFound, "Namespace f00 is not found."},
+		{"name and ID disagree", &operatorservice.DeleteNamespaceRequest{Namespace: "default", NamespaceId: env.otherID},
+			codes.InvalidArgument, "Namespace and NamespaceId name different namespaces."},
+		{"delay", &operatorservice.DeleteNamespaceRequest{Namespace: "default", NamespaceDeleteDelay: durationpb.New(time.Hour)},
+			codes.Unimplemented, "NamespaceDeleteDelay is not implemented by Sundial yet; delete without a delay."},
+	} {
+		if _, st := del(c.req); st.Code() != c.code || st.Message() != c.msg {
+			t.Errorf("%s: %v %q, want %v %q", c.name, st.Code(), st.Message(), c.code, c.msg)
+		}
+	}
+	if wake.n != 0 {
+		t.Fatal("a refused delete woke the reclaimer")
+	}
+
+	resp, st := del(&operatorservice.DeleteNamespaceRequest{NamespaceId: env.otherID})
+	if st.Code() != codes.OK || resp.GetDeletedNamespace() != "other-deleted-"+env.otherID[:5] || wake.n != 1 {
+		t.Fatalf("delete by ID: %v %v, woken %d", resp, st, wake.n)
+	}
+	if _, err := env.h.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "other"}); wire(err).Code() != codes.NotFound {
+		t.Fatalf("describe old name: %v", err)
+	}
+	d, err := env.h.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: resp.GetDeletedNamespace()})
+	if err != nil || d.GetNamespaceInfo().GetState() != enumspb.NAMESPACE_STATE_DELETED {
+		t.Fatalf("describe deleted name: %v, %v", d, err)
+	}
+	if _, err := env.h.StartWorkflowExecution(ctx, &workflowservice.StartWorkflowExecutionRequest{
+		Namespace: resp.GetDeletedNamespace(), WorkflowId: "w", WorkflowType: &commonpb.WorkflowType{Name: "t"},
+		TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}); wire(err).Code() != codes.NotFound {
+		t.Fatalf("start in a deleted namespace: %v", err)
+	}
+	_, st = del(&operatorservice.DeleteNamespaceRequest{Namespace: resp.GetDeletedNamespace()})
+	if st.Code() != codes.FailedPrecondition || st.Message() != "Namespace has invalid state: Deleted. Must be Registered or Deprecated." {
+		t.Fatalf("delete again: %v", st)
+	}
+	names := func(req *workflowservice.ListNamespacesRequest) []string {
+		l, err := env.h.ListNamespaces(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range l.GetNamespaces() {
+			out = append(out, n.GetNamespaceInfo().GetName())
+		}
+		return out
+	}
+	if got := names(&workflowservice.ListNamespacesRequest{}); fmt.Sprint(got) != "[default]" {
+		t.Fatalf("list: %v", got)
+	}
+	withDeleted := &workflowservice.ListNamespacesRequest{NamespaceFilter: &namespacepb.NamespaceFilter{IncludeDeleted: true}}
+	if got := names(withDeleted); fmt.Sprint(got) != "[default "+resp.GetDeletedNamespace()+"]" {
+		t.Fatalf("list including deleted: %v", got)
 	}
 }

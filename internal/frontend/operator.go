@@ -113,3 +113,74 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ListClusters lists the one cluster Sundial has, as the reference server
+// lists its own cluster: connection enabled, no replication.
+func (o *OperatorHandler) ListClusters(_ context.Context, req *operatorservice.ListClustersRequest) (*operatorservice.ListClustersResponse, error) {
+	if len(req.GetNextPageToken()) > 0 {
+		return nil, serviceerror.NewInvalidArgument("invalid next page token")
+	}
+	opts := o.h.opts
+	return &operatorservice.ListClustersResponse{Clusters: []*operatorservice.ClusterMetadata{{
+		ClusterName:            opts.ClusterName,
+		ClusterId:              opts.ClusterID,
+		Address:                opts.HostAddress,
+		HistoryShardCount:      opts.NumShards,
+		InitialFailoverVersion: 1,
+		IsConnectionEnabled:    true,
+	}}}, nil
+}
+
+// DeleteNamespace marks a namespace deleted and renames it
+// "<name>-deleted-<first 5 characters of its ID>" (answered as
+// deleted_namespace), as the reference server does: from then on its old
+// name is unknown and free, and calls naming it get NamespaceNotFound.
+// Its runs, search attributes and record are removed in the background
+// (worker.Reclaimer). The request may name the namespace, its ID, or both
+// (then they must agree). A delete delay is refused: Sundial removes the
+// data as soon as it can.
+func (o *OperatorHandler) DeleteNamespace(ctx context.Context, req *operatorservice.DeleteNamespaceRequest) (*operatorservice.DeleteNamespaceResponse, error) {
+	if d := req.GetNamespaceDeleteDelay(); d != nil && d.AsDuration() != 0 {
+		return nil, serviceerror.NewUnimplemented("NamespaceDeleteDelay is not implemented by Sundial yet; delete without a delay.")
+	}
+	name, err := o.deleteTarget(ctx, req.GetNamespace(), req.GetNamespaceId())
+	if err != nil {
+		return nil, err
+	}
+	ns, err := o.h.ns.MarkDeleted(ctx, name)
+	switch {
+	case errors.Is(err, namespace.ErrNotFound):
+		return nil, serviceerror.NewNamespaceNotFound(name)
+	case errors.Is(err, namespace.ErrInvalidState):
+		return nil, serviceerror.NewFailedPrecondition("Namespace has invalid state: Deleted. Must be Registered or Deprecated.")
+	case errors.Is(err, namespace.ErrAlreadyExists):
+		return nil, serviceerror.NewAlreadyExists(fmt.Sprintf("Namespace %s cannot be deleted: its deleted name is taken by another namespace.", name))
+	case err != nil:
+		return nil, err
+	}
+	o.h.logger.Info("namespace deleted; removing its data in the background", "namespace", name,
+		"namespace_id", ns.ID, "deleted_namespace", ns.Name)
+	if r := o.h.opts.NamespaceReclaimer; r != nil {
+		r.Wake()
+	}
+	return &operatorservice.DeleteNamespaceResponse{DeletedNamespace: ns.Name}, nil
+}
+
+// deleteTarget resolves the namespace a DeleteNamespace request names.
+func (o *OperatorHandler) deleteTarget(ctx context.Context, name, id string) (string, error) {
+	if id == "" {
+		_, err := o.h.lookupNamespace(ctx, name, true) // validates the name
+		return name, err
+	}
+	ns, err := o.h.ns.GetByID(ctx, id)
+	if errors.Is(err, namespace.ErrNotFound) {
+		return "", serviceerror.NewNamespaceNotFound(id)
+	}
+	if err != nil {
+		return "", err
+	}
+	if name != "" && name != ns.Name {
+		return "", serviceerror.NewInvalidArgument("Namespace and NamespaceId name different namespaces.")
+	}
+	return ns.Name, nil
+}

@@ -16,9 +16,13 @@ import (
 	"github.com/sundialhq/sundial/internal/matching"
 )
 
-// TaskQueueDescriber is what DescribeTaskQueue needs from matching.
+// TaskQueueDescriber is what DescribeTaskQueue and ListTaskQueuePartitions
+// need from matching.
 type TaskQueueDescriber interface {
 	DescribeTaskQueue(ctx context.Context, req matching.DescribeRequest) (*matching.Description, error)
+	// NumPartitions is the number of partitions of a normal (or sticky)
+	// task queue.
+	NumPartitions(sticky bool) int
 }
 
 const (
@@ -112,6 +116,12 @@ func (h *Handler) describeEnhanced(ctx context.Context, req *workflowservice.Des
 		}
 		info.TypesInfo[int32(typ)] = ti
 	}
+	//lint:ignore SA1019 the enhanced mode's fields are deprecated with it
+	if req.GetReportTaskReachability() {
+		// With no versioning rules every new task goes to unversioned
+		// workers, so the unversioned build ID is reachable.
+		info.TaskReachability = enumspb.BUILD_ID_TASK_REACHABILITY_REACHABLE
+	}
 	return &workflowservice.DescribeTaskQueueResponse{
 		VersionsInfo: map[string]*taskqueuepb.TaskQueueVersionInfo{unversioned: info},
 	}, nil
@@ -176,4 +186,41 @@ func taskQueueStats(d *matching.Description) *taskqueuepb.TaskQueueStats {
 		TasksAddRate:            float32(d.Total.AddRate),
 		TasksDispatchRate:       float32(d.Total.DispatchRate),
 	}
+}
+
+// ListTaskQueuePartitions lists the partitions of a normal task queue's
+// workflow and activity queues, as the reference server names them
+// (partition 0 is the queue's own name, partition N "/_sys/NAME/N"), each
+// owned by this process (all partitions of a queue live in one process).
+func (h *Handler) ListTaskQueuePartitions(ctx context.Context, req *workflowservice.ListTaskQueuePartitionsRequest) (*workflowservice.ListTaskQueuePartitionsResponse, error) {
+	if h.opts.TaskQueues == nil {
+		return nil, serviceerror.NewUnimplemented("ListTaskQueuePartitions is not available")
+	}
+	if _, err := h.namespaceByName(ctx, req.GetNamespace()); err != nil {
+		return nil, err
+	}
+	tq := req.GetTaskQueue()
+	switch {
+	case tq.GetName() == "":
+		return nil, serviceerror.NewInvalidArgument("TaskQueue is not set on request.")
+	case len(tq.GetName()) > h.limits().maxIDLength:
+		return nil, serviceerror.NewInvalidArgument("TaskQueue length exceeds limit.")
+	case strings.HasPrefix(tq.GetName(), reservedTaskQueuePrefix):
+		return nil, serviceerror.NewInvalidArgumentf("task queue name cannot start with reserved prefix %v", reservedTaskQueuePrefix)
+	}
+	n := h.opts.TaskQueues.NumPartitions(tq.GetKind() == enumspb.TASK_QUEUE_KIND_STICKY)
+	parts := make([]*taskqueuepb.TaskQueuePartitionMetadata, n)
+	for i := range parts {
+		key := tq.GetName()
+		if i > 0 {
+			key = reservedTaskQueuePrefix + tq.GetName() + "/" + strconv.Itoa(i)
+		}
+		parts[i] = &taskqueuepb.TaskQueuePartitionMetadata{Key: key, OwnerHostName: h.opts.HostAddress}
+	}
+	return &workflowservice.ListTaskQueuePartitionsResponse{
+		WorkflowTaskQueuePartitions: parts,
+		// The activity queue has the same partitions (a sticky queue
+		// has no activity tasks, but the reference lists it the same).
+		ActivityTaskQueuePartitions: parts,
+	}, nil
 }

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,13 @@ import (
 
 // fakeDescriber answers with a fixed description and records requests.
 type fakeDescriber struct{ reqs []matching.DescribeRequest }
+
+func (f *fakeDescriber) NumPartitions(sticky bool) int {
+	if sticky {
+		return 1
+	}
+	return 4
+}
 
 func (f *fakeDescriber) DescribeTaskQueue(_ context.Context, req matching.DescribeRequest) (*matching.Description, error) {
 	f.reqs = append(f.reqs, req)
@@ -98,5 +106,46 @@ func TestDescribeTaskQueueModes(t *testing.T) {
 	req.TaskQueue.Name = ""
 	if _, err := env.h.DescribeTaskQueue(ctx, req); serviceerror.ToStatus(err).Code().String() != "InvalidArgument" {
 		t.Errorf("empty name: %v, want InvalidArgument", err)
+	}
+}
+
+func TestListTaskQueuePartitions(t *testing.T) {
+	env := newTestEnv(t)
+	ctx := context.Background()
+	env.h.opts.TaskQueues = &fakeDescriber{}
+	env.h.opts.HostAddress = "10.0.0.1:7233"
+	list := func(name string, kind enumspb.TaskQueueKind) (*workflowservice.ListTaskQueuePartitionsResponse, error) {
+		return env.h.ListTaskQueuePartitions(ctx, &workflowservice.ListTaskQueuePartitionsRequest{
+			Namespace: "default", TaskQueue: &taskqueuepb.TaskQueue{Name: name, Kind: kind}})
+	}
+	resp, err := list("tq", enumspb.TASK_QUEUE_KIND_NORMAL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, p := range resp.GetWorkflowTaskQueuePartitions() {
+		if p.GetOwnerHostName() != "10.0.0.1:7233" {
+			t.Errorf("owner %q", p.GetOwnerHostName())
+		}
+		keys = append(keys, p.GetKey())
+	}
+	if got := strings.Join(keys, ","); got != "tq,/_sys/tq/1,/_sys/tq/2,/_sys/tq/3" {
+		t.Fatalf("workflow partitions %s", got)
+	}
+	if len(resp.GetActivityTaskQueuePartitions()) != 4 {
+		t.Fatalf("activity partitions %v", resp.GetActivityTaskQueuePartitions())
+	}
+	if resp, err := list("host:uuid", enumspb.TASK_QUEUE_KIND_STICKY); err != nil || len(resp.GetWorkflowTaskQueuePartitions()) != 1 {
+		t.Fatalf("sticky: %v, %v", resp, err)
+	}
+	for _, bad := range []string{"", "/_sys/tq/1"} {
+		if _, err := list(bad, enumspb.TASK_QUEUE_KIND_NORMAL); serviceerror.ToStatus(err).Code().String() != "InvalidArgument" {
+			t.Errorf("task queue %q: %v, want InvalidArgument", bad, err)
+		}
+	}
+	_, err = env.h.ListTaskQueuePartitions(ctx, &workflowservice.ListTaskQueuePartitionsRequest{
+		Namespace: "nope", TaskQueue: &taskqueuepb.TaskQueue{Name: "tq"}})
+	if serviceerror.ToStatus(err).Code().String() != "NotFound" {
+		t.Fatalf("unknown namespace: %v", err)
 	}
 }

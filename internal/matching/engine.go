@@ -470,6 +470,10 @@ func (e *Engine) release(q *taskQueue) {
 	}
 }
 
+// NumPartitions is the number of partitions a normal (sticky) task queue
+// has: matching.numTaskqueueWritePartitions (default 4), sticky queues 1.
+func (e *Engine) NumPartitions(sticky bool) int { return e.numPartitions(sticky) }
+
 func (e *Engine) numPartitions(sticky bool) int {
 	if sticky {
 		return 1

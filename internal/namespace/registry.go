@@ -68,7 +68,8 @@ type Options struct {
 // every user of the registry as soon as the write returns. A miss always
 // goes to the store (another process may have registered the namespace
 // since); changes made by other processes are picked up by Refresh.
-// Namespaces are never deleted yet. Safe for concurrent use.
+// A deleted namespace is renamed and marked DELETED (MarkDeleted), then
+// removed (Remove) once its data is gone. Safe for concurrent use.
 type Registry struct {
 	store       persistence.NamespaceStore
 	clusterName string
@@ -167,12 +168,25 @@ func (r *Registry) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stored := make(map[string]bool, len(recs))
 	for _, rec := range recs {
 		ns, err := decode(rec)
 		if err != nil {
 			return err
 		}
 		r.replace(ns)
+		stored[ns.ID] = true
+	}
+	r.mu.RLock()
+	var gone []string
+	for id := range r.byID {
+		if !stored[id] {
+			gone = append(gone, id)
+		}
+	}
+	r.mu.RUnlock()
+	for _, id := range gone {
+		r.forget(id) // removed by another process
 	}
 	return nil
 }
@@ -191,10 +205,14 @@ func (r *Registry) remember(ns *Namespace) *Namespace {
 	return ns
 }
 
-// replace caches ns over any older entry; callers hold writeMu.
+// replace caches ns over any older entry, dropping the older entry's name
+// if ns was renamed; callers hold writeMu.
 func (r *Registry) replace(ns *Namespace) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if old := r.byID[ns.ID]; old != nil && old.Name != ns.Name && r.byName[old.Name] == old {
+		delete(r.byName, old.Name)
+	}
 	r.byID[ns.ID] = ns
 	r.byName[ns.Name] = ns
 }
@@ -210,6 +228,12 @@ func (r *Registry) forget(id string) {
 	}
 }
 
+// capabilities are what every namespace reports as its capabilities, on
+// creation and on every read.
+func capabilities() *namespacepb.NamespaceInfo_Capabilities {
+	return &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: true}
+}
+
 // decode turns a stored record into a Namespace. The record's ID and Name
 // columns are authoritative over the encoded description.
 func decode(rec persistence.NamespaceRecord) (*Namespace, error) {
@@ -220,11 +244,8 @@ func decode(rec persistence.NamespaceRecord) (*Namespace, error) {
 	if desc.NamespaceInfo == nil {
 		desc.NamespaceInfo = &namespacepb.NamespaceInfo{State: enumspb.NAMESPACE_STATE_REGISTERED}
 	}
-	if desc.NamespaceInfo.Capabilities == nil {
-		desc.NamespaceInfo.Capabilities = &namespacepb.NamespaceInfo_Capabilities{}
-	}
 	// Capabilities are the server's, not stored: they follow the binary.
-	desc.NamespaceInfo.Capabilities.EagerWorkflowStart = true
+	desc.NamespaceInfo.Capabilities = capabilities()
 	if desc.Config == nil {
 		desc.Config = &namespacepb.NamespaceConfig{}
 	}

@@ -92,8 +92,26 @@ func (s *memStore) UpdateNamespace(_ context.Context, ns persistence.NamespaceRe
 	case !bytes.Equal(r.Data, prev):
 		return persistence.ErrConditionFailed
 	}
+	if ns.Name != "" {
+		for _, o := range s.recs {
+			if o.ID != ns.ID && o.Name == ns.Name {
+				return persistence.ErrAlreadyExists
+			}
+		}
+		r.Name = ns.Name
+	}
 	r.Data = append([]byte(nil), ns.Data...)
 	s.recs[ns.ID] = r
+	return nil
+}
+
+func (s *memStore) DeleteNamespace(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	delete(s.recs, id)
 	return nil
 }
 

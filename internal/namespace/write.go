@@ -177,7 +177,7 @@ func (r *Registry) newDescription(id string, spec Spec) *workflowservice.Describ
 			Description:  spec.Description,
 			OwnerEmail:   spec.OwnerEmail,
 			Data:         maps.Clone(spec.Data),
-			Capabilities: &namespacepb.NamespaceInfo_Capabilities{},
+			Capabilities: capabilities(),
 		},
 		Config: &namespacepb.NamespaceConfig{
 			WorkflowExecutionRetentionTtl: durationpb.New(spec.Retention),

@@ -165,11 +165,17 @@ type NamespaceStore interface {
 	// UpdateNamespace replaces the Data of the namespace with ID ns.ID, but
 	// only if its stored Data is still exactly prevData: a compare-and-swap
 	// on the whole description, so concurrent read-modify-write updates
-	// from any number of processes never lose one another's changes. The
-	// name is never changed (ns.Name is ignored). It returns ErrNotFound if
-	// no namespace has that ID and ErrConditionFailed if Data moved on;
-	// nothing is written then and the caller may re-read and retry.
+	// from any number of processes never lose one another's changes. A
+	// non-empty ns.Name renames the namespace in the same write (deletion
+	// renames it to free the name); ErrAlreadyExists if another namespace
+	// has that name. It returns ErrNotFound if no namespace has that ID and
+	// ErrConditionFailed if Data moved on; nothing is written then and the
+	// caller may re-read and retry.
 	UpdateNamespace(ctx context.Context, ns NamespaceRecord, prevData []byte) error
+	// DeleteNamespace removes the namespace row with ID id (the last step
+	// of deleting a namespace, once its data is gone). A missing row is not
+	// an error, so the step can be repeated.
+	DeleteNamespace(ctx context.Context, id string) error
 }
 
 // ShardStore owns the range_id fence.

@@ -34,6 +34,7 @@ import (
 	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
 	"github.com/sundialhq/sundial/internal/worker/batch"
+	"github.com/sundialhq/sundial/internal/worker"
 )
 
 const (
@@ -80,6 +81,9 @@ type Server struct {
 	rawStore persistence.Store  // the store as opened, for optional capabilities
 	audit    *audit.Log         // nil when auditing is off
 	bindings *auth.Bindings     // nil when authorization is off
+
+	// reclaimer removes the data of deleted namespaces.
+	reclaimer *worker.Reclaimer
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -159,6 +163,9 @@ func (s *Server) start() error {
 			if err != nil {
 				return "", err
 			}
+			if ns.Deleted() {
+				return "", namespace.ErrNotFound
+			}
 			return ns.ID, nil
 		},
 		NamespaceName: func(ctx context.Context, id string) string {
@@ -182,6 +189,11 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
+	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
+		Namespaces: namespaces, History: s.history, Visibility: store, SearchAttributes: searchAttrs,
+		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
+	})
+	s.reclaimer.Start()
 	s.batch, err = batch.New(batch.Options{
 		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
 		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"),
@@ -198,28 +210,6 @@ func (s *Server) start() error {
 // serve builds the frontend and starts serving gRPC on the configured
 // address.
 func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
-	handler, err := frontend.New(frontend.Options{
-		Namespaces:       namespaces,
-		History:          s.history,
-		Matching:         s.matching,
-		Dynamic:          s.cfg.DynamicConfig,
-		Logger:           s.log.With("component", "frontend"),
-		ServerVersion:    Version,
-		ClusterName:      clusterName,
-		NumShards:        s.cfg.NumShards,
-		PersistenceStore: s.cfg.Store.Plugin,
-		Visibility:       s.store,
-		SearchAttributes: searchAttrs,
-		TaskQueues:       s.matching,
-		BatchJobs:        s.store,
-		BatchWorker:      s.batch,
-	})
-	if err != nil {
-		return err
-	}
-	// The worker role's batch jobs act through the frontend's API, in
-	// process.
-	s.batch.Start(handler.BatchClient())
 	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -240,6 +230,31 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
 	}
 	s.lis = lis
+	handler, err := frontend.New(frontend.Options{
+		Namespaces:         namespaces,
+		History:            s.history,
+		Matching:           s.matching,
+		Dynamic:            s.cfg.DynamicConfig,
+		Logger:             s.log.With("component", "frontend"),
+		ServerVersion:      Version,
+		ClusterName:        clusterName,
+		NumShards:          s.cfg.NumShards,
+		PersistenceStore:   s.cfg.Store.Plugin,
+		Visibility:         s.store,
+		SearchAttributes:   searchAttrs,
+		TaskQueues:         s.matching,
+		BatchJobs:          s.store,
+		BatchWorker:        s.batch,
+		HostAddress:        lis.Addr().String(),
+		NamespaceReclaimer: s.reclaimer,
+	})
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	// The worker role's batch jobs act through the frontend's API, in
+	// process.
+	s.batch.Start(handler.BatchClient())
 	s.grpc = grpc.NewServer(opts...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
@@ -341,6 +356,9 @@ func (s *Server) teardown() {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {
 		_ = s.lis.Close()
+	}
+	if s.reclaimer != nil {
+		s.reclaimer.Stop()
 	}
 	if s.history != nil {
 		s.history.Stop()

@@ -115,6 +115,11 @@ func (s *Store) UpdateNamespace(ctx context.Context, ns persistence.NamespaceRec
 	return s.Store.UpdateNamespace(ctx, ns, prevData)
 }
 
+func (s *Store) DeleteNamespace(ctx context.Context, id string) (err error) {
+	defer s.track("DeleteNamespace", time.Now(), &err)
+	return s.Store.DeleteNamespace(ctx, id)
+}
+
 func (s *Store) AcquireShard(ctx context.Context, shardID int32) (_ int64, err error) {
 	defer s.track("AcquireShard", time.Now(), &err)
 	return s.Store.AcquireShard(ctx, shardID)

@@ -98,8 +98,18 @@ func (s *Store) UpdateNamespace(ctx context.Context, ns persistence.NamespaceRec
 		return errors.New("sqlstore: namespace ID is required")
 	}
 	return s.write(ctx, "update namespace", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q("UPDATE namespaces SET data = ? WHERE id = ? AND data = ?"),
-			nonNil(ns.Data), ns.ID, nonNil(prevData))
+		var res sql.Result
+		var err error
+		if ns.Name == "" {
+			res, err = tx.ExecContext(ctx, s.q("UPDATE namespaces SET data = ? WHERE id = ? AND data = ?"),
+				nonNil(ns.Data), ns.ID, nonNil(prevData))
+		} else {
+			res, err = tx.ExecContext(ctx, s.q("UPDATE namespaces SET name = ?, data = ? WHERE id = ? AND data = ?"),
+				ns.Name, nonNil(ns.Data), ns.ID, nonNil(prevData))
+		}
+		if s.isUnique(err) {
+			return fmt.Errorf("namespace name %q: %w", ns.Name, persistence.ErrAlreadyExists)
+		}
 		if err != nil {
 			return s.dbErr("update namespace", err)
 		}
@@ -119,6 +129,17 @@ func (s *Store) UpdateNamespace(ctx context.Context, ns persistence.NamespaceRec
 			return fmt.Errorf("namespace id %q: %w", ns.ID, persistence.ErrNotFound)
 		}
 		return fmt.Errorf("namespace id %q: data changed: %w", ns.ID, persistence.ErrConditionFailed)
+	})
+}
+
+// DeleteNamespace implements persistence.NamespaceStore.
+func (s *Store) DeleteNamespace(ctx context.Context, id string) error {
+	if id == "" {
+		return errors.New("sqlstore: namespace ID is required")
+	}
+	return s.write(ctx, "delete namespace", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q("DELETE FROM namespaces WHERE id = ?"), id)
+		return s.dbErr("delete namespace", err)
 	})
 }
 

@@ -103,6 +103,33 @@ var namespaceTests = map[string]func(*fixture){
 		f.must(err, "GetNamespaceByID b")
 		wantBytes(f.T, other.Data, []byte("b1"), "other namespace's data")
 	},
+	"RenameAndDelete": func(f *fixture) {
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("v1")}), "create a")
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-b", Name: "b", Data: []byte("b1")}), "create b")
+		err := f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "b", Data: []byte("v2")}, []byte("v1"))
+		f.wantIs(err, persistence.ErrAlreadyExists, "rename to a taken name")
+		f.must(f.s.UpdateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a-deleted", Data: []byte("v2")}, []byte("v1")), "rename")
+		_, err = f.s.GetNamespaceByName(f.ctx, "a")
+		f.wantIs(err, persistence.ErrNotFound, "old name after rename")
+		got, err := f.s.GetNamespaceByName(f.ctx, "a-deleted")
+		f.must(err, "new name after rename")
+		if got.ID != "id-a" {
+			f.Errorf("renamed namespace has ID %s, want id-a", got.ID)
+		}
+		wantBytes(f.T, got.Data, []byte("v2"), "data after rename")
+		// The old name is free again.
+		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-c", Name: "a", Data: []byte("c1")}), "reuse old name")
+
+		f.must(f.s.DeleteNamespace(f.ctx, "id-a"), "delete")
+		f.must(f.s.DeleteNamespace(f.ctx, "id-a"), "delete again")
+		_, err = f.s.GetNamespaceByID(f.ctx, "id-a")
+		f.wantIs(err, persistence.ErrNotFound, "deleted namespace by ID")
+		list, err := f.s.ListNamespaces(f.ctx)
+		f.must(err, "ListNamespaces")
+		if len(list) != 2 {
+			f.Errorf("ListNamespaces has %d rows after delete, want 2", len(list))
+		}
+	},
 	"ConcurrentUpdatesLoseNothing": func(f *fixture) {
 		f.must(f.s.CreateNamespace(f.ctx, persistence.NamespaceRecord{ID: "id-a", Name: "a", Data: []byte("0")}), "create")
 		const n = 8

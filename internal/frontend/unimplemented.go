@@ -1,0 +1,83 @@
+package frontend
+
+import (
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+)
+
+// unimplementedFeature names, for each public method Sundial does not
+// implement, the feature it belongs to, so a client (the CLI, the UI)
+// gets "Schedules are not implemented by Sundial yet (method
+// CreateSchedule)" instead of gRPC's bare "method CreateSchedule not
+// implemented". The interceptor answers these methods itself, before the
+// handler. TestUnimplementedFeatures keeps the table in step with the
+// handlers: every method a handler leaves to the generated stub is listed,
+// and no listed method has a handler.
+var unimplementedFeature = map[string]string{}
+
+// featureMethods groups the unimplemented methods by feature. A feature
+// name is used as the subject of "... are/is not implemented".
+var featureMethods = []struct {
+	feature string
+	plural  bool
+	methods []string
+}{
+	{"Schedules", true, []string{"CreateSchedule", "DescribeSchedule", "UpdateSchedule", "PatchSchedule",
+		"ListScheduleMatchingTimes", "DeleteSchedule", "ListSchedules", "CountSchedules"}},
+	{"Worker versioning (build IDs)", false, []string{"UpdateWorkerBuildIdCompatibility",
+		"GetWorkerBuildIdCompatibility", "UpdateWorkerVersioningRules", "GetWorkerVersioningRules",
+		"GetWorkerTaskReachability"}},
+	{"Worker deployments", true, []string{"DescribeDeployment", "DescribeWorkerDeploymentVersion", "ListDeployments",
+		"GetDeploymentReachability", "GetCurrentDeployment", "SetCurrentDeployment",
+		"SetWorkerDeploymentCurrentVersion", "DescribeWorkerDeployment", "DeleteWorkerDeployment",
+		"DeleteWorkerDeploymentVersion", "SetWorkerDeploymentRampingVersion", "ListWorkerDeployments",
+		"CreateWorkerDeployment", "CreateWorkerDeploymentVersion", "UpdateWorkerDeploymentVersionComputeConfig",
+		"ValidateWorkerDeploymentVersionComputeConfig", "UpdateWorkerDeploymentVersionMetadata",
+		"SetWorkerDeploymentManager"}},
+	{"Nexus", false, []string{"PollNexusTaskQueue", "RespondNexusTaskCompleted", "RespondNexusTaskFailed",
+		"StartNexusOperationExecution", "DescribeNexusOperationExecution", "PollNexusOperationExecution",
+		"ListNexusOperationExecutions", "CountNexusOperationExecutions", "RequestCancelNexusOperationExecution",
+		"TerminateNexusOperationExecution", "DeleteNexusOperationExecution"}},
+	{"Nexus endpoints", true, []string{"GetNexusEndpoint", "CreateNexusEndpoint", "UpdateNexusEndpoint",
+		"DeleteNexusEndpoint", "ListNexusEndpoints"}},
+	{"Activity pause, reset and option updates", true, []string{"UpdateActivityOptions", "PauseActivity",
+		"UnpauseActivity", "ResetActivity"}},
+	{"Standalone activities", true, []string{"StartActivityExecution", "DescribeActivityExecution",
+		"PollActivityExecution", "ListActivityExecutions", "CountActivityExecutions",
+		"RequestCancelActivityExecution", "TerminateActivityExecution", "DeleteActivityExecution",
+		"PauseActivityExecution", "ResetActivityExecution", "UnpauseActivityExecution",
+		"UpdateActivityExecutionOptions"}},
+	{"Workflow execution options", true, []string{"UpdateWorkflowExecutionOptions"}},
+	{"Workflow pause", false, []string{"PauseWorkflowExecution", "UnpauseWorkflowExecution"}},
+	{"Workflow rules", true, []string{"CreateWorkflowRule", "DescribeWorkflowRule", "DeleteWorkflowRule",
+		"ListWorkflowRules", "TriggerWorkflowRule"}},
+	{"Worker heartbeats and the worker list", true, []string{"RecordWorkerHeartbeat", "ListWorkers", "CountWorkers",
+		"DescribeWorker", "FetchWorkerConfig", "UpdateWorkerConfig"}},
+	{"Task queue configuration", false, []string{"UpdateTaskQueueConfig"}},
+	{"Archival", false, []string{"ListArchivedWorkflowExecutions"}},
+	{"Namespace deprecation", false, []string{"DeprecateNamespace"}},
+	{"Multi-cluster replication", false, []string{"AddOrUpdateRemoteCluster", "RemoveRemoteCluster"}},
+	{"Time skipping", false, []string{"PollWorkflowExecutionTimeSkipping"}},
+}
+
+func init() {
+	for _, f := range featureMethods {
+		verb := "is"
+		if f.plural {
+			verb = "are"
+		}
+		for _, m := range f.methods {
+			unimplementedFeature[m] = fmt.Sprintf("%s %s not implemented by Sundial yet (method %s)", f.feature, verb, m)
+		}
+	}
+}
+
+// unimplementedError returns the Unimplemented answer for fullMethod
+// ("/pkg.Service/Method") if Sundial does not implement it, else nil.
+func unimplementedError(fullMethod string) error {
+	if msg, ok := unimplementedFeature[methodName(fullMethod)]; ok {
+		return serviceerror.NewUnimplemented(msg)
+	}
+	return nil
+}
