@@ -379,5 +379,6 @@ type Store interface {
 	DLQStore
 	TaskQueueStore
 	VisibilityStore
+	ScheduleStore
 	Close() error
 }

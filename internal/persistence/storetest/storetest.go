@@ -44,6 +44,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"TaskQueue", taskQueueTests},
 		{"Concurrency", concurrencyTests},
 		{"Visibility", visibilityTests},
+		{"Schedule", scheduleTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
