@@ -61,6 +61,9 @@ type Options struct {
 	// TaskQueues serves DescribeTaskQueue; when nil it answers
 	// Unimplemented.
 	TaskQueues TaskQueueDescriber
+	// Schedules serves the schedule API; when nil it answers
+	// Unimplemented.
+	Schedules Schedules
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer
@@ -126,6 +129,7 @@ func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoR
 			EagerWorkflowStart:              true,
 			SdkMetadata:                     true,
 			CountGroupByExecutionStatus:     true,
+			SupportsSchedules:               h.opts.Schedules != nil,
 		},
 	}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/worker/schedule"
 )
 
 const (
@@ -55,6 +56,7 @@ type Server struct {
 	store    persistence.Store
 	matching *matching.Engine
 	history  *history.Engine
+	schedule *schedule.Service
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
@@ -168,6 +170,11 @@ func (s *Server) start() error {
 	if err := s.startAdmin(); err != nil {
 		return err
 	}
+	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock,
+		Logger: s.log.With("component", "scheduler")})
+	if err != nil {
+		return err
+	}
 	return s.serve(namespaces, searchAttrs)
 }
 
@@ -187,10 +194,12 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		Visibility:       s.store,
 		SearchAttributes: searchAttrs,
 		TaskQueues:       s.matching,
+		Schedules:        s.schedule,
 	})
 	if err != nil {
 		return err
 	}
+	s.schedule.SetWorkflows(frontend.NewLocalWorkflows(handler))
 	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -207,6 +216,7 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 
 	s.served = make(chan error, 1)
 	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
+	s.schedule.Start()
 	if err := s.startHTTPAPI(); err != nil {
 		return err
 	}
@@ -280,6 +290,9 @@ func (s *Server) Stop() {
 func (s *Server) teardown() {
 	if s.health != nil {
 		s.health.Shutdown()
+	}
+	if s.schedule != nil {
+		s.schedule.Stop() // before the roles its actions call
 	}
 	if s.matching != nil {
 		s.matching.Stop()

@@ -75,6 +75,12 @@ func (s *Service) start(ctx context.Context, st *state, scheduleID string, b buf
 		s.log.Info("schedule: action's workflow is already running", "schedule_id", scheduleID, "workflow_id", req.WorkflowId)
 		return nil
 	}
+	if permanent(err) {
+		// Retrying cannot help (e.g. the task queue name is refused):
+		// drop the action instead of retrying it forever.
+		s.log.Warn("schedule: action refused, dropped", "schedule_id", scheduleID, "workflow_id", req.WorkflowId, "error", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -86,6 +92,14 @@ func (s *Service) start(ctx context.Context, st *state, scheduleID string, b buf
 	st.addRecent(recentAction{Scheduled: b.Actual, Actual: now, WorkflowID: req.WorkflowId, RunID: resp.GetRunId(),
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING})
 	return nil
+}
+
+// permanent reports an error a retry of the same start cannot fix.
+func permanent(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	var nsNotFound *serviceerror.NamespaceNotFound
+	var precondition *serviceerror.FailedPrecondition
+	return errors.As(err, &invalid) || errors.As(err, &nsNotFound) || errors.As(err, &precondition)
 }
 
 func isNotFound(err error) bool {
