@@ -10,12 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // scheduleQuick returns at once; scheduleSlow runs until signalled
@@ -147,4 +149,189 @@ func TestScheduleIntervalStartsWorkflows(t *testing.T) {
 	})
 	_ = scheduledByKey
 	require.NoError(t, h.Delete(ctx))
+}
+
+// matchingTimes asks the server for a schedule's times in (start, end].
+func matchingTimes(t *testing.T, ctx context.Context, c client.Client, id string, start, end time.Time) []string {
+	t.Helper()
+	resp, err := c.WorkflowService().ListScheduleMatchingTimes(ctx, &workflowservice.ListScheduleMatchingTimesRequest{
+		Namespace: testNamespace, ScheduleId: id, StartTime: timestamppb.New(start), EndTime: timestamppb.New(end)})
+	require.NoError(t, err)
+	var out []string
+	for _, ts := range resp.StartTime {
+		out = append(out, ts.AsTime().UTC().Format(time.RFC3339))
+	}
+	return out
+}
+
+// TestScheduleSpecKinds creates a paused schedule of each spec kind and
+// checks the times the server computes for them exactly.
+func TestScheduleSpecKinds(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 60*time.Second)
+	from := time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC) // a Friday; NY springs forward on Sunday the 8th
+	action := &client.ScheduleWorkflowAction{ID: "wf", Workflow: scheduleQuick, TaskQueue: "unused"}
+	cases := []struct {
+		name string
+		spec client.ScheduleSpec
+		end  time.Duration
+		want []string
+	}{
+		{"calendar", client.ScheduleSpec{Calendars: []client.ScheduleCalendarSpec{{
+			Hour: []client.ScheduleRange{{Start: 9}}, Minute: []client.ScheduleRange{{Start: 0, End: 30, Step: 30}},
+			DayOfWeek: []client.ScheduleRange{{Start: 1, End: 5}}}}}, 4 * 24 * time.Hour,
+			[]string{"2026-03-06T09:00:00Z", "2026-03-06T09:30:00Z", "2026-03-09T09:00:00Z", "2026-03-09T09:30:00Z"}},
+		{"interval-with-phase", client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 6 * time.Hour, Offset: 90 * time.Minute}}},
+			24 * time.Hour, []string{"2026-03-06T01:30:00Z", "2026-03-06T07:30:00Z", "2026-03-06T13:30:00Z", "2026-03-06T19:30:00Z"}},
+		{"cron-with-tz", client.ScheduleSpec{CronExpressions: []string{"CRON_TZ=America/New_York 30 2 * * *"}}, 4 * 24 * time.Hour,
+			[]string{"2026-03-06T07:30:00Z", "2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z"}}, // no 02:30 on the 8th
+		{"every", client.ScheduleSpec{CronExpressions: []string{"@every 8h/1h"}}, 24 * time.Hour,
+			[]string{"2026-03-06T01:00:00Z", "2026-03-06T09:00:00Z", "2026-03-06T17:00:00Z"}},
+		{"skip-and-bounds", client.ScheduleSpec{
+			Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}},
+			Skip:      []client.ScheduleCalendarSpec{{Hour: []client.ScheduleRange{{Start: 3, End: 4}}, Minute: []client.ScheduleRange{{Start: 0, End: 59}}}},
+			StartAt:   from.Add(2 * time.Hour), EndAt: from.Add(6 * time.Hour)}, 24 * time.Hour,
+			[]string{"2026-03-06T02:00:00Z", "2026-03-06T05:00:00Z", "2026-03-06T06:00:00Z"}},
+	}
+	for _, tc := range cases {
+		_, err := env.client.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: tc.name, Spec: tc.spec, Action: action, Paused: true})
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, matchingTimes(t, ctx, env.client, tc.name, from, from.Add(tc.end)), tc.name)
+	}
+	// Describe shows the compiled form: the cron string became a
+	// structured calendar and the time zone.
+	d := describeSchedule(t, ctx, env.client.ScheduleClient().GetHandle(ctx, "cron-with-tz"))
+	require.Empty(t, d.Schedule.Spec.CronExpressions)
+	require.Equal(t, "America/New_York", d.Schedule.Spec.TimeZoneName)
+	require.Len(t, d.Schedule.Spec.Calendars, 1)
+	require.True(t, d.Schedule.State.Paused)
+
+	// A bad spec is refused with InvalidArgument and creates nothing.
+	_, err := env.client.ScheduleClient().Create(ctx, client.ScheduleOptions{ID: "bad",
+		Spec: client.ScheduleSpec{CronExpressions: []string{"61 * * * *"}}, Action: action})
+	var invalid *serviceerror.InvalidArgument
+	require.ErrorAs(t, err, &invalid)
+	_, err = env.client.ScheduleClient().GetHandle(ctx, "bad").Describe(ctx)
+	var notFound *serviceerror.NotFound
+	require.ErrorAs(t, err, &notFound)
+}
+
+// overlapSchedule creates a schedule firing every second whose action
+// runs until signalled.
+func overlapSchedule(t *testing.T, ctx context.Context, env *testEnv, tq, id string, policy enumspb.ScheduleOverlapPolicy) client.ScheduleHandle {
+	t.Helper()
+	h, err := env.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: id, Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Second}}},
+		Action:  &client.ScheduleWorkflowAction{ID: id + "-wf", Workflow: scheduleSlow, TaskQueue: tq},
+		Overlap: policy,
+	})
+	require.NoError(t, err)
+	return h
+}
+
+func waitFor(t *testing.T, ctx context.Context, h client.ScheduleHandle, what string, cond func(d *client.ScheduleDescription) error) *client.ScheduleDescription {
+	t.Helper()
+	var last *client.ScheduleDescription
+	eventually(t, ctx, what, func() error {
+		d, err := h.Describe(ctx)
+		if err != nil {
+			return err
+		}
+		last = d
+		return cond(d)
+	})
+	return last
+}
+
+func signalDone(t *testing.T, ctx context.Context, c client.Client, wf client.ScheduleWorkflowExecution) {
+	t.Helper()
+	require.NoError(t, c.SignalWorkflow(ctx, wf.WorkflowID, wf.FirstExecutionRunID, "done", nil))
+}
+
+// TestScheduleOverlapPolicies runs a long-running action under several
+// overlap policies.
+func TestScheduleOverlapPolicies(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 120*time.Second)
+	tq := env.startWorker(t, registerScheduleWorkflows)
+
+	t.Run("skip", func(t *testing.T) {
+		h := overlapSchedule(t, ctx, env, tq, "ov-skip", enumspb.SCHEDULE_OVERLAP_POLICY_SKIP)
+		d := waitFor(t, ctx, h, "skips while running", func(d *client.ScheduleDescription) error {
+			if d.Info.NumActionsSkippedOverlap < 2 {
+				return fmt.Errorf("skipped %d", d.Info.NumActionsSkippedOverlap)
+			}
+			return nil
+		})
+		require.Equal(t, 1, d.Info.NumActions)
+		require.Len(t, d.Info.RunningWorkflows, 1)
+		require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{}))
+		signalDone(t, ctx, env.client, d.Info.RunningWorkflows[0])
+	})
+	t.Run("allow-all", func(t *testing.T) {
+		h := overlapSchedule(t, ctx, env, tq, "ov-all", enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL)
+		d := waitFor(t, ctx, h, "overlapping runs", func(d *client.ScheduleDescription) error {
+			if len(d.Info.RunningWorkflows) < 3 {
+				return fmt.Errorf("%d running", len(d.Info.RunningWorkflows))
+			}
+			return nil
+		})
+		require.Zero(t, d.Info.NumActionsSkippedOverlap)
+		require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{}))
+	})
+	t.Run("buffer-one", func(t *testing.T) {
+		h := overlapSchedule(t, ctx, env, tq, "ov-buf1", enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE)
+		d := waitFor(t, ctx, h, "one running, later ones dropped", func(d *client.ScheduleDescription) error {
+			if d.Info.NumActionsSkippedOverlap < 2 {
+				return fmt.Errorf("skipped %d", d.Info.NumActionsSkippedOverlap)
+			}
+			return nil
+		})
+		require.Equal(t, 1, d.Info.NumActions)
+		first := d.Info.RunningWorkflows[0]
+		signalDone(t, ctx, env.client, first)
+		d = waitFor(t, ctx, h, "the buffered start runs when the first closes", func(d *client.ScheduleDescription) error {
+			if d.Info.NumActions < 2 || len(d.Info.RunningWorkflows) != 1 || d.Info.RunningWorkflows[0].WorkflowID == first.WorkflowID {
+				return fmt.Errorf("%d actions, running %v", d.Info.NumActions, d.Info.RunningWorkflows)
+			}
+			return nil
+		})
+		require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{}))
+	})
+	t.Run("terminate-other", func(t *testing.T) {
+		h := overlapSchedule(t, ctx, env, tq, "ov-term", enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER)
+		d := waitFor(t, ctx, h, "replaced runs", func(d *client.ScheduleDescription) error {
+			if d.Info.NumActions < 3 {
+				return fmt.Errorf("%d actions", d.Info.NumActions)
+			}
+			return nil
+		})
+		require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{}))
+		require.LessOrEqual(t, len(d.Info.RunningWorkflows), 1)
+		first := d.Info.RecentActions[0].StartWorkflowResult
+		desc, err := env.client.DescribeWorkflowExecution(ctx, first.WorkflowID, first.FirstExecutionRunID)
+		require.NoError(t, err)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, desc.WorkflowExecutionInfo.Status)
+	})
+	t.Run("cancel-other", func(t *testing.T) {
+		h := overlapSchedule(t, ctx, env, tq, "ov-cancel", enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER)
+		waitFor(t, ctx, h, "cancelled runs replaced", func(d *client.ScheduleDescription) error {
+			if d.Info.NumActions < 2 {
+				return fmt.Errorf("%d actions", d.Info.NumActions)
+			}
+			return nil
+		})
+		d := describeSchedule(t, ctx, h)
+		require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{}))
+		// The first run was asked to cancel (it then returns normally) and
+		// had closed before the next started.
+		first := d.Info.RecentActions[0].StartWorkflowResult
+		events := requireHistory(t, ctx, env.client, first.WorkflowID, first.FirstExecutionRunID)
+		require.NotEmpty(t, eventsOfType(events, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED))
+		closed := events[len(events)-1].EventTime.AsTime()
+		second := d.Info.RecentActions[1]
+		require.False(t, second.ActualTime.Before(closed), "the next run starts after the cancelled one closed")
+	})
 }
