@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -334,4 +335,153 @@ func TestScheduleOverlapPolicies(t *testing.T) {
 		second := d.Info.RecentActions[1]
 		require.False(t, second.ActualTime.Before(closed), "the next run starts after the cancelled one closed")
 	})
+}
+
+// TestScheduleBackfillPauseTrigger: a backfill over a past hour runs one
+// action per matching time; trigger runs one action while paused; pause
+// and unpause keep their notes; limited actions stop the spec.
+func TestScheduleBackfillPauseTrigger(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 120*time.Second)
+	tq := env.startWorker(t, registerScheduleWorkflows)
+	sc := env.client.ScheduleClient()
+
+	h, err := sc.Create(ctx, client.ScheduleOptions{
+		ID: "backfill", Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: 5 * time.Minute}}},
+		Action: &client.ScheduleWorkflowAction{ID: "bf", Workflow: scheduleQuick, TaskQueue: tq},
+		Paused: true, Note: "created paused",
+	})
+	require.NoError(t, err)
+	end := time.Now().UTC().Truncate(5 * time.Minute).Add(-time.Hour)
+	require.NoError(t, h.Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{{
+		Start: end.Add(-time.Hour), End: end, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}}}))
+	d := waitFor(t, ctx, h, "12 backfilled actions", func(d *client.ScheduleDescription) error {
+		if d.Info.NumActions != 12 {
+			return fmt.Errorf("%d actions", d.Info.NumActions)
+		}
+		return nil
+	})
+	// (start, end]: the first is 5 min after start, the last at end.
+	resp, err := env.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: testNamespace, Query: "TemporalScheduledById = 'backfill'", PageSize: 100})
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range resp.Executions {
+		ids = append(ids, e.Execution.WorkflowId)
+	}
+	slices.Sort(ids)
+	require.Len(t, ids, 12)
+	require.Equal(t, "bf-"+end.Add(-55*time.Minute).Format(time.RFC3339), ids[0])
+	require.Equal(t, "bf-"+end.Format(time.RFC3339), ids[11])
+	require.True(t, d.Schedule.State.Paused)
+	require.Equal(t, "created paused", d.Schedule.State.Note)
+
+	// Trigger while paused runs one action now.
+	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	waitFor(t, ctx, h, "triggered action", func(d *client.ScheduleDescription) error {
+		if d.Info.NumActions != 13 {
+			return fmt.Errorf("%d actions", d.Info.NumActions)
+		}
+		return nil
+	})
+	require.NoError(t, h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "go"}))
+	d = describeSchedule(t, ctx, h)
+	require.False(t, d.Schedule.State.Paused)
+	require.Equal(t, "go", d.Schedule.State.Note)
+	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "stop"}))
+	d = describeSchedule(t, ctx, h)
+	require.True(t, d.Schedule.State.Paused)
+	require.Equal(t, "stop", d.Schedule.State.Note)
+
+	// Limited actions: two spec actions, then none (triggers still run).
+	lim, err := sc.Create(ctx, client.ScheduleOptions{
+		ID: "limited", Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Second}}},
+		Action:           &client.ScheduleWorkflowAction{ID: "lim", Workflow: scheduleQuick, TaskQueue: tq},
+		Overlap:          enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL,
+		RemainingActions: 2,
+	})
+	require.NoError(t, err)
+	d = waitFor(t, ctx, lim, "remaining actions used up", func(d *client.ScheduleDescription) error {
+		if d.Schedule.State.RemainingActions != 0 {
+			return fmt.Errorf("%d remaining", d.Schedule.State.RemainingActions)
+		}
+		return nil
+	})
+	require.Equal(t, 2, d.Info.NumActions)
+	require.Empty(t, d.Info.NextActionTimes)
+}
+
+// TestScheduleUpdateDeleteListCount: update replaces the spec (and is
+// refused on a stale conflict token), list and count filter by query,
+// delete removes the schedule.
+func TestScheduleUpdateDeleteListCount(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 60*time.Second)
+	sc := env.client.ScheduleClient()
+	action := &client.ScheduleWorkflowAction{ID: "wf", Workflow: scheduleQuick, TaskQueue: "unused"}
+	for _, id := range []string{"team-a-1", "team-a-2", "team-b-1"} {
+		_, err := sc.Create(ctx, client.ScheduleOptions{ID: id, Action: action, Paused: id == "team-a-2",
+			Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}}})
+		require.NoError(t, err)
+	}
+	_, err := sc.Create(ctx, client.ScheduleOptions{ID: "team-a-1", Action: action})
+	require.ErrorIs(t, err, temporal.ErrScheduleAlreadyRunning)
+
+	h := sc.GetHandle(ctx, "team-a-1")
+	require.NoError(t, h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec = &client.ScheduleSpec{CronExpressions: []string{"0 12 * * *"}}
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}))
+	d := describeSchedule(t, ctx, h)
+	require.Len(t, d.Schedule.Spec.Calendars, 1)
+	require.Empty(t, d.Schedule.Spec.Intervals)
+	for _, next := range d.Info.NextActionTimes {
+		require.Equal(t, 12, next.UTC().Hour())
+	}
+
+	// A stale conflict token is refused.
+	raw, err := env.client.WorkflowService().DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: testNamespace, ScheduleId: "team-a-1"})
+	require.NoError(t, err)
+	_, err = env.client.WorkflowService().UpdateSchedule(ctx, &workflowservice.UpdateScheduleRequest{Namespace: testNamespace,
+		ScheduleId: "team-a-1", Schedule: raw.Schedule, ConflictToken: raw.ConflictToken, RequestId: "r1"})
+	require.NoError(t, err)
+	_, err = env.client.WorkflowService().UpdateSchedule(ctx, &workflowservice.UpdateScheduleRequest{Namespace: testNamespace,
+		ScheduleId: "team-a-1", Schedule: raw.Schedule, ConflictToken: raw.ConflictToken, RequestId: "r2"})
+	var precondition *serviceerror.FailedPrecondition
+	require.ErrorAs(t, err, &precondition)
+
+	list := func(query string) []string {
+		it, err := sc.List(ctx, client.ScheduleListOptions{PageSize: 2, Query: query})
+		require.NoError(t, err)
+		var ids []string
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err)
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	require.Equal(t, []string{"team-a-1", "team-a-2", "team-b-1"}, list(""))
+	require.Equal(t, []string{"team-a-1", "team-a-2"}, list("ScheduleId STARTS_WITH 'team-a'"))
+	require.Equal(t, []string{"team-a-2"}, list("TemporalSchedulePaused = true"))
+	count := func(query string) int64 {
+		resp, err := env.client.WorkflowService().CountSchedules(ctx, &workflowservice.CountSchedulesRequest{Namespace: testNamespace, Query: query})
+		require.NoError(t, err)
+		return resp.Count
+	}
+	require.EqualValues(t, 3, count(""))
+	require.EqualValues(t, 2, count("TemporalSchedulePaused = false"))
+	_, err = env.client.WorkflowService().ListSchedules(ctx, &workflowservice.ListSchedulesRequest{Namespace: testNamespace, Query: "Nope = 1"})
+	var invalid *serviceerror.InvalidArgument
+	require.ErrorAs(t, err, &invalid)
+
+	require.NoError(t, h.Delete(ctx))
+	_, err = h.Describe(ctx)
+	var notFound *serviceerror.NotFound
+	require.ErrorAs(t, err, &notFound)
+	require.ErrorAs(t, h.Delete(ctx), &notFound)
+	require.Equal(t, []string{"team-a-2", "team-b-1"}, list(""))
 }
