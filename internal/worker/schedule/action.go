@@ -177,6 +177,9 @@ func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID stri
 			st.sched.State.Notes = fmt.Sprintf("paused due to workflow failure: %s: %s", r.WorkflowID, status)
 		}
 	}
+	if len(kept) > maxTrackedRunning {
+		kept = kept[len(kept)-maxTrackedRunning:]
+	}
 	st.Running = kept
 }
 

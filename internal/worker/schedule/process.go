@@ -43,7 +43,9 @@ func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord) 
 	}
 	now := s.opts.Clock.Now()
 	behind := takeSpecActions(st, now, rec.ScheduleID)
-	s.refreshRunning(ctx, st, rec.ScheduleID)
+	if needRefresh(st) {
+		s.refreshRunning(ctx, st, rec.ScheduleID)
+	}
 	actErr := s.runBuffer(ctx, st, rec.ScheduleID, now)
 	if actErr != nil {
 		s.log.Warn("schedule: taking action", "schedule_id", rec.ScheduleID, "error", actErr)
@@ -64,6 +66,9 @@ func specRequestID(uid string, nominal time.Time) string {
 	return hex.EncodeToString(h[:16])
 }
 
+// maxMissedScan bounds the missed times counted one by one per tick.
+const maxMissedScan = 100000
+
 // takeSpecActions buffers the spec's actions due by now. Times missed by
 // more than the catch-up window are counted and skipped; while paused or
 // out of remaining actions, due times pass without actions. It reports
@@ -77,28 +82,33 @@ func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) 
 	}
 	window := st.catchupWindow()
 	after := st.LastProcessed
-	if floor := now.Add(-window - st.spec.jitter - time.Second); after.Before(floor) {
-		after = floor // after a long outage: everything older is outside the window
-	}
+	floor := now.Add(-window - st.spec.jitter - time.Second)
 	pending := int64(0)
 	for _, b := range st.Buffer {
 		if !b.Manual {
 			pending++
 		}
 	}
-	for i := 0; ; i++ {
-		if i == maxBuffer {
+	for taken, missed := 0, 0; ; {
+		if taken == maxBuffer {
 			behind = true
 			break
+		}
+		if missed == maxMissedScan && after.Before(floor) {
+			after = floor // a very long outage: stop counting the misses one by one
 		}
 		nominal, actual, ok := st.spec.Next(st.UID, after)
 		if !ok || actual.After(now) {
 			break
 		}
 		after = nominal
-		switch {
-		case now.Sub(actual) > window:
+		if now.Sub(actual) > window {
 			st.MissedCatchup++
+			missed++
+			continue
+		}
+		taken++
+		switch {
 		case st.sched.GetState().GetLimitedActions() && st.sched.GetState().GetRemainingActions()-pending <= 0:
 		case len(st.Buffer) >= maxBuffer:
 			st.BufferDropped++
@@ -112,6 +122,30 @@ func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) 
 		st.LastProcessed = after
 	}
 	return behind
+}
+
+// maxTrackedRunning bounds the running workflows a schedule keeps
+// track of when no policy depends on them (ALLOW_ALL): the oldest are
+// forgotten rather than described on every tick.
+const maxTrackedRunning = 10
+
+// needRefresh reports whether this tick must look at the running
+// workflows: a buffered start's overlap policy or pause-on-failure
+// depends on them, or too many are tracked. Otherwise a tick costs no
+// describe calls (Describe looks at them live).
+func needRefresh(st *state) bool {
+	if len(st.Running) == 0 {
+		return false
+	}
+	if st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning {
+		return true
+	}
+	for _, b := range st.Buffer {
+		if b.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL {
+			return true
+		}
+	}
+	return false
 }
 
 // runBuffer takes buffered actions in order as their overlap policies
