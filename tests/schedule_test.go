@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	schedulepb "go.temporal.io/api/schedule/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -33,9 +35,14 @@ func scheduleSlow(ctx workflow.Context) error {
 	return nil
 }
 
+func scheduleFail(ctx workflow.Context) error {
+	return temporal.NewNonRetryableApplicationError("boom", "test", nil)
+}
+
 func registerScheduleWorkflows(r worker.Registry) {
 	r.RegisterWorkflow(scheduleQuick)
 	r.RegisterWorkflow(scheduleSlow)
+	r.RegisterWorkflow(scheduleFail)
 }
 
 // describeSchedule describes through the SDK, failing the test on error.
@@ -216,6 +223,49 @@ func TestScheduleSpecKinds(t *testing.T) {
 	_, err = env.client.ScheduleClient().GetHandle(ctx, "bad").Describe(ctx)
 	var notFound *serviceerror.NotFound
 	require.ErrorAs(t, err, &notFound)
+
+	// Bad requests are refused with InvalidArgument.
+	svc := env.client.WorkflowService()
+	for name, req := range map[string]*workflowservice.CreateScheduleRequest{
+		"no id":       {Namespace: testNamespace, Schedule: &schedulepb.Schedule{}},
+		"no schedule": {Namespace: testNamespace, ScheduleId: "x"},
+		"no action":   {Namespace: testNamespace, ScheduleId: "x", Schedule: &schedulepb.Schedule{}},
+	} {
+		_, err := svc.CreateSchedule(ctx, req)
+		require.ErrorAs(t, err, &invalid, name)
+	}
+	_, err = svc.PatchSchedule(ctx, &workflowservice.PatchScheduleRequest{Namespace: testNamespace, ScheduleId: "calendar",
+		Patch: &schedulepb.SchedulePatch{Pause: "a", Unpause: "b"}})
+	require.ErrorAs(t, err, &invalid)
+
+	info, err := svc.GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
+	require.NoError(t, err)
+	require.True(t, info.Capabilities.SupportsSchedules)
+}
+
+// TestSchedulePauseOnFailure: a failed action pauses a schedule with
+// pause_on_failure, with a note saying why.
+func TestSchedulePauseOnFailure(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	ctx := testContext(t, 60*time.Second)
+	tq := env.startWorker(t, registerScheduleWorkflows)
+	h, err := env.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID: "fails", Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Second}}},
+		Action:         &client.ScheduleWorkflowAction{ID: "fails-wf", Workflow: scheduleFail, TaskQueue: tq},
+		PauseOnFailure: true,
+	})
+	require.NoError(t, err)
+	d := waitFor(t, ctx, h, "paused after the failure", func(d *client.ScheduleDescription) error {
+		if !d.Schedule.State.Paused {
+			return errors.New("not paused")
+		}
+		return nil
+	})
+	require.Contains(t, d.Schedule.State.Note, "fails-wf-")
+	raw, err := env.client.WorkflowService().DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: testNamespace, ScheduleId: "fails"})
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, raw.Info.RecentActions[0].StartWorkflowStatus, "recent actions carry their result")
 }
 
 // overlapSchedule creates a schedule firing every second whose action

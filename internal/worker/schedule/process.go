@@ -45,6 +45,9 @@ func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord) 
 	behind := takeSpecActions(st, now, rec.ScheduleID)
 	if needRefresh(st) {
 		s.refreshRunning(ctx, st, rec.ScheduleID)
+		if st.paused() {
+			dropSpecStarts(st) // paused on a failure: no more scheduled actions
+		}
 	}
 	actErr := s.runBuffer(ctx, st, rec.ScheduleID, now)
 	if actErr != nil {
@@ -180,6 +183,18 @@ func (s *Service) runBuffer(ctx context.Context, st *state, scheduleID string, n
 	}
 	st.Buffer = nil
 	return nil
+}
+
+// dropSpecStarts drops the buffered starts that came from the spec;
+// triggers and backfills stay.
+func dropSpecStarts(st *state) {
+	kept := st.Buffer[:0]
+	for _, b := range st.Buffer {
+		if b.Manual {
+			kept = append(kept, b)
+		}
+	}
+	st.Buffer = kept
 }
 
 // keepOneBuffered drops every BUFFER_ONE start after the first waiting
