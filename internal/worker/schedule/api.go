@@ -98,7 +98,7 @@ func (s *Service) Create(ctx context.Context, ns Namespace, req *workflowservice
 		return nil, err
 	}
 	err = s.opts.Store.CreateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: ns.ID, ScheduleID: req.GetScheduleId(),
-		NextRunTime: s.nextRunTime(st, now, false), Data: data})
+		NextRunTime: s.apiNextRunTime(st, now), Data: data})
 	if errors.Is(err, persistence.ErrAlreadyExists) {
 		return nil, ErrAlreadyExists
 	}
@@ -107,6 +107,15 @@ func (s *Service) Create(ctx context.Context, ns Namespace, req *workflowservice
 	}
 	s.notify()
 	return &workflowservice.CreateScheduleResponse{ConflictToken: tokenBytes(st.ConflictToken)}, nil
+}
+
+// apiNextRunTime is nextRunTime after an API call: a start it buffered
+// (trigger, backfill) is due at once.
+func (s *Service) apiNextRunTime(st *state, now time.Time) time.Time {
+	if len(st.Buffer) > 0 {
+		return now
+	}
+	return s.nextRunTime(st, now, false)
 }
 
 // modify applies change to the stored schedule with a conditional write,
@@ -130,7 +139,7 @@ func (s *Service) modify(ctx context.Context, ns Namespace, scheduleID string, c
 			return err
 		}
 		err = s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: ns.ID, ScheduleID: scheduleID,
-			NextRunTime: s.nextRunTime(st, now, false), Data: data}, rec.Version)
+			NextRunTime: s.apiNextRunTime(st, now), Data: data}, rec.Version)
 		if errors.Is(err, persistence.ErrConditionFailed) && attempt < 5 {
 			continue
 		}
