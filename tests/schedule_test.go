@@ -238,6 +238,20 @@ func TestScheduleSpecKinds(t *testing.T) {
 		Patch: &schedulepb.SchedulePatch{Pause: "a", Unpause: "b"}})
 	require.ErrorAs(t, err, &invalid)
 
+	// A retried create (same request ID) succeeds; another request for
+	// the same ID does not.
+	raw, err := svc.DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: testNamespace, ScheduleId: "calendar"})
+	require.NoError(t, err)
+	create := &workflowservice.CreateScheduleRequest{Namespace: testNamespace, ScheduleId: "retried", Schedule: raw.Schedule, RequestId: "req-1"}
+	_, err = svc.CreateSchedule(ctx, create)
+	require.NoError(t, err)
+	_, err = svc.CreateSchedule(ctx, create)
+	require.NoError(t, err)
+	create.RequestId = "req-2"
+	_, err = svc.CreateSchedule(ctx, create)
+	var exists *serviceerror.WorkflowExecutionAlreadyStarted
+	require.ErrorAs(t, err, &exists)
+
 	info, err := svc.GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
 	require.NoError(t, err)
 	require.True(t, info.Capabilities.SupportsSchedules)

@@ -89,7 +89,7 @@ func (s *Service) Create(ctx context.Context, ns Namespace, req *workflowservice
 	now := s.opts.Clock.Now()
 	st := &state{Namespace: ns.Name, UID: uuid.NewString(), Memo: marshalOrNil(req.GetMemo()),
 		SearchAttributes: marshalOrNil(req.GetSearchAttributes()), ConflictToken: 1,
-		LastProcessed: now, CreateTime: now, sched: sched, spec: spec}
+		LastProcessed: now, CreateTime: now, CreateRequestID: req.GetRequestId(), sched: sched, spec: spec}
 	if err := s.applyPatch(st, req.GetInitialPatch(), now); err != nil {
 		return nil, err
 	}
@@ -100,12 +100,30 @@ func (s *Service) Create(ctx context.Context, ns Namespace, req *workflowservice
 	err = s.opts.Store.CreateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: ns.ID, ScheduleID: req.GetScheduleId(),
 		NextRunTime: s.apiNextRunTime(st, now), Data: data})
 	if errors.Is(err, persistence.ErrAlreadyExists) {
-		return nil, ErrAlreadyExists
+		return s.retriedCreate(ctx, ns, req)
 	}
 	if err != nil {
 		return nil, err
 	}
 	s.notify()
+	return &workflowservice.CreateScheduleResponse{ConflictToken: tokenBytes(st.ConflictToken)}, nil
+}
+
+// retriedCreate answers a create whose schedule ID exists: success if the
+// existing schedule was created by the same request (a client retry),
+// else ErrAlreadyExists.
+func (s *Service) retriedCreate(ctx context.Context, ns Namespace, req *workflowservice.CreateScheduleRequest) (*workflowservice.CreateScheduleResponse, error) {
+	rec, err := s.load(ctx, ns, req.GetScheduleId())
+	if err != nil {
+		return nil, err
+	}
+	st, err := decodeState(rec.Data)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetRequestId() == "" || st.CreateRequestID != req.GetRequestId() {
+		return nil, ErrAlreadyExists
+	}
 	return &workflowservice.CreateScheduleResponse{ConflictToken: tokenBytes(st.ConflictToken)}, nil
 }
 

@@ -34,6 +34,8 @@ type state struct {
 	Memo             []byte `json:"memo,omitempty"`
 	SearchAttributes []byte `json:"sa,omitempty"`
 	ConflictToken    int64  `json:"token"`
+	// CreateRequestID dedups a retried CreateSchedule.
+	CreateRequestID string `json:"create_req,omitempty"`
 
 	ActionCount    int64 `json:"actions"`
 	MissedCatchup  int64 `json:"missed"`
