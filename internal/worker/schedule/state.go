@@ -100,6 +100,12 @@ func decodeState(data []byte) (*state, error) {
 	if err := proto.Unmarshal(st.Schedule, st.sched); err != nil {
 		return nil, fmt.Errorf("schedule: undecodable schedule: %w", err)
 	}
+	if st.sched.State == nil {
+		st.sched.State = &schedulepb.ScheduleState{}
+	}
+	if st.sched.Policies == nil {
+		st.sched.Policies = &schedulepb.SchedulePolicies{}
+	}
 	spec, _, err := Compile(st.sched.GetSpec())
 	if err != nil {
 		return nil, fmt.Errorf("schedule: stored spec no longer compiles: %w", err)
