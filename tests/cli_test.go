@@ -136,7 +136,6 @@ func TestCLIUnimplementedFeatures(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	cli := newCLI(t, env)
-	cli.fails(t, "Schedules are not implemented by Sundial yet (method ListSchedules)", "schedule", "list")
 	cli.fails(t, "Worker deployments are not implemented by Sundial yet (method ListWorkerDeployments)", "worker", "deployment", "list")
 	cli.fails(t, "Nexus endpoints are not implemented by Sundial yet (method ListNexusEndpoints)", "operator", "nexus", "endpoint", "list")
 	cli.fails(t, "Worker heartbeats and the worker list are not implemented by Sundial yet (method ListWorkers)", "worker", "list")

@@ -431,6 +431,7 @@ func TestSystemInfoCapabilities(t *testing.T) {
 		EagerWorkflowStart:              true,
 		SdkMetadata:                     true,
 		CountGroupByExecutionStatus:     true,
+		SupportsSchedules:               true,
 	}
 	require.True(t, proto.Equal(want, info.GetCapabilities()), "capabilities: got %v, want %v", info.GetCapabilities(), want)
 }

@@ -72,6 +72,9 @@ type Options struct {
 	// HostAddress is this process's frontend address (host:port), reported
 	// as the owner of task queue partitions and by ListClusters.
 	HostAddress string
+	// Schedules serves the schedule API; when nil it answers
+	// Unimplemented.
+	Schedules Schedules
 }
 
 // Handler is Sundial's WorkflowService. Methods it does not implement answer
@@ -145,6 +148,7 @@ func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoR
 			EagerWorkflowStart:              true,
 			SdkMetadata:                     true,
 			CountGroupByExecutionStatus:     true,
+			SupportsSchedules:               h.opts.Schedules != nil,
 		},
 	}, nil
 }

@@ -8,9 +8,9 @@ import (
 
 // unimplementedFeature names, for each public method Sundial does not
 // implement, the feature it belongs to, so a client (the CLI, the UI)
-// gets "Schedules are not implemented by Sundial yet (method
-// CreateSchedule)" instead of gRPC's bare "method CreateSchedule not
-// implemented". The interceptor answers these methods itself, before the
+// gets "Nexus endpoints are not implemented by Sundial yet (method
+// ListNexusEndpoints)" instead of gRPC's bare "method ListNexusEndpoints
+// not implemented". The interceptor answers these methods itself, before the
 // handler. TestUnimplementedFeatures keeps the table in step with the
 // handlers: every method a handler leaves to the generated stub is listed,
 // and no listed method has a handler.
@@ -23,8 +23,6 @@ var featureMethods = []struct {
 	plural  bool
 	methods []string
 }{
-	{"Schedules", true, []string{"CreateSchedule", "DescribeSchedule", "UpdateSchedule", "PatchSchedule",
-		"ListScheduleMatchingTimes", "DeleteSchedule", "ListSchedules", "CountSchedules"}},
 	{"Worker versioning (build IDs)", false, []string{"UpdateWorkerBuildIdCompatibility",
 		"GetWorkerBuildIdCompatibility", "UpdateWorkerVersioningRules", "GetWorkerVersioningRules",
 		"GetWorkerTaskReachability"}},

@@ -386,5 +386,6 @@ type Store interface {
 	TaskQueueStore
 	VisibilityStore
 	BatchStore
+	ScheduleStore
 	Close() error
 }

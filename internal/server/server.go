@@ -33,8 +33,9 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
-	"github.com/sundialhq/sundial/internal/worker/batch"
 	"github.com/sundialhq/sundial/internal/worker"
+	"github.com/sundialhq/sundial/internal/worker/batch"
+	"github.com/sundialhq/sundial/internal/worker/schedule"
 )
 
 const (
@@ -61,6 +62,7 @@ type Server struct {
 	matching *matching.Engine
 	history  *history.Engine
 	batch    *batch.Worker
+	schedule *schedule.Service
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
@@ -201,6 +203,11 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
+	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock,
+		Logger: s.log.With("component", "scheduler")})
+	if err != nil {
+		return err
+	}
 	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
 		return err
 	}
@@ -247,6 +254,7 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 		BatchWorker:        s.batch,
 		HostAddress:        lis.Addr().String(),
 		NamespaceReclaimer: s.reclaimer,
+		Schedules:          s.schedule,
 	})
 	if err != nil {
 		lis.Close()
@@ -255,6 +263,7 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 	// The worker role's batch jobs act through the frontend's API, in
 	// process.
 	s.batch.Start(handler.BatchClient())
+	s.schedule.SetWorkflows(frontend.NewLocalWorkflows(handler))
 	s.grpc = grpc.NewServer(opts...)
 	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
 	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
@@ -265,6 +274,7 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 
 	s.served = make(chan error, 1)
 	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
+	s.schedule.Start()
 	if err := s.startHTTPAPI(); err != nil {
 		return err
 	}
@@ -347,6 +357,9 @@ func (s *Server) teardown() {
 	}
 	if s.batch != nil {
 		s.batch.Stop() // its actions go through history
+	}
+	if s.schedule != nil {
+		s.schedule.Stop() // before the roles its actions call
 	}
 	if s.matching != nil {
 		s.matching.Stop()

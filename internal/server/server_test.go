@@ -76,7 +76,7 @@ func TestServeAndStop(t *testing.T) {
 
 	checkStartErrors(ctx, t, client)
 
-	_, err = client.DescribeSchedule(ctx, &workflowservice.DescribeScheduleRequest{Namespace: "default"})
+	_, err = client.GetWorkerBuildIdCompatibility(ctx, &workflowservice.GetWorkerBuildIdCompatibilityRequest{Namespace: "default", TaskQueue: "q"})
 	if status.Code(err) != codes.Unimplemented {
 		t.Fatalf("unimplemented method -> %v", err)
 	}

@@ -215,4 +215,3 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("missing override file: %v", err)
 	}
 }
-

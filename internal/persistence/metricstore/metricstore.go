@@ -299,3 +299,43 @@ func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, st
 	defer s.track("CloseBatchJob", time.Now(), &err)
 	return s.Store.CloseBatchJob(ctx, namespaceID, jobID, state, closeTime, p)
 }
+
+func (s *Store) CreateSchedule(ctx context.Context, rec *persistence.ScheduleRecord) (err error) {
+	defer s.track("CreateSchedule", time.Now(), &err)
+	return s.Store.CreateSchedule(ctx, rec)
+}
+
+func (s *Store) GetSchedule(ctx context.Context, namespaceID, scheduleID string) (_ *persistence.ScheduleRecord, err error) {
+	defer s.track("GetSchedule", time.Now(), &err)
+	return s.Store.GetSchedule(ctx, namespaceID, scheduleID)
+}
+
+func (s *Store) UpdateSchedule(ctx context.Context, rec *persistence.ScheduleRecord, expectedVersion int64) (err error) {
+	defer s.track("UpdateSchedule", time.Now(), &err)
+	return s.Store.UpdateSchedule(ctx, rec, expectedVersion)
+}
+
+func (s *Store) DeleteSchedule(ctx context.Context, namespaceID, scheduleID string) (err error) {
+	defer s.track("DeleteSchedule", time.Now(), &err)
+	return s.Store.DeleteSchedule(ctx, namespaceID, scheduleID)
+}
+
+func (s *Store) ListSchedules(ctx context.Context, namespaceID, afterID string, limit int) (_ []*persistence.ScheduleRecord, err error) {
+	defer s.track("ListSchedules", time.Now(), &err)
+	return s.Store.ListSchedules(ctx, namespaceID, afterID, limit)
+}
+
+func (s *Store) CountSchedules(ctx context.Context, namespaceID string) (_ int64, err error) {
+	defer s.track("CountSchedules", time.Now(), &err)
+	return s.Store.CountSchedules(ctx, namespaceID)
+}
+
+func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) (_ []*persistence.ScheduleRecord, err error) {
+	defer s.track("DueSchedules", time.Now(), &err)
+	return s.Store.DueSchedules(ctx, now, limit)
+}
+
+func (s *Store) NextScheduleRunTime(ctx context.Context) (_ time.Time, _ bool, err error) {
+	defer s.track("NextScheduleRunTime", time.Now(), &err)
+	return s.Store.NextScheduleRunTime(ctx)
+}

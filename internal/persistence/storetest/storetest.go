@@ -46,6 +46,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Visibility", visibilityTests},
 		{"Audit", auditTests},
 		{"Batch", batchTests},
+		{"Schedule", scheduleTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

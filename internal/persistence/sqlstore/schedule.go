@@ -1,0 +1,158 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// The schedules table holds one row per schedule (see the sqlite schema
+// file that creates it for the layout).
+
+const scheduleColumns = "namespace_id, schedule_id, next_run_time, version, data"
+
+func scanSchedule(sc interface{ Scan(...any) error }) (*persistence.ScheduleRecord, error) {
+	var r persistence.ScheduleRecord
+	var next int64
+	if err := sc.Scan(&r.NamespaceID, &r.ScheduleID, &next, &r.Version, &r.Data); err != nil {
+		return nil, err
+	}
+	r.NextRunTime = decodeTime(next)
+	return &r, nil
+}
+
+// CreateSchedule implements persistence.ScheduleStore.
+func (s *Store) CreateSchedule(ctx context.Context, rec *persistence.ScheduleRecord) error {
+	return s.write(ctx, "create schedule", func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRowContext(ctx, s.q("SELECT COUNT(*) FROM schedules WHERE namespace_id = ? AND schedule_id = ?"),
+			rec.NamespaceID, rec.ScheduleID).Scan(&n)
+		if err != nil {
+			return s.dbErr("read schedule", err)
+		}
+		if n > 0 {
+			return persistence.ErrAlreadyExists
+		}
+		_, err = tx.ExecContext(ctx, s.q("INSERT INTO schedules ("+scheduleColumns+") VALUES (?, ?, ?, 1, ?)"),
+			rec.NamespaceID, rec.ScheduleID, encodeTime(rec.NextRunTime), nonNil(rec.Data))
+		if s.isUnique(err) {
+			return persistence.ErrAlreadyExists
+		}
+		return s.dbErr("insert schedule", err)
+	})
+}
+
+// GetSchedule implements persistence.ScheduleStore.
+func (s *Store) GetSchedule(ctx context.Context, namespaceID, scheduleID string) (*persistence.ScheduleRecord, error) {
+	var out *persistence.ScheduleRecord
+	err := s.read(ctx, "get schedule", func() error {
+		row := s.rdb.QueryRowContext(ctx, s.q("SELECT "+scheduleColumns+" FROM schedules WHERE namespace_id = ? AND schedule_id = ?"),
+			namespaceID, scheduleID)
+		r, err := scanSchedule(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return persistence.ErrNotFound
+		}
+		out = r
+		return s.dbErr("get schedule", err)
+	})
+	return out, err
+}
+
+// UpdateSchedule implements persistence.ScheduleStore.
+func (s *Store) UpdateSchedule(ctx context.Context, rec *persistence.ScheduleRecord, expectedVersion int64) error {
+	return s.write(ctx, "update schedule", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE schedules SET next_run_time = ?, version = ?, data = ?"+
+			" WHERE namespace_id = ? AND schedule_id = ? AND version = ?"),
+			encodeTime(rec.NextRunTime), expectedVersion+1, nonNil(rec.Data), rec.NamespaceID, rec.ScheduleID, expectedVersion)
+		if err != nil {
+			return s.dbErr("update schedule", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return s.dbErr("update schedule", err)
+		} else if n != 1 {
+			return persistence.ErrConditionFailed
+		}
+		return nil
+	})
+}
+
+// DeleteSchedule implements persistence.ScheduleStore.
+func (s *Store) DeleteSchedule(ctx context.Context, namespaceID, scheduleID string) error {
+	return s.write(ctx, "delete schedule", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("DELETE FROM schedules WHERE namespace_id = ? AND schedule_id = ?"), namespaceID, scheduleID)
+		if err != nil {
+			return s.dbErr("delete schedule", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return s.dbErr("delete schedule", err)
+		} else if n == 0 {
+			return persistence.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// ListSchedules implements persistence.ScheduleStore.
+func (s *Store) ListSchedules(ctx context.Context, namespaceID, afterID string, limit int) ([]*persistence.ScheduleRecord, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	return s.querySchedules(ctx, "list schedules", "SELECT "+scheduleColumns+" FROM schedules"+
+		" WHERE namespace_id = ? AND schedule_id > ? ORDER BY schedule_id LIMIT ?", namespaceID, afterID, limit)
+}
+
+// DueSchedules implements persistence.ScheduleStore.
+func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) ([]*persistence.ScheduleRecord, error) {
+	if err := checkLimit(limit); err != nil {
+		return nil, err
+	}
+	return s.querySchedules(ctx, "due schedules", "SELECT "+scheduleColumns+" FROM schedules"+
+		" WHERE next_run_time > 0 AND next_run_time <= ? ORDER BY next_run_time LIMIT ?", encodeTime(now), limit)
+}
+
+func (s *Store) querySchedules(ctx context.Context, op, query string, args ...any) ([]*persistence.ScheduleRecord, error) {
+	var out []*persistence.ScheduleRecord
+	err := s.read(ctx, op, func() error {
+		out = out[:0]
+		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return s.dbErr(op, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanSchedule(rows)
+			if err != nil {
+				return s.dbErr(op, err)
+			}
+			out = append(out, r)
+		}
+		return s.dbErr(op, rows.Err())
+	})
+	return out, err
+}
+
+// CountSchedules implements persistence.ScheduleStore.
+func (s *Store) CountSchedules(ctx context.Context, namespaceID string) (int64, error) {
+	var n int64
+	err := s.read(ctx, "count schedules", func() error {
+		return s.dbErr("count schedules", s.rdb.QueryRowContext(ctx,
+			s.q("SELECT COUNT(*) FROM schedules WHERE namespace_id = ?"), namespaceID).Scan(&n))
+	})
+	return n, err
+}
+
+// NextScheduleRunTime implements persistence.ScheduleStore.
+func (s *Store) NextScheduleRunTime(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := s.read(ctx, "next schedule run time", func() error {
+		return s.dbErr("next schedule run time", s.rdb.QueryRowContext(ctx,
+			s.q("SELECT MIN(next_run_time) FROM schedules WHERE next_run_time > 0")).Scan(&next))
+	})
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return decodeTime(next.Int64), true, nil
+}

@@ -1,0 +1,233 @@
+package schedule
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// processWithRetry runs one tick of a due schedule, reloading it when an
+// API call changed it meanwhile (the tick's starts dedup when redone).
+func (s *Service) processWithRetry(ctx context.Context, rec *persistence.ScheduleRecord) error {
+	for attempt := 0; ; attempt++ {
+		err := s.process(ctx, rec)
+		if !errors.Is(err, persistence.ErrConditionFailed) || attempt >= 3 {
+			return err
+		}
+		rec, err = s.opts.Store.GetSchedule(ctx, rec.NamespaceID, rec.ScheduleID)
+		if errors.Is(err, persistence.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// process is one tick: turn the spec's due times into buffered starts,
+// look at running workflows, take the buffered actions the overlap
+// policy allows, and write the state back conditioned on the version
+// read. The order makes actions exactly-once: a crash after a start but
+// before the write redoes the same starts with the same request IDs,
+// which dedup.
+func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord) error {
+	st, err := decodeState(rec.Data)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Clock.Now()
+	behind := takeSpecActions(st, now, rec.ScheduleID)
+	if needRefresh(st) {
+		s.refreshRunning(ctx, st, rec.ScheduleID)
+		if st.paused() {
+			dropSpecStarts(st) // paused on a failure: no more scheduled actions
+		}
+	}
+	actErr := s.runBuffer(ctx, st, rec.ScheduleID, now)
+	if actErr != nil {
+		s.log.Warn("schedule: taking action", "schedule_id", rec.ScheduleID, "error", actErr)
+	}
+	next := s.nextRunTime(st, now, behind || actErr != nil)
+	data, err := encodeState(st)
+	if err != nil {
+		return err
+	}
+	return s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
+		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data}, rec.Version)
+}
+
+// specRequestID is the request ID of the spec's action at nominal: the
+// same on every recomputation.
+func specRequestID(uid string, nominal time.Time) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d", uid, nominal.UnixNano()))
+	return hex.EncodeToString(h[:16])
+}
+
+// maxMissedScan bounds the missed times counted one by one per tick.
+const maxMissedScan = 100000
+
+// takeSpecActions buffers the spec's actions due by now. Times missed by
+// more than the catch-up window are counted and skipped; while paused or
+// out of remaining actions, due times pass without actions. It reports
+// whether it stopped early (more are due at once).
+func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) {
+	if st.paused() {
+		if now.After(st.LastProcessed) {
+			st.LastProcessed = now
+		}
+		return false
+	}
+	window := st.catchupWindow()
+	after := st.LastProcessed
+	floor := now.Add(-window - st.spec.jitter - time.Second)
+	pending := int64(0)
+	for _, b := range st.Buffer {
+		if !b.Manual {
+			pending++
+		}
+	}
+	for taken, missed := 0, 0; ; {
+		if taken == maxBuffer {
+			behind = true
+			break
+		}
+		if missed == maxMissedScan && after.Before(floor) {
+			after = floor // a very long outage: stop counting the misses one by one
+		}
+		nominal, actual, ok := st.spec.Next(st.UID, after)
+		if !ok || actual.After(now) {
+			break
+		}
+		after = nominal
+		if now.Sub(actual) > window {
+			st.MissedCatchup++
+			missed++
+			continue
+		}
+		taken++
+		switch {
+		case st.sched.GetState().GetLimitedActions() && st.sched.GetState().GetRemainingActions()-pending <= 0:
+		case len(st.Buffer) >= maxBuffer:
+			st.BufferDropped++
+		default:
+			st.Buffer = append(st.Buffer, bufferedStart{Nominal: nominal, Actual: actual,
+				Overlap: st.overlapPolicy(), RequestID: specRequestID(st.UID, nominal)})
+			pending++
+		}
+	}
+	if after.After(st.LastProcessed) {
+		st.LastProcessed = after
+	}
+	return behind
+}
+
+// maxTrackedRunning bounds the running workflows a schedule keeps
+// track of when no policy depends on them (ALLOW_ALL): the oldest are
+// forgotten rather than described on every tick.
+const maxTrackedRunning = 10
+
+// needRefresh reports whether this tick must look at the running
+// workflows: a buffered start's overlap policy or pause-on-failure
+// depends on them, or too many are tracked. Otherwise a tick costs no
+// describe calls (Describe looks at them live).
+func needRefresh(st *state) bool {
+	if len(st.Running) == 0 {
+		return false
+	}
+	if st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning {
+		return true
+	}
+	for _, b := range st.Buffer {
+		if b.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL {
+			return true
+		}
+	}
+	return false
+}
+
+// runBuffer takes buffered actions in order as their overlap policies
+// allow, and stops at the first that must wait for running workflows.
+// An error leaves the failed start buffered for the next tick.
+func (s *Service) runBuffer(ctx context.Context, st *state, scheduleID string, now time.Time) error {
+	for len(st.Buffer) > 0 {
+		b := st.Buffer[0]
+		if len(st.Running) > 0 {
+			switch b.Overlap {
+			case enumspb.SCHEDULE_OVERLAP_POLICY_SKIP:
+				st.OverlapSkipped++
+				st.Buffer = st.Buffer[1:]
+				continue
+			case enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE:
+				keepOneBuffered(st)
+				return nil
+			case enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ALL:
+				return nil
+			case enumspb.SCHEDULE_OVERLAP_POLICY_CANCEL_OTHER:
+				return s.cancelRunning(ctx, st, scheduleID)
+			case enumspb.SCHEDULE_OVERLAP_POLICY_TERMINATE_OTHER:
+				if err := s.terminateRunning(ctx, st, scheduleID); err != nil {
+					return err
+				}
+			}
+		}
+		if err := s.start(ctx, st, scheduleID, b, now); err != nil {
+			return err
+		}
+		st.Buffer = st.Buffer[1:]
+	}
+	st.Buffer = nil
+	return nil
+}
+
+// dropSpecStarts drops the buffered starts that came from the spec;
+// triggers and backfills stay.
+func dropSpecStarts(st *state) {
+	kept := st.Buffer[:0]
+	for _, b := range st.Buffer {
+		if b.Manual {
+			kept = append(kept, b)
+		}
+	}
+	st.Buffer = kept
+}
+
+// keepOneBuffered drops every BUFFER_ONE start after the first waiting
+// one: at most one start waits per running workflow.
+func keepOneBuffered(st *state) {
+	out := st.Buffer[:1]
+	for _, b := range st.Buffer[1:] {
+		if b.Overlap == enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE {
+			st.OverlapSkipped++
+			continue
+		}
+		out = append(out, b)
+	}
+	st.Buffer = out
+}
+
+// nextRunTime is when the loop must look at the schedule again: at once
+// when behind or after a failure (Recheck), every Recheck while a start
+// waits for running workflows or a failure must be noticed, else at the
+// spec's next actual time (never while paused or out of actions).
+func (s *Service) nextRunTime(st *state, now time.Time, retry bool) time.Time {
+	if retry || len(st.Buffer) > 0 {
+		return now.Add(s.opts.Recheck)
+	}
+	var next time.Time
+	if len(st.Running) > 0 && st.sched.GetPolicies().GetPauseOnFailure() {
+		next = now.Add(s.opts.Recheck)
+	}
+	if st.paused() || st.exhausted() {
+		return next
+	}
+	if _, actual, ok := st.spec.Next(st.UID, st.LastProcessed); ok && (next.IsZero() || actual.Before(next)) {
+		next = actual
+	}
+	return next
+}

@@ -1,0 +1,198 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/sundialhq/sundial/internal/clock"
+	"github.com/sundialhq/sundial/internal/persistence"
+)
+
+// Workflows is how the scheduler acts: the WorkflowService calls it makes,
+// with the namespace given by name in each request. Errors are
+// go.temporal.io/api serviceerrors (the scheduler tells
+// WorkflowExecutionAlreadyStarted and NotFound apart from trouble).
+type Workflows interface {
+	StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error)
+	DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error)
+	RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error)
+}
+
+// Errors of the API operations; the frontend maps them to gRPC codes.
+var (
+	// ErrNotFound: no such schedule (NotFound).
+	ErrNotFound = errors.New("schedule not found")
+	// ErrAlreadyExists: the schedule ID is taken (AlreadyExists, as
+	// WorkflowExecutionAlreadyStarted: the SDKs look for that type).
+	ErrAlreadyExists = errors.New("schedule with this ID is already registered")
+	// ErrConflict: the request's conflict token is stale (FailedPrecondition).
+	ErrConflict = errors.New("mismatched conflict token")
+)
+
+// Options configures a Service. Store is required; Workflows must be set
+// (SetWorkflows) before Start.
+type Options struct {
+	Store  persistence.ScheduleStore
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// BatchSize bounds the due schedules read per query (default 100).
+	BatchSize int
+	// Parallel bounds the schedules processed at once (default 8).
+	Parallel int
+	// Recheck is how often a schedule with a start waiting on running
+	// workflows (buffer, cancel-other) or with pause-on-failure and
+	// running workflows looks at them again (default 1 s).
+	Recheck time.Duration
+	// MaxSleep bounds the loop's sleep, so schedules changed by another
+	// process are seen within it (default 1 min).
+	MaxSleep time.Duration
+}
+
+// Service runs schedules: the API operations and the loop that takes due
+// actions. One loop per process; several processes are safe (every write
+// is conditional and every start dedups) but do duplicate reads.
+type Service struct {
+	opts Options
+	wf   Workflows
+	log  *slog.Logger
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	started atomic.Bool
+}
+
+// New returns a Service that is not running yet.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("schedule: Options.Store is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 100
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 8
+	}
+	if opts.Recheck <= 0 {
+		opts.Recheck = time.Second
+	}
+	if opts.MaxSleep <= 0 {
+		opts.MaxSleep = time.Minute
+	}
+	return &Service{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// SetWorkflows sets how actions are taken; call it before Start (the
+// frontend that implements it is built after the Service).
+func (s *Service) SetWorkflows(wf Workflows) { s.wf = wf }
+
+// Start runs the loop until Stop. SetWorkflows must have been called.
+func (s *Service) Start() {
+	if s.wf == nil {
+		panic("schedule: Start before SetWorkflows")
+	}
+	s.started.Store(true)
+	go s.loop()
+}
+
+// Stop ends the loop and waits for it; safe to call more than once, and
+// without Start.
+func (s *Service) Stop() {
+	s.once.Do(func() { close(s.stop) })
+	if s.started.Load() {
+		<-s.done
+	}
+}
+
+// notify wakes the loop: a schedule became due earlier than it slept for.
+func (s *Service) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) loop() {
+	defer close(s.done)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	for ctx.Err() == nil {
+		full, failed := s.pass(ctx)
+		if full && !failed {
+			continue
+		}
+		wait := s.opts.MaxSleep
+		if failed {
+			wait = s.opts.Recheck
+		} else if next, ok, err := s.opts.Store.NextScheduleRunTime(ctx); err != nil {
+			wait = s.opts.Recheck
+		} else if ok {
+			wait = min(wait, max(0, next.Sub(s.opts.Clock.Now())))
+		}
+		if wait > 0 {
+			s.sleep(ctx, wait)
+		}
+	}
+}
+
+func (s *Service) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	}
+}
+
+// pass processes one batch of due schedules. full reports that the batch
+// was full (more may be due); failed that some schedule could not be
+// processed (the loop then waits Recheck instead of spinning on it).
+func (s *Service) pass(ctx context.Context) (full, failed bool) {
+	due, err := s.opts.Store.DueSchedules(ctx, s.opts.Clock.Now(), s.opts.BatchSize)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("schedule: reading due schedules", "error", err)
+		}
+		return false, true
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.opts.Parallel)
+	for _, rec := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(rec *persistence.ScheduleRecord) {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.processWithRetry(ctx, rec); err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("schedule: processing", "namespace_id", rec.NamespaceID, "schedule_id", rec.ScheduleID, "error", err)
+				}
+				mu.Lock()
+				failed = true
+				mu.Unlock()
+			}
+		}(rec)
+	}
+	wg.Wait()
+	return len(due) == s.opts.BatchSize, failed
+}
