@@ -117,8 +117,8 @@ func TestCLIOperatorCluster(t *testing.T) {
 	sys := cli.json(t, "operator", "cluster", "system")
 	require.NotEmpty(t, sys["serverVersion"])
 	require.Equal(t, true, jget(sys, "capabilities.sdkMetadata"))
-	require.Nil(t, jget(sys, "capabilities.supportsSchedules"), "schedules are not implemented")
-	require.Regexp(t, `ServerVersion\s+SupportsSchedules\s+UpsertMemo\s+EagerWorkflowStart\n\s+\S+\s+false\s+true\s+true`,
+	require.Equal(t, true, jget(sys, "capabilities.supportsSchedules"))
+	require.Regexp(t, `ServerVersion\s+SupportsSchedules\s+UpsertMemo\s+EagerWorkflowStart\n\s+\S+\s+true\s+true\s+true`,
 		cli.ok(t, "operator", "cluster", "system").stdout)
 
 	clusters := cli.jsonList(t, "operator", "cluster", "list")

@@ -420,9 +420,11 @@ func TestScheduleBackfillPauseTrigger(t *testing.T) {
 	end := time.Now().UTC().Truncate(5 * time.Minute).Add(-time.Hour)
 	require.NoError(t, h.Backfill(ctx, client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{{
 		Start: end.Add(-time.Hour), End: end, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}}}))
-	d := waitFor(t, ctx, h, "12 backfilled actions", func(d *client.ScheduleDescription) error {
-		if d.Info.NumActions != 12 {
-			return fmt.Errorf("%d actions", d.Info.NumActions)
+	// All done before the trigger, whose overlap policy (the schedule's,
+	// skip) would otherwise skip it while a backfilled run is open.
+	d := waitFor(t, ctx, h, "12 backfilled actions, all closed", func(d *client.ScheduleDescription) error {
+		if d.Info.NumActions != 12 || len(d.Info.RunningWorkflows) != 0 {
+			return fmt.Errorf("%d actions, %d running", d.Info.NumActions, len(d.Info.RunningWorkflows))
 		}
 		return nil
 	})
