@@ -33,7 +33,10 @@ const streamWorkers = 128
 // audit) run after those, so their refusals are counted and logged like
 // any other error.
 func ServerOptions(logger *slog.Logger, m *metrics.Metrics, extra ...grpc.UnaryServerInterceptor) []grpc.ServerOption {
+	// Authorization (extra) runs before the unimplemented-feature answer,
+	// so a caller without the right learns nothing about the method.
 	chain := append([]grpc.UnaryServerInterceptor{MetricsInterceptor(m), UnaryInterceptor(logger)}, extra...)
+	chain = append(chain, unimplementedInterceptor)
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(chain...),
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
@@ -71,9 +74,6 @@ func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 		}()
 		if err = undecodableRequest(req); err != nil {
-			return nil, serviceerror.ToStatus(err).Err()
-		}
-		if err = unimplementedError(info.FullMethod); err != nil {
 			return nil, serviceerror.ToStatus(err).Err()
 		}
 		resp, err = handler(ctx, req)

@@ -1,9 +1,11 @@
 package frontend
 
 import (
+	"context"
 	"fmt"
 
 	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc"
 )
 
 // unimplementedFeature names, for each public method Sundial does not
@@ -78,4 +80,13 @@ func unimplementedError(fullMethod string) error {
 		return serviceerror.NewUnimplemented(msg)
 	}
 	return nil
+}
+
+// unimplementedInterceptor answers the methods of unimplementedFeature
+// itself, naming the feature; it is the last interceptor of the chain.
+func unimplementedInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := unimplementedError(info.FullMethod); err != nil {
+		return nil, serviceerror.ToStatus(err).Err()
+	}
+	return handler(ctx, req)
 }
