@@ -16,6 +16,9 @@ const (
 	maxRecentActions = 10
 	maxFutureTimes   = 10
 	maxBuffer        = 1000
+	// maxListedActions bounds the recent actions and future times of a
+	// ListSchedules entry (smaller than describe's, as the reference).
+	maxListedActions = 5
 	// defaultCatchupWindow and minCatchupWindow are the API's documented
 	// default and minimum.
 	defaultCatchupWindow = 365 * 24 * time.Hour
