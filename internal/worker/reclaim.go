@@ -51,7 +51,7 @@ type ReclaimOptions struct {
 	Schedules ScheduleRemover
 	BatchJobs BatchJobRemover
 	Logger    *slog.Logger
-	Clock            clock.Clock
+	Clock     clock.Clock
 	// Interval between passes (default 30 s); Wake starts one at once.
 	Interval time.Duration
 	// QuietPeriod is how long a deleted namespace must list no runs before
