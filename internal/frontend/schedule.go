@@ -141,6 +141,9 @@ func (h *Handler) PatchSchedule(ctx context.Context, req *workflowservice.PatchS
 	if err != nil {
 		return nil, err
 	}
+	if err := validateOptionalID(req.GetRequestId(), "RequestId", h.limits()); err != nil {
+		return nil, err
+	}
 	if err := h.opts.Schedules.Patch(ctx, ns, req); err != nil {
 		return nil, scheduleErr(err)
 	}

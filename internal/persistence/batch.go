@@ -74,4 +74,9 @@ type BatchStore interface {
 	// ErrConditionFailed if the job had already closed, ErrNotFound if it
 	// does not exist; nothing is written then.
 	CloseBatchJob(ctx context.Context, namespaceID, jobID string, state BatchJobState, closeTime time.Time, p *BatchProgress) error
+	// DeleteBatchJobs removes every job of the namespace, running or
+	// closed, and returns how many it removed (a deleted namespace's
+	// reclaim; a namespace has few jobs, so one write). A runner of a
+	// removed job stops at its next write (ErrNotFound).
+	DeleteBatchJobs(ctx context.Context, namespaceID string) (int64, error)
 }

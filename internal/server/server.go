@@ -193,6 +193,7 @@ func (s *Server) start() error {
 	}
 	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
 		Namespaces: namespaces, History: s.history, Visibility: store, SearchAttributes: searchAttrs,
+		Schedules: store, BatchJobs: store,
 		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
 	})
 	s.reclaimer.Start()

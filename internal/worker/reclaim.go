@@ -1,5 +1,6 @@
 // Package worker runs Sundial's background system work. Today: removing
-// the data of deleted namespaces.
+// the data of deleted namespaces (schedules and batch jobs run in the
+// schedule and batch packages).
 package worker
 
 import (
@@ -45,8 +46,12 @@ type ReclaimOptions struct {
 	// SearchAttributes removes the namespace's custom definitions (nil:
 	// they are left in the store).
 	SearchAttributes SearchAttributeRemover
-	Logger           *slog.Logger
-	Clock            clock.Clock
+	// Schedules and BatchJobs remove the namespace's schedules and batch
+	// jobs (nil: left in the store).
+	Schedules ScheduleRemover
+	BatchJobs BatchJobRemover
+	Logger    *slog.Logger
+	Clock     clock.Clock
 	// Interval between passes (default 30 s); Wake starts one at once.
 	Interval time.Duration
 	// QuietPeriod is how long a deleted namespace must list no runs before
@@ -57,9 +62,11 @@ type ReclaimOptions struct {
 }
 
 // Reclaimer removes the data of namespaces marked deleted
-// (namespace.Registry.MarkDeleted): it deletes their runs (terminating
-// open ones) page by page through history, which also deletes each run's
-// visibility record, then their custom search attributes, and finally the
+// (namespace.Registry.MarkDeleted): it first deletes their schedules and
+// closes their running batch jobs, so neither acts on the namespace any
+// more, then deletes their runs (terminating open ones) page by page
+// through history, which also deletes each run's visibility record, then
+// their custom search attributes and batch jobs, and finally the
 // namespace record. Its only state is the namespace's DELETED mark in the
 // store, so a restart simply resumes; every step is idempotent.
 type Reclaimer struct {
@@ -168,6 +175,12 @@ func (r *Reclaimer) pass(ctx context.Context) (more bool) {
 // listed no runs for the quiet period, its search attributes and record.
 // It reports whether ns is gone.
 func (r *Reclaimer) reclaim(ctx context.Context, ns *namespace.Namespace) (bool, error) {
+	if noSchedules, err := r.deleteSchedules(ctx, ns); err != nil || !noSchedules {
+		return false, err
+	}
+	if err := r.closeBatchJobs(ctx, ns); err != nil {
+		return false, err
+	}
 	attempted, err := r.deleteRuns(ctx, ns)
 	if attempted > 0 || err != nil {
 		if attempted > 0 {
@@ -186,6 +199,9 @@ func (r *Reclaimer) reclaim(ctx context.Context, ns *namespace.Namespace) (bool,
 		return false, nil
 	}
 	if err := r.removeSearchAttributes(ctx, ns.ID); err != nil {
+		return false, err
+	}
+	if err := r.removeBatchJobs(ctx, ns.ID); err != nil {
 		return false, err
 	}
 	if err := r.opts.Namespaces.Remove(ctx, ns.ID); err != nil {

@@ -300,6 +300,11 @@ func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, st
 	return s.Store.CloseBatchJob(ctx, namespaceID, jobID, state, closeTime, p)
 }
 
+func (s *Store) DeleteBatchJobs(ctx context.Context, namespaceID string) (_ int64, err error) {
+	defer s.track("DeleteBatchJobs", time.Now(), &err)
+	return s.Store.DeleteBatchJobs(ctx, namespaceID)
+}
+
 func (s *Store) CreateSchedule(ctx context.Context, rec *persistence.ScheduleRecord) (err error) {
 	defer s.track("CreateSchedule", time.Now(), &err)
 	return s.Store.CreateSchedule(ctx, rec)

@@ -145,6 +145,20 @@ func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, st
 	})
 }
 
+// DeleteBatchJobs implements persistence.BatchStore.
+func (s *Store) DeleteBatchJobs(ctx context.Context, namespaceID string) (int64, error) {
+	var n int64
+	err := s.write(ctx, "delete batch jobs", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("DELETE FROM batch_jobs WHERE namespace_id = ?"), namespaceID)
+		if err != nil {
+			return s.dbErr("delete batch jobs", err)
+		}
+		n, err = res.RowsAffected()
+		return s.dbErr("delete batch jobs", err)
+	})
+	return n, err
+}
+
 // batchUpdated checks the outcome of an update conditioned on the job
 // running: nil if it hit the row, else ErrNotFound or ErrConditionFailed
 // (read in the same transaction).

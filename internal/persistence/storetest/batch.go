@@ -47,6 +47,31 @@ func renderBatch(j *persistence.BatchJob) string {
 }
 
 var batchTests = map[string]func(*fixture){
+	"DeleteRemovesTheNamespacesJobs": func(f *fixture) {
+		for _, id := range []string{"a", "b"} {
+			f.must(f.s.CreateBatchJob(f.ctx, batchJob(testNamespace, id, t0)), "CreateBatchJob "+id)
+		}
+		f.must(f.s.CloseBatchJob(f.ctx, testNamespace, "b", persistence.BatchJobCompleted, t0.Add(time.Second), nil), "CloseBatchJob b")
+		f.must(f.s.CreateBatchJob(f.ctx, batchJob("ns-id-2", "a", t0)), "CreateBatchJob in another namespace")
+		n, err := f.s.DeleteBatchJobs(f.ctx, testNamespace)
+		f.must(err, "DeleteBatchJobs")
+		if n != 2 {
+			f.Errorf("DeleteBatchJobs removed %d jobs, want 2", n)
+		}
+		if got := f.batchIDs(testNamespace, 10); got != "[]" {
+			f.Errorf("jobs left = %s", got)
+		}
+		f.wantIs(f.s.UpdateBatchProgress(f.ctx, testNamespace, "a", persistence.BatchProgress{Completed: 1}),
+			persistence.ErrNotFound, "UpdateBatchProgress of a removed job")
+		if got := f.batchIDs("ns-id-2", 10); got != "[a]" {
+			f.Errorf("other namespace's jobs = %s, want [a]", got)
+		}
+		n, err = f.s.DeleteBatchJobs(f.ctx, testNamespace)
+		f.must(err, "DeleteBatchJobs again")
+		if n != 0 {
+			f.Errorf("second DeleteBatchJobs removed %d", n)
+		}
+	},
 	"CreateGetRoundTripsAndRefusesDuplicates": func(f *fixture) {
 		j := batchJob(testNamespace, "job-1", t0)
 		f.must(f.s.CreateBatchJob(f.ctx, j), "CreateBatchJob")

@@ -136,6 +136,10 @@ func (s *Service) apiNextRunTime(st *state, now time.Time) time.Time {
 	return s.nextRunTime(st, now, false)
 }
 
+// errUnchanged tells modify that change found nothing to do: nothing is
+// written and the call succeeds.
+var errUnchanged = errors.New("schedule unchanged")
+
 // modify applies change to the stored schedule with a conditional write,
 // retrying on a race with the loop or another call.
 func (s *Service) modify(ctx context.Context, ns Namespace, scheduleID string, change func(st *state, now time.Time) error) error {
@@ -149,7 +153,9 @@ func (s *Service) modify(ctx context.Context, ns Namespace, scheduleID string, c
 			return err
 		}
 		now := s.opts.Clock.Now()
-		if err := change(st, now); err != nil {
+		if err := change(st, now); errors.Is(err, errUnchanged) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		data, err := encodeState(st)
@@ -201,12 +207,18 @@ func (s *Service) Update(ctx context.Context, ns Namespace, req *workflowservice
 	})
 }
 
-// Patch pauses or unpauses, triggers or backfills.
+// Patch pauses or unpauses, triggers or backfills. A patch whose
+// request ID is among the schedule's last maxPatchRequestIDs is a client's
+// retry and changes nothing (the reference sends a patch as a signal,
+// deduped by the same request ID), so a retried trigger runs once.
 func (s *Service) Patch(ctx context.Context, ns Namespace, req *workflowservice.PatchScheduleRequest) error {
 	if req.GetPatch().GetPause() != "" && req.GetPatch().GetUnpause() != "" {
 		return invalidf("Cannot pause and unpause in the same patch.")
 	}
 	return s.modify(ctx, ns, req.GetScheduleId(), func(st *state, now time.Time) error {
+		if !st.rememberPatch(req.GetRequestId()) {
+			return errUnchanged
+		}
 		return s.applyPatch(st, req.GetPatch(), now)
 	})
 }
@@ -215,12 +227,16 @@ func (s *Service) applyPatch(st *state, p *schedulepb.SchedulePatch, now time.Ti
 	if p == nil {
 		return nil
 	}
+	// Pausing and unpausing change the schedule, so they invalidate the
+	// conflict token (as the reference); trigger and backfill do not.
 	if p.GetPause() != "" {
 		st.sched.State.Paused, st.sched.State.Notes = true, p.GetPause()
+		st.ConflictToken++
 	}
 	if p.GetUnpause() != "" {
 		st.sched.State.Paused, st.sched.State.Notes = false, p.GetUnpause()
 		st.LastProcessed = now // the paused time is not caught up
+		st.ConflictToken++
 	}
 	if t := p.GetTriggerImmediately(); t != nil {
 		nominal := now

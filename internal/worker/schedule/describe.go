@@ -100,10 +100,13 @@ func listInfo(st *state, now time.Time) *schedulepb.ScheduleListInfo {
 		WorkflowType:      st.sched.GetAction().GetStartWorkflow().GetWorkflowType(),
 		Notes:             st.sched.GetState().GetNotes(),
 		Paused:            st.paused(),
-		RecentActions:     recentActions(st),
-		FutureActionTimes: timestamps(st.futureTimes(now, maxFutureTimes)),
+		RecentActions:     tail(recentActions(st), maxListedActions),
+		FutureActionTimes: timestamps(st.futureTimes(now, maxListedActions)),
 	}
 }
+
+// tail returns the last n elements of s.
+func tail[T any](s []T, n int) []T { return s[max(0, len(s)-n):] }
 
 // ErrInvalidPageToken: a ListSchedules token this service did not make.
 var ErrInvalidPageToken = errors.New("invalid page token")

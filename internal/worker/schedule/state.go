@@ -3,6 +3,7 @@ package schedule
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -16,6 +17,12 @@ const (
 	maxRecentActions = 10
 	maxFutureTimes   = 10
 	maxBuffer        = 1000
+	// maxListedActions bounds the recent actions and future times of a
+	// ListSchedules entry (smaller than describe's, as the reference).
+	maxListedActions = 5
+	// maxPatchRequestIDs bounds the patch request IDs kept for dedup: a
+	// client retries a patch within seconds, long before 100 others.
+	maxPatchRequestIDs = 100
 	// defaultCatchupWindow and minCatchupWindow are the API's documented
 	// default and minimum.
 	defaultCatchupWindow = 365 * 24 * time.Hour
@@ -36,6 +43,9 @@ type state struct {
 	ConflictToken    int64  `json:"token"`
 	// CreateRequestID dedups a retried CreateSchedule.
 	CreateRequestID string `json:"create_req,omitempty"`
+	// PatchRequestIDs are the request IDs of the last patches, oldest
+	// first: a retried PatchSchedule changes nothing.
+	PatchRequestIDs []string `json:"patch_reqs,omitempty"`
 
 	ActionCount    int64 `json:"actions"`
 	MissedCatchup  int64 `json:"missed"`
@@ -190,4 +200,20 @@ func (st *state) futureTimes(now time.Time, n int) []time.Time {
 		after = nominal
 	}
 	return out
+}
+
+// rememberPatch records a patch's request ID and reports whether it is
+// new. An empty ID is always new (nothing to dedup by).
+func (st *state) rememberPatch(requestID string) bool {
+	if requestID == "" {
+		return true
+	}
+	if slices.Contains(st.PatchRequestIDs, requestID) {
+		return false
+	}
+	st.PatchRequestIDs = append(st.PatchRequestIDs, requestID)
+	if len(st.PatchRequestIDs) > maxPatchRequestIDs {
+		st.PatchRequestIDs = st.PatchRequestIDs[len(st.PatchRequestIDs)-maxPatchRequestIDs:]
+	}
+	return true
 }
