@@ -52,6 +52,10 @@ type devFlags struct {
 	metricsPort   int
 	pprofPort     int
 	adminPort     int
+	uiIP          string
+	uiPort        int
+	uiPublicPath  string
+	headless      bool
 }
 
 func startDevCommand() *cobra.Command {
@@ -83,7 +87,26 @@ func startDevCommand() *cobra.Command {
 	fl.IntVar(&f.pprofPort, "pprof-port", 0, "port serving net/http/pprof on localhost (default off)")
 	_ = fl.MarkHidden("pprof-port")
 	fl.IntVar(&f.adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
+	fl.StringVar(&f.uiIP, "ui-ip", "", "IP address to bind the Web UI to (default: --ip)")
+	fl.IntVar(&f.uiPort, "ui-port", 0, "port of the Web UI (default: --port + 1000)")
+	fl.StringVar(&f.uiPublicPath, "ui-public-path", "", "serve the Web UI under this path prefix, e.g. /ui")
+	fl.BoolVar(&f.headless, "headless", false, "do not serve the Web UI")
 	return cmd
+}
+
+// ui is the Web UI's config from the flags (nil with --headless).
+func (f *devFlags) ui() *server.UIConfig {
+	if f.headless {
+		return nil
+	}
+	ip, port := f.uiIP, f.uiPort
+	if ip == "" {
+		ip = f.ip
+	}
+	if port == 0 {
+		port = server.DefaultUIPort(f.port)
+	}
+	return &server.UIConfig{Address: net.JoinHostPort(ip, strconv.Itoa(port)), PublicPath: f.uiPublicPath}
 }
 
 // config turns the flags into a server.Config.
@@ -116,6 +139,7 @@ func (f *devFlags) config() (server.Config, error) {
 		Namespaces:    f.namespaces,
 		DynamicConfig: dynamic,
 		Logger:        logger,
+		UI:            f.ui(),
 	}
 	if f.metricsPort > 0 {
 		cfg.MetricsAddress = net.JoinHostPort(f.ip, strconv.Itoa(f.metricsPort))
@@ -174,6 +198,9 @@ func run(ctx context.Context, cfg server.Config) error {
 		return err
 	}
 	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
+	if u := srv.UIURL(); u != "" {
+		fmt.Printf("Web UI: %s\n", u)
+	}
 	if u := srv.MetricsURL(); u != "" {
 		fmt.Printf("Metrics: %s\n", u)
 	}

@@ -31,6 +31,17 @@ type Static struct {
 	Archival            yaml.Node            `yaml:"archival"`          // accepted, not used
 	NamespaceDefaults   yaml.Node            `yaml:"namespaceDefaults"` // accepted, not used
 	OTel                map[string]yaml.Node `yaml:"otel"`              // accepted, not used
+	UI                  *UI                  `yaml:"ui"`
+}
+
+// UI is Sundial's own block (Temporal runs its UI as a separate server):
+// when present, the server also serves the Temporal Web UI. bindOnIP
+// defaults to the frontend's IP, port to the frontend's gRPC port + 1000.
+type UI struct {
+	BindOnIP            string `yaml:"bindOnIP"`
+	Port                int    `yaml:"port"`
+	PublicPath          string `yaml:"publicPath"`
+	DisableWriteActions bool   `yaml:"disableWriteActions"`
 }
 
 // Global is Temporal's `global` block.

@@ -80,6 +80,8 @@ type Config struct {
 	// must keep the persistence contract; Close of the wrapper must close
 	// the store it was given.
 	WrapStore func(persistence.Store) persistence.Store
+	// UI, when set, serves the Temporal Web UI (see UIConfig).
+	UI *UIConfig
 }
 
 // StoreConfig selects and reaches the database.
@@ -167,6 +169,11 @@ func (c Config) Validate() error {
 	}
 	if err := validateRoles(c.Roles); err != nil {
 		return err
+	}
+	if c.UI != nil {
+		if err := c.UI.validate(); err != nil {
+			return err
+		}
 	}
 	if !strings.HasPrefix(c.MetricsPath, "/") {
 		return fmt.Errorf("invalid metrics handler path %q: want an absolute path like /metrics", c.MetricsPath)

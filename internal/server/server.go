@@ -29,6 +29,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/webui"
 )
 
 const (
@@ -63,6 +64,7 @@ type Server struct {
 	metricsLis  net.Listener
 	adminLis    net.Listener
 	httpServers []*http.Server // metrics and pprof
+	ui          *webui.Server
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -164,7 +166,10 @@ func (s *Server) start() error {
 	if err := s.startAdmin(); err != nil {
 		return err
 	}
-	return s.serve(namespaces, searchAttrs)
+	if err := s.serve(namespaces, searchAttrs); err != nil {
+		return err
+	}
+	return s.startUI()
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
@@ -270,6 +275,9 @@ func (s *Server) Stop() {
 // teardown releases whatever start managed to create, in reverse
 // dependency order. Called with s.mu held.
 func (s *Server) teardown() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
 	if s.health != nil {
 		s.health.Shutdown()
 	}
