@@ -197,7 +197,8 @@ func run(ctx context.Context, cfg server.Config) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	fmt.Printf("Sundial %s\nTemporal gRPC API: %s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), srv.Database())
+	fmt.Printf("Sundial %s (reports Temporal server version %s)\nTemporal gRPC API: %s\nDatabase: %s\n",
+		server.Version, server.TemporalVersion, srv.FrontendAddr(), srv.Database())
 	if u := srv.UIURL(); u != "" {
 		fmt.Printf("Web UI: %s\n", u)
 	}

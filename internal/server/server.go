@@ -181,7 +181,7 @@ func (s *Server) serve(namespaces *namespace.Registry, searchAttrs *visibility.R
 		Matching:         s.matching,
 		Dynamic:          s.cfg.DynamicConfig,
 		Logger:           s.log.With("component", "frontend"),
-		ServerVersion:    Version,
+		ServerVersion:    TemporalVersion,
 		ClusterName:      clusterName,
 		NumShards:        s.cfg.NumShards,
 		PersistenceStore: s.cfg.Store.Plugin,
