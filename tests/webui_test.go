@@ -1,0 +1,305 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/server"
+)
+
+// ChromiumEnv names the Chromium binary the browser test drives; without
+// it the test skips. ScreenshotsEnv, when set, is the directory the test
+// writes its screenshots to (default: the test's temporary directory).
+const (
+	ChromiumEnv    = "SUNDIAL_CHROMIUM"
+	ScreenshotsEnv = "SUNDIAL_UI_SCREENSHOTS"
+)
+
+// uiWorkerIdentity is the worker's identity, which the task-queue page
+// lists among its pollers.
+const uiWorkerIdentity = "sundial-ui-test-worker"
+
+// uiParentWorkflow runs an activity, waits for the "proceed" signal, then
+// runs a child workflow.
+func uiParentWorkflow(ctx workflow.Context, name string) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	var greeting string
+	if err := workflow.ExecuteActivity(ctx, "UIGreet", name).Get(ctx, &greeting); err != nil {
+		return "", err
+	}
+	workflow.GetSignalChannel(ctx, "proceed").Receive(ctx, nil)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "-child",
+	})
+	var child string
+	if err := workflow.ExecuteChildWorkflow(cctx, "UIChild", greeting).Get(ctx, &child); err != nil {
+		return "", err
+	}
+	return child, nil
+}
+
+func uiChildWorkflow(ctx workflow.Context, greeting string) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	var out string
+	err := workflow.ExecuteActivity(ctx, "UIGreet", greeting).Get(ctx, &out)
+	return out, err
+}
+
+// uiBlockedWorkflow stays open with an activity pending, so its call
+// stack, queries and pending activities can be shown.
+func uiBlockedWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Hour})
+	_ = workflow.ExecuteActivity(ctx, "UIWaitForStop")
+	workflow.GetSignalChannel(ctx, "never").Receive(ctx, nil)
+	return nil
+}
+
+// uiWaitForStop is an activity that runs until its worker stops.
+func uiWaitForStop(ctx context.Context) error {
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// uiEnv is a server with the Web UI and an SDK client.
+type uiEnv struct {
+	client client.Client
+	uiURL  string
+}
+
+func newUIEnv(t *testing.T) *uiEnv {
+	t.Helper()
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server and SDK logs:\n%s", logs.String())
+		}
+	})
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, dbFile := testBackend(t)
+	s, err := server.New(server.Config{
+		IP: "127.0.0.1", DBFilename: dbFile, Store: store, NumShards: 4,
+		DynamicConfig: config.NewDynamic(nil),
+		Logger:        logger.With("component", "server"),
+		UI:            &server.UIConfig{Address: "127.0.0.1:0"},
+	})
+	require.NoError(t, err, "server.New")
+	require.NoError(t, s.Start(), "server.Start")
+	t.Cleanup(s.Stop)
+	require.NotEmpty(t, s.UIURL(), "UIURL after Start")
+	return &uiEnv{client: dialClient(t, s.FrontendAddr(), logger.With("component", "sdk")), uiURL: s.UIURL()}
+}
+
+// TestWebUI drives the embedded Web UI in headless Chromium against a
+// server with data: a finished workflow with activities, a signal and a
+// child, and a running one with a pending activity. Every page must show
+// what it is for, with no error banner and no failed API call.
+func TestWebUI(t *testing.T) {
+	chromium := os.Getenv(ChromiumEnv)
+	if chromium == "" {
+		t.Skipf("%s is not set: the Web UI browser test needs Chromium (.ci/run installs Debian's chromium and sets it)", ChromiumEnv)
+	}
+	env := newUIEnv(t)
+	tq := uniqueName(t, "tq")
+	w := worker.New(env.client, tq, worker.Options{Identity: uiWorkerIdentity})
+	w.RegisterWorkflowWithOptions(uiParentWorkflow, workflow.RegisterOptions{Name: "UIParent"})
+	w.RegisterWorkflowWithOptions(uiChildWorkflow, workflow.RegisterOptions{Name: "UIChild"})
+	w.RegisterWorkflowWithOptions(uiBlockedWorkflow, workflow.RegisterOptions{Name: "UIBlocked"})
+	w.RegisterActivityWithOptions(func(_ context.Context, s string) (string, error) { return "hello " + s, nil },
+		activity.RegisterOptions{Name: "UIGreet"})
+	w.RegisterActivityWithOptions(uiWaitForStop, activity.RegisterOptions{Name: "UIWaitForStop"})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	ctx := testContext(t, 5*time.Minute)
+	parentID := uniqueName(t, "parent")
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: parentID, TaskQueue: tq}, "UIParent", "ui")
+	require.NoError(t, err)
+	require.NoError(t, env.client.SignalWorkflow(ctx, parentID, run.GetRunID(), "proceed", nil))
+	var result string
+	require.NoError(t, run.Get(ctx, &result))
+	require.Equal(t, "hello hello ui", result)
+	blockedID := uniqueName(t, "blocked")
+	blocked, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: blockedID, TaskQueue: tq}, "UIBlocked")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		d, err := env.client.DescribeWorkflowExecution(ctx, blockedID, blocked.GetRunID())
+		return err == nil && len(d.GetPendingActivities()) == 1 && d.GetPendingActivities()[0].GetLastStartedTime() != nil
+	}, time.Minute, 50*time.Millisecond, "the blocked workflow's activity starts")
+
+	b := newBrowser(t, chromium)
+	ns := env.uiURL + "/namespaces/" + testNamespace
+	wf := func(id, runID string) string { return ns + "/workflows/" + id + "/" + runID }
+	parent, running := wf(parentID, run.GetRunID()), wf(blockedID, blocked.GetRunID())
+
+	b.visit("workflow-list", ns+"/workflows", parentID, blockedID, "UIParent")
+	b.visit("workflow-history", parent+"/history", "UIGreet", "proceed", "UIChild")
+	b.visit("workflow-relationships", parent+"/relationships", parentID+"-child")
+	b.visit("call-stack", running+"/call-stack", "uiBlockedWorkflow")
+	b.visit("task-queue", ns+"/task-queues/"+tq, uiWorkerIdentity)
+	b.checkNoFailedCalls()
+}
+
+// browser is one headless Chromium tab that records the UI's API calls.
+type browser struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+
+	mu       sync.Mutex
+	calls    map[network.RequestID]string // API calls without an answer yet
+	inflight map[network.RequestID]string // the same, less long polls
+	failed   []string                     // API calls answered >= 400 or not at all
+}
+
+// newBrowser starts Chromium with a fresh profile; it stops when t ends.
+func newBrowser(t *testing.T, chromium string) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	shots := os.Getenv(ScreenshotsEnv)
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	require.NoError(t, os.MkdirAll(shots, 0o755))
+	b := &browser{t: t, ctx: ctx, shots: shots, calls: map[network.RequestID]string{}, inflight: map[network.RequestID]string{}}
+	require.NoError(t, chromedp.Listen(ctx, b.onEvent), "start Chromium (%s)", chromium)
+	return b
+}
+
+// onEvent tracks API calls (paths with /api/): in flight, and failed.
+// Long polls of a running workflow's history (waitNewEvent=true) are
+// checked for failure but not waited for. It runs on chromedp's reader
+// goroutine, so it only records.
+func (b *browser) onEvent(ev any) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		if u := e.Request.URL; strings.Contains(u, "/api/") {
+			b.calls[e.RequestID] = e.Request.Method + " " + u
+			if !strings.Contains(u, "waitNewEvent=true") {
+				b.inflight[e.RequestID] = b.calls[e.RequestID]
+			}
+		}
+	case *network.EventResponseReceived:
+		if call, ok := b.calls[e.RequestID]; ok && e.Response.Status >= 400 {
+			b.failed = append(b.failed, fmt.Sprintf("%s -> %d %s", call, e.Response.Status, e.Response.StatusText))
+		}
+	case *network.EventLoadingFinished:
+		delete(b.calls, e.RequestID)
+		delete(b.inflight, e.RequestID)
+	case *network.EventLoadingFailed:
+		if call, ok := b.calls[e.RequestID]; ok && !e.Canceled {
+			b.failed = append(b.failed, fmt.Sprintf("%s -> %s", call, e.ErrorText))
+		}
+		delete(b.calls, e.RequestID)
+		delete(b.inflight, e.RequestID)
+	}
+}
+
+// pageTimeout bounds the wait for one page's content; the machine may be
+// slow and shared.
+const pageTimeout = 90 * time.Second
+
+// visit opens url, waits until the page shows every one of texts and its
+// API calls have all been answered, saves a screenshot named name, and
+// fails if the page shows an error or an API call failed.
+func (b *browser) visit(name, url string, texts ...string) {
+	t := b.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)), "open %s", url)
+	cond := "true"
+	for _, s := range texts {
+		cond += fmt.Sprintf(" && document.body.innerText.includes(%q)", s)
+	}
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout)))
+	if err != nil {
+		b.screenshot(name + "-timeout")
+		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("%s (%s) did not show %q: %v\npage text:\n%s\nfailed API calls: %v", name, url, texts, err, body, b.failures())
+	}
+	if !assert.Eventually(t, func() bool { return len(b.inflightCalls()) == 0 }, pageTimeout, 20*time.Millisecond) {
+		t.Fatalf("%s: API calls still in flight after %v: %v", name, pageTimeout, b.inflightCalls())
+	}
+	b.screenshot(name)
+	errs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](errorBannersJS))
+	require.NoError(t, err, "%s: look for error banners", name)
+	require.Empty(t, errs, "%s (%s) shows an error", name, url)
+	b.checkNoFailedCalls()
+}
+
+// errorBannersJS returns the text of what the UI shows for an error: its
+// full-page error section and danger-coloured toasts and alerts.
+const errorBannersJS = `Array.from(document.querySelectorAll(
+	'section[aria-roledescription="error"], .bg-surface-danger, [role="alert"].text-danger'))
+	.filter(e => e.offsetParent !== null && e.innerText.trim() !== '')
+	.map(e => e.innerText.trim())`
+
+func (b *browser) screenshot(name string) {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(b.shots, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	b.t.Logf("screenshot: %s", path)
+}
+
+func (b *browser) failures() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.failed...)
+}
+
+func (b *browser) inflightCalls() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, c := range b.inflight {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (b *browser) checkNoFailedCalls() {
+	b.t.Helper()
+	require.Empty(b.t, b.failures(), "failed API calls")
+}
