@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,7 +133,9 @@ func TestWebUI(t *testing.T) {
 
 	ctx := testContext(t, 5*time.Minute)
 	parentID := uniqueName(t, "parent")
-	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: parentID, TaskQueue: tq}, "UIParent", "ui")
+	run, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: parentID, TaskQueue: tq, StaticSummary: "the parent in the UI test", StaticDetails: "**details** in markdown",
+	}, "UIParent", "ui")
 	require.NoError(t, err)
 	require.NoError(t, env.client.SignalWorkflow(ctx, parentID, run.GetRunID(), "proceed", nil))
 	var result string
@@ -156,7 +159,23 @@ func TestWebUI(t *testing.T) {
 	b.visit("workflow-relationships", parent+"/relationships", parentID+"-child")
 	b.visit("call-stack", running+"/call-stack", "uiBlockedWorkflow")
 	b.visit("task-queue", ns+"/task-queues/"+tq, uiWorkerIdentity)
-	b.checkNoFailedCalls()
+
+	b.visit("namespaces", env.uiURL+"/namespaces", testNamespace)
+	b.visit("namespace", ns, testNamespace)
+	b.visit("workflow-list-filtered", ns+"/workflows?query="+url.QueryEscape("WorkflowType = 'UIParent'"), parentID)
+	b.visit("history-compact", parent+"/history/compact", "UIGreet")
+	b.visit("history-json", parent+"/history/json", "UIGreet")
+	b.visit("timeline", parent+"/timeline", "UIGreet")
+	b.visit("pending-activities", running+"/pending-activities", "UIWaitForStop")
+	b.visit("queries", running+"/query", "Run Query")
+	b.runQuery("query-result", "Refresh Query")
+	b.visit("user-metadata", parent+"/user-metadata", "the parent in the UI test")
+	b.visit("metadata", parent+"/metadata", parentID)
+	b.visit("search-attributes", parent+"/search-attributes", parentID)
+	b.visit("memo", parent+"/memo", parentID)
+	b.visit("workflow-workers", running+"/workers", uiWorkerIdentity)
+	b.visit("workers", ns+"/workers", "Workers")
+	b.visit("standalone-activities", ns+"/activities", "Activities")
 }
 
 // browser is one headless Chromium tab that records the UI's API calls.
@@ -233,34 +252,75 @@ func (b *browser) onEvent(ev any) {
 // slow and shared.
 const pageTimeout = 90 * time.Second
 
-// visit opens url, waits until the page shows every one of texts and its
-// API calls have all been answered, saves a screenshot named name, and
-// fails if the page shows an error or an API call failed.
-func (b *browser) visit(name, url string, texts ...string) {
+// visit opens page, waits until the page shows every one of texts and its
+// API calls have all been answered, and saves a screenshot named name. The
+// test fails if the page does not show texts, shows an error or made an
+// API call that failed; it goes on with the next page either way.
+func (b *browser) visit(name, page string, texts ...string) {
 	t := b.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
 	defer cancel()
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(url)), "open %s", url)
+	defer b.takeFailures(name, page)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page)), "open %s", page)
 	cond := "true"
 	for _, s := range texts {
-		cond += fmt.Sprintf(" && document.body.innerText.includes(%q)", s)
+		cond += fmt.Sprintf(" && %s.includes(%q)", pageTextJS, s)
 	}
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout)))
 	if err != nil {
-		b.screenshot(name + "-timeout")
-		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.innerText`))
-		t.Fatalf("%s (%s) did not show %q: %v\npage text:\n%s\nfailed API calls: %v", name, url, texts, err, body, b.failures())
+		b.screenshot(name)
+		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](pageTextJS))
+		t.Errorf("%s (%s) did not show %q: %v\npage text:\n%s", name, page, texts, err, body)
+		return
 	}
 	if !assert.Eventually(t, func() bool { return len(b.inflightCalls()) == 0 }, pageTimeout, 20*time.Millisecond) {
-		t.Fatalf("%s: API calls still in flight after %v: %v", name, pageTimeout, b.inflightCalls())
+		t.Errorf("%s: API calls still in flight after %v: %v", name, pageTimeout, b.inflightCalls())
 	}
 	b.screenshot(name)
 	errs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](errorBannersJS))
 	require.NoError(t, err, "%s: look for error banners", name)
-	require.Empty(t, errs, "%s (%s) shows an error", name, url)
-	b.checkNoFailedCalls()
+	assert.Empty(t, errs, "%s (%s) shows an error", name, page)
 }
+
+// takeFailures fails the test for the API calls that failed since the last
+// page, naming this one.
+func (b *browser) takeFailures(name, page string) {
+	b.mu.Lock()
+	failed := b.failed
+	b.failed = nil
+	b.mu.Unlock()
+	assert.Empty(b.t, failed, "%s (%s): failed API calls", name, page)
+}
+
+// runQuery clicks Run Query on the open queries page (with the query type
+// the page preselects) and waits until the page shows want.
+func (b *browser) runQuery(name, want string) {
+	t := b.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	defer b.takeFailures(name, "Run Query")
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const btn = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === 'Run Query');
+		if (btn) btn.click();
+		return !!btn;
+	})()`))
+	require.NoError(t, err, "click Run Query")
+	cond := fmt.Sprintf("%s.includes(%q)", pageTextJS, want)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout))); err != nil {
+		b.screenshot(name)
+		t.Errorf("%s: the query answer does not contain %q: %v", name, want, err)
+		return
+	}
+	b.screenshot(name)
+}
+
+// pageTextJS is the text the page shows, with that of its same-origin
+// frames (the UI renders markdown, such as a workflow's summary, in one).
+const pageTextJS = `[document, ...Array.from(document.querySelectorAll('iframe'), f => {
+	try { return f.contentDocument } catch (e) { return null } })]
+	.filter(d => d && d.body).map(d => d.body.innerText).join('\n')`
 
 // errorBannersJS returns the text of what the UI shows for an error: its
 // full-page error section and danger-coloured toasts and alerts.
@@ -283,12 +343,6 @@ func (b *browser) screenshot(name string) {
 	b.t.Logf("screenshot: %s", path)
 }
 
-func (b *browser) failures() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.failed...)
-}
-
 func (b *browser) inflightCalls() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -297,9 +351,4 @@ func (b *browser) inflightCalls() []string {
 		out = append(out, c)
 	}
 	return out
-}
-
-func (b *browser) checkNoFailedCalls() {
-	b.t.Helper()
-	require.Empty(b.t, b.failures(), "failed API calls")
 }
