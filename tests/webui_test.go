@@ -16,6 +16,9 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -176,6 +179,40 @@ func TestWebUI(t *testing.T) {
 	b.visit("workflow-workers", running+"/workers", uiWorkerIdentity)
 	b.visit("workers", ns+"/workers", "Workers")
 	b.visit("standalone-activities", ns+"/activities", "Activities")
+
+	// Actions: request cancellation of one running workflow and terminate
+	// another, through the UI's buttons and confirmation dialogs; the
+	// server must then show the change.
+	for _, action := range []struct {
+		name, menu, item, modal string
+		done                      func(*workflowpb.WorkflowExecutionInfo, []*historypb.HistoryEvent) bool
+	}{
+		{"cancel", "", "Request Cancellation", "cancel-confirmation-modal",
+			func(_ *workflowpb.WorkflowExecutionInfo, h []*historypb.HistoryEvent) bool {
+				return len(eventsOfType(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)) == 1
+			}},
+		{"terminate", "More Actions", "Terminate", "terminate-confirmation-modal",
+			func(info *workflowpb.WorkflowExecutionInfo, _ []*historypb.HistoryEvent) bool {
+				return info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+			}},
+	} {
+		id := uniqueName(t, action.name)
+		r, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "UIBlocked")
+		require.NoError(t, err)
+		b.visit(action.name, wf(id, r.GetRunID())+"/history", id, "Activity Task Scheduled")
+		if action.menu != "" {
+			b.click(action.name, "button", action.menu)
+		}
+		b.click(action.name, "button, [role=menuitem]", action.item)
+		b.click(action.name, fmt.Sprintf(`[data-testid=%q] [data-testid="confirm-modal-button"]`, action.modal), "")
+		require.Eventually(t, func() bool {
+			d, err := env.client.DescribeWorkflowExecution(ctx, id, r.GetRunID())
+			h, herr := history(ctx, env.client, id, r.GetRunID())
+			return err == nil && herr == nil && action.done(d.GetWorkflowExecutionInfo(), h)
+		}, pageTimeout, 50*time.Millisecond, "%s from the UI reaches the server", action.name)
+		b.screenshot(action.name + "-done")
+		b.takeFailures(action.name, "after the action")
+	}
 }
 
 // browser is one headless Chromium tab that records the UI's API calls.
@@ -291,6 +328,26 @@ func (b *browser) takeFailures(name, page string) {
 	b.failed = nil
 	b.mu.Unlock()
 	assert.Empty(b.t, failed, "%s (%s): failed API calls", name, page)
+}
+
+// click waits for a shown, enabled element matching selector (and, when
+// text is set, whose text is text) and clicks it.
+func (b *browser) click(name, selector, text string) {
+	t := b.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	js := fmt.Sprintf(`(() => {
+		const e = Array.from(document.querySelectorAll(%q)).find(e =>
+			e.offsetParent !== null && !e.disabled && (%q === '' || e.innerText.trim() === %q));
+		if (!e) return false;
+		e.click();
+		return true;
+	})()`, selector, text, text)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout))); err != nil {
+		b.screenshot(name + "-click")
+		t.Fatalf("%s: cannot click %s %q: %v", name, selector, text, err)
+	}
 }
 
 // runQuery clicks Run Query on the open queries page (with the query type
