@@ -185,7 +185,7 @@ func TestWebUI(t *testing.T) {
 	// server must then show the change.
 	for _, action := range []struct {
 		name, menu, item, modal string
-		done                      func(*workflowpb.WorkflowExecutionInfo, []*historypb.HistoryEvent) bool
+		done                    func(*workflowpb.WorkflowExecutionInfo, []*historypb.HistoryEvent) bool
 	}{
 		{"cancel", "", "Request Cancellation", "cancel-confirmation-modal",
 			func(_ *workflowpb.WorkflowExecutionInfo, h []*historypb.HistoryEvent) bool {
