@@ -17,8 +17,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -180,36 +178,75 @@ func TestWebUI(t *testing.T) {
 	b.visit("workers", ns+"/workers", "Workers")
 	b.visit("standalone-activities", ns+"/activities", "Activities")
 
-	// Actions: request cancellation of one running workflow and terminate
-	// another, through the UI's buttons and confirmation dialogs; the
-	// server must then show the change.
+	uiActions(t, env, b, tq, wf)
+}
+
+// uiClick is one click: on the first shown, enabled element matching
+// selector whose text is text (any text when empty). With typed set, the
+// element is an input to type typed into.
+type uiClick struct{ selector, text, typed string }
+
+// confirmIn clicks the confirm button of the dialog named modal.
+func confirmIn(modal string) uiClick {
+	return uiClick{fmt.Sprintf(`[data-testid=%q] [data-testid="confirm-modal-button"]`, modal), "", ""}
+}
+
+// uiActions requests cancellation, terminates, signals and resets
+// workflows through the UI's buttons, menus and confirmation dialogs (each
+// on a new running workflow); the server must then show the change.
+func uiActions(t *testing.T, env *uiEnv, b *browser, tq string, wf func(id, run string) string) {
+	ctx := testContext(t, 5*time.Minute)
+	more := uiClick{"button", "More Actions", ""}
+	item := func(text string) uiClick { return uiClick{"button, [role=menuitem]", text, ""} }
+	selectFirst := func(modal, button string) []uiClick {
+		return []uiClick{{fmt.Sprintf(`[data-testid=%q]`, button), "", ""},
+			{fmt.Sprintf(`[data-testid=%q] [role=option]`, modal), "", ""}}
+	}
+	hasEvent := func(et enumspb.EventType) func(string, string) bool {
+		return func(id, run string) bool {
+			h, err := history(ctx, env.client, id, run)
+			return err == nil && len(eventsOfType(h, et)) == 1
+		}
+	}
 	for _, action := range []struct {
-		name, menu, item, modal string
-		done                    func(*workflowpb.WorkflowExecutionInfo, []*historypb.HistoryEvent) bool
+		name  string
+		steps []uiClick
+		done  func(id, run string) bool
 	}{
-		{"cancel", "", "Request Cancellation", "cancel-confirmation-modal",
-			func(_ *workflowpb.WorkflowExecutionInfo, h []*historypb.HistoryEvent) bool {
-				return len(eventsOfType(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)) == 1
+		{"cancel", []uiClick{{"button", "Request Cancellation", ""}, confirmIn("cancel-confirmation-modal")},
+			hasEvent(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED)},
+		{"terminate", []uiClick{more, item("Terminate"), confirmIn("terminate-confirmation-modal")},
+			hasEvent(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED)},
+		{"signal", append(append([]uiClick{more, item("Send a Signal")},
+			selectFirst("signal-confirmation-modal", "signal-select-button")...), // "Custom"
+			uiClick{`[data-testid="signal-confirmation-modal"] input:not([type]), [data-testid="signal-confirmation-modal"] input[type=text]`, "", "from-the-ui"},
+			confirmIn("signal-confirmation-modal")),
+			func(id, run string) bool {
+				h, err := history(ctx, env.client, id, run)
+				sig := eventsOfType(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+				return err == nil && len(sig) == 1 &&
+					sig[0].GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == "from-the-ui"
 			}},
-		{"terminate", "More Actions", "Terminate", "terminate-confirmation-modal",
-			func(info *workflowpb.WorkflowExecutionInfo, _ []*historypb.HistoryEvent) bool {
-				return info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+		{"reset", append(append([]uiClick{more, item("Reset")},
+			selectFirst("reset-confirmation-modal", "workflow-reset-event-id-select-button")...),
+			confirmIn("reset-confirmation-modal")),
+			func(id, run string) bool {
+				d, err := env.client.DescribeWorkflowExecution(ctx, id, "")
+				return err == nil && d.GetWorkflowExecutionInfo().GetExecution().GetRunId() != run
 			}},
 	} {
 		id := uniqueName(t, action.name)
 		r, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "UIBlocked")
 		require.NoError(t, err)
 		b.visit(action.name, wf(id, r.GetRunID())+"/history", id, "Activity Task Scheduled")
-		if action.menu != "" {
-			b.click(action.name, "button", action.menu)
+		for _, c := range action.steps {
+			b.click(action.name, c.selector, c.text)
+			if c.typed != "" {
+				require.NoError(t, chromedp.Do(b.ctx, chromedp.KeyEvent(c.typed)), "%s: type %q", action.name, c.typed)
+			}
 		}
-		b.click(action.name, "button, [role=menuitem]", action.item)
-		b.click(action.name, fmt.Sprintf(`[data-testid=%q] [data-testid="confirm-modal-button"]`, action.modal), "")
-		require.Eventually(t, func() bool {
-			d, err := env.client.DescribeWorkflowExecution(ctx, id, r.GetRunID())
-			h, herr := history(ctx, env.client, id, r.GetRunID())
-			return err == nil && herr == nil && action.done(d.GetWorkflowExecutionInfo(), h)
-		}, pageTimeout, 50*time.Millisecond, "%s from the UI reaches the server", action.name)
+		require.Eventually(t, func() bool { return action.done(id, r.GetRunID()) },
+			pageTimeout, 50*time.Millisecond, "%s from the UI reaches the server", action.name)
 		b.screenshot(action.name + "-done")
 		b.takeFailures(action.name, "after the action")
 	}
@@ -341,6 +378,7 @@ func (b *browser) click(name, selector, text string) {
 		const e = Array.from(document.querySelectorAll(%q)).find(e =>
 			e.offsetParent !== null && !e.disabled && (%q === '' || e.innerText.trim() === %q));
 		if (!e) return false;
+		e.focus();
 		e.click();
 		return true;
 	})()`, selector, text, text)
