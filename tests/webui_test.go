@@ -179,6 +179,7 @@ func TestWebUI(t *testing.T) {
 	b.visit("standalone-activities", ns+"/activities", "Activities")
 
 	uiActions(t, env, b, tq, wf)
+	uiStartWorkflow(t, env, b, tq, ns)
 }
 
 // uiClick is one click: on the first shown, enabled element matching
@@ -250,6 +251,25 @@ func uiActions(t *testing.T, env *uiEnv, b *browser, tq string, wf func(id, run 
 		b.screenshot(action.name + "-done")
 		b.takeFailures(action.name, "after the action")
 	}
+}
+
+// uiStartWorkflow fills in the UI's Start Workflow form and submits it;
+// the workflow must then run on the worker.
+func uiStartWorkflow(t *testing.T, env *uiEnv, b *browser, tq, ns string) {
+	ctx := testContext(t, 5*time.Minute)
+	id := uniqueName(t, "started-from-ui")
+	b.visit("start-workflow", ns+"/workflows/start-workflow", "Start Workflow")
+	for field, value := range map[string]string{"workflowId": id, "taskQueue": tq, "workflowType": "UIBlocked"} {
+		b.click("start-workflow", "#"+field, "")
+		require.NoError(t, chromedp.Do(b.ctx, chromedp.KeyEvent(value)), "type %s", field)
+	}
+	b.click("start-workflow", "button", "Start Workflow")
+	require.Eventually(t, func() bool {
+		d, err := env.client.DescribeWorkflowExecution(ctx, id, "")
+		return err == nil && len(d.GetPendingActivities()) == 1
+	}, pageTimeout, 50*time.Millisecond, "the workflow started from the UI runs")
+	b.screenshot("start-workflow-done")
+	b.takeFailures("start-workflow", "after submitting")
 }
 
 // browser is one headless Chromium tab that records the UI's API calls.
