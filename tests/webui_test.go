@@ -178,6 +178,7 @@ func TestWebUI(t *testing.T) {
 	b.visit("workers", ns+"/workers", "Workers")
 	b.visit("standalone-activities", ns+"/activities", "Activities")
 
+	uiLongHistory(t, env, b, tq, wf)
 	uiActions(t, env, b, tq, wf)
 	uiStartWorkflow(t, env, b, tq, ns)
 }
@@ -251,6 +252,33 @@ func uiActions(t *testing.T, env *uiEnv, b *browser, tq string, wf func(id, run 
 		b.screenshot(action.name + "-done")
 		b.takeFailures(action.name, "after the action")
 	}
+}
+
+// uiLongHistory opens the history of a running workflow with several
+// pages of events: the UI shows the newest first, paging backwards with
+// GetWorkflowExecutionHistoryReverse.
+func uiLongHistory(t *testing.T, env *uiEnv, b *browser, tq string, wf func(id, run string) string) {
+	ctx := testContext(t, 5*time.Minute)
+	id := uniqueName(t, "long")
+	r, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq}, "UIBlocked")
+	require.NoError(t, err)
+	for i := range 80 {
+		require.NoError(t, env.client.SignalWorkflow(ctx, id, r.GetRunID(), "noise", i))
+	}
+	var last int64
+	require.Eventually(t, func() bool {
+		h, err := history(ctx, env.client, id, r.GetRunID())
+		if err != nil || len(eventsOfType(h, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)) != 80 ||
+			h[len(h)-1].GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			return false
+		}
+		last = h[len(h)-1].GetEventId()
+		return true
+	}, pageTimeout, 50*time.Millisecond, "80 signals are handled")
+	require.Greater(t, last, int64(100), "the history has more than one page")
+	b.visit("long-history", wf(id, r.GetRunID())+"/history", "Workflow Execution Signaled", fmt.Sprint(last))
+	b.click("long-history", "button", "3")
+	b.shows("long-history-page-3", "page 3 of the history", "Workflow Execution Started")
 }
 
 // uiStartWorkflow fills in the UI's Start Workflow form and submits it;
@@ -351,12 +379,23 @@ const pageTimeout = 90 * time.Second
 // test fails if the page does not show texts, shows an error or made an
 // API call that failed; it goes on with the next page either way.
 func (b *browser) visit(name, page string, texts ...string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	require.NoError(b.t, chromedp.Do(ctx, chromedp.Navigate(page)), "open %s", page)
+	b.shows(name, page, texts...)
+}
+
+// shows waits until the open page shows every one of texts and its API
+// calls have all been answered, saves a screenshot named name, and fails
+// the test (going on) if it does not, shows an error or made an API call
+// that failed. where names the page in messages.
+func (b *browser) shows(name, where string, texts ...string) {
 	t := b.t
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
 	defer cancel()
-	defer b.takeFailures(name, page)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(page)), "open %s", page)
+	defer b.takeFailures(name, where)
 	cond := "true"
 	for _, s := range texts {
 		cond += fmt.Sprintf(" && %s.includes(%q)", pageTextJS, s)
@@ -365,7 +404,7 @@ func (b *browser) visit(name, page string, texts ...string) {
 	if err != nil {
 		b.screenshot(name)
 		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](pageTextJS))
-		t.Errorf("%s (%s) did not show %q: %v\npage text:\n%s", name, page, texts, err, body)
+		t.Errorf("%s (%s) did not show %q: %v\npage text:\n%s", name, where, texts, err, body)
 		return
 	}
 	if !assert.Eventually(t, func() bool { return len(b.inflightCalls()) == 0 }, pageTimeout, 20*time.Millisecond) {
@@ -374,7 +413,7 @@ func (b *browser) visit(name, page string, texts ...string) {
 	b.screenshot(name)
 	errs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](errorBannersJS))
 	require.NoError(t, err, "%s: look for error banners", name)
-	assert.Empty(t, errs, "%s (%s) shows an error", name, page)
+	assert.Empty(t, errs, "%s (%s) shows an error", name, where)
 }
 
 // takeFailures fails the test for the API calls that failed since the last
@@ -411,24 +450,9 @@ func (b *browser) click(name, selector, text string) {
 // runQuery clicks Run Query on the open queries page (with the query type
 // the page preselects) and waits until the page shows want.
 func (b *browser) runQuery(name, want string) {
-	t := b.t
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
-	defer cancel()
-	defer b.takeFailures(name, "Run Query")
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
-		const btn = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === 'Run Query');
-		if (btn) btn.click();
-		return !!btn;
-	})()`))
-	require.NoError(t, err, "click Run Query")
-	cond := fmt.Sprintf("%s.includes(%q)", pageTextJS, want)
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout))); err != nil {
-		b.screenshot(name)
-		t.Errorf("%s: the query answer does not contain %q: %v", name, want, err)
-		return
-	}
-	b.screenshot(name)
+	b.t.Helper()
+	b.click(name, "button", "Run Query")
+	b.shows(name, "Run Query", want)
 }
 
 // pageTextJS is the text the page shows, with that of its same-origin
