@@ -163,7 +163,13 @@ func TestWebUI(t *testing.T) {
 
 	b.visit("namespaces", env.uiURL+"/namespaces", testNamespace)
 	b.visit("namespace", ns, testNamespace)
-	b.visit("workflow-list-filtered", ns+"/workflows?query="+url.QueryEscape("WorkflowType = 'UIParent'"), parentID)
+	b.visit("workflow-list-filtered", ns+"/workflows?query="+url.QueryEscape("WorkflowType = 'UIParent'"),
+		parentID, "1 COMPLETED")
+	for _, view := range []struct{ button, shows string }{{"Running", blockedID}, {"Parent", parentID}, {"Scheduled", "Workflow"}, {"Today", parentID}} {
+		b.visit("workflow-list", ns+"/workflows", parentID)
+		b.click("saved-view", "button, a", view.button)
+		b.shows("saved-view-"+strings.ToLower(view.button), view.button+" view", view.shows)
+	}
 	b.visit("history-compact", parent+"/history/compact", "UIGreet")
 	b.visit("history-json", parent+"/history/json", "UIGreet")
 	b.visit("timeline", parent+"/timeline", "UIGreet")
@@ -277,8 +283,15 @@ func uiLongHistory(t *testing.T, env *uiEnv, b *browser, tq string, wf func(id, 
 	}, pageTimeout, 50*time.Millisecond, "80 signals are handled")
 	require.Greater(t, last, int64(100), "the history has more than one page")
 	b.visit("long-history", wf(id, r.GetRunID())+"/history", "Workflow Execution Signaled", fmt.Sprint(last))
-	b.click("long-history", "button", "3")
-	b.shows("long-history-page-3", "page 3 of the history", "Workflow Execution Started")
+	// Page towards the oldest events until the first one is shown.
+	next := fmt.Sprintf(`%s.includes("Workflow Execution Started") || (() => {
+		const n = document.querySelector('button[aria-label="Next Page"]');
+		if (n && !n.disabled) n.click();
+		return false;
+	})()`, pageTextJS)
+	_, err = chromedp.Run(b.ctx, chromedp.Poll[bool](next, chromedp.WithPollingInterval(500*time.Millisecond), chromedp.WithPollingTimeout(pageTimeout)))
+	require.NoError(t, err, "page to the start of the history")
+	b.shows("long-history-last-page", "the last page of the history", "Workflow Execution Started")
 }
 
 // uiStartWorkflow fills in the UI's Start Workflow form and submits it;
