@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,8 +53,12 @@ type Options struct {
 
 // Validate reports the first problem with o.
 func (o Options) Validate() error {
-	if _, _, err := net.SplitHostPort(o.Address); err != nil {
+	_, port, err := net.SplitHostPort(o.Address)
+	if err != nil {
 		return fmt.Errorf("ui address %q: want host:port", o.Address)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("ui address %q: port must be 0-65535", o.Address)
 	}
 	if _, _, err := net.SplitHostPort(o.FrontendAddress); err != nil {
 		return fmt.Errorf("ui: frontend address %q: want host:port", o.FrontendAddress)

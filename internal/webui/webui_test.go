@@ -77,6 +77,7 @@ func TestBusyPort(t *testing.T) {
 func TestValidate(t *testing.T) {
 	for _, o := range []Options{
 		{Address: "nope", FrontendAddress: "127.0.0.1:7233"},
+		{Address: "127.0.0.1:65536", FrontendAddress: "127.0.0.1:7233"},
 		{Address: "127.0.0.1:0", FrontendAddress: ""},
 		{Address: "127.0.0.1:0", FrontendAddress: "127.0.0.1:7233", PublicPath: "ui"},
 		{Address: "127.0.0.1:0", FrontendAddress: "127.0.0.1:7233", PublicPath: "/ui/"},
