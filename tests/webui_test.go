@@ -375,7 +375,9 @@ func (b *browser) onEvent(ev any) {
 		delete(b.calls, e.RequestID)
 		delete(b.inflight, e.RequestID)
 	case *network.EventLoadingFailed:
-		if call, ok := b.calls[e.RequestID]; ok && !e.Canceled {
+		// A call the page itself abandoned (it navigated away, or stopped
+		// a long poll) is not a failure of the server.
+		if call, ok := b.calls[e.RequestID]; ok && !e.Canceled && e.ErrorText != "net::ERR_ABORTED" {
 			b.failed = append(b.failed, fmt.Sprintf("%s -> %s", call, e.ErrorText))
 		}
 		delete(b.calls, e.RequestID)
