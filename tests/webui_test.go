@@ -161,7 +161,16 @@ func TestWebUI(t *testing.T) {
 	b.visit("call-stack", running+"/call-stack", "uiBlockedWorkflow")
 	b.visit("task-queue", ns+"/task-queues/"+tq, uiWorkerIdentity)
 
-	b.visit("namespaces", env.uiURL+"/namespaces", testNamespace)
+	uiPages(b, env.uiURL, ns, parent, running, parentID, blockedID)
+	uiLongHistory(t, env, b, tq, wf)
+	uiActions(t, env, b, tq, wf)
+	uiStartWorkflow(t, env, b, tq, ns)
+}
+
+// uiPages opens every other page of the UI that shows this data: parent
+// is the finished parent's page, running the blocked workflow's.
+func uiPages(b *browser, uiURL, ns, parent, running, parentID, blockedID string) {
+	b.visit("namespaces", uiURL+"/namespaces", testNamespace)
 	b.visit("namespace", ns, testNamespace)
 	b.visit("workflow-list-filtered", ns+"/workflows?query="+url.QueryEscape("WorkflowType = 'UIParent'"),
 		parentID, "1 COMPLETED")
@@ -183,10 +192,6 @@ func TestWebUI(t *testing.T) {
 	b.visit("workflow-workers", running+"/workers", uiWorkerIdentity)
 	b.visit("workers", ns+"/workers", "Workers")
 	b.visit("standalone-activities", ns+"/activities", "Activities")
-
-	uiLongHistory(t, env, b, tq, wf)
-	uiActions(t, env, b, tq, wf)
-	uiStartWorkflow(t, env, b, tq, ns)
 }
 
 // uiClick is one click: on the first shown, enabled element matching
