@@ -47,6 +47,7 @@ func startServerProcess(t *testing.T, bin, dbFile string, port int, output *lock
 		"--port", strconv.Itoa(port),
 		"--db-filename", dbFile,
 		"--log-level", "warn",
+		"--headless",
 	)
 	cmd.Stdout = output
 	cmd.Stderr = output

@@ -151,7 +151,7 @@ func TestTLSMutualAuthHTTP(t *testing.T) {
 	code, body, err := get(e.clientTLS(t, e.clientCA.Client(t, "ui")))
 	require.NoError(t, err, "valid client certificate")
 	require.Equal(t, http.StatusOK, code, body)
-	require.Contains(t, body, `"serverVersion":"`+server.Version+`"`)
+	require.Contains(t, body, `"serverVersion":"`+server.TemporalVersion+`"`)
 	for name, cert := range e.badClientCerts(t) {
 		if code, body, err := get(e.clientTLS(t, cert)); err == nil {
 			t.Errorf("%s: HTTP API answered %d %s, want the handshake refused", name, code, body)

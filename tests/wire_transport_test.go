@@ -273,7 +273,7 @@ func TestStandaloneServerGzipAndUnknownKeys(t *testing.T) {
 	port := freePort(t)
 	output := &lockedBuffer{}
 	cmd := exec.Command(bin, "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
-		"--db-filename", filepath.Join(t.TempDir(), "s.db"), "--log-level", "warn",
+		"--db-filename", filepath.Join(t.TempDir(), "s.db"), "--log-level", "warn", "--headless",
 		"--dynamic-config-value", "frontend.namespaceRPS=10",
 		"--dynamic-config-value", "limit.maxIDLength=900")
 	cmd.Stdout, cmd.Stderr = output, output

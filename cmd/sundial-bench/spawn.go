@@ -111,6 +111,9 @@ func (s *spawned) startDevArgs(o *options, port int) ([]string, error) {
 	for _, kv := range o.dynamicFlags {
 		args = append(args, "--dynamic-config-value", kv)
 	}
+	if supportsFlag(s.bin, "start-dev", "--headless") {
+		args = append(args, "--headless") // the Web UI would take port+1000
+	}
 	if supportsFlag(s.bin, "start-dev", "--metrics-port=1") {
 		mp, err := freePort()
 		if err != nil {

@@ -57,6 +57,10 @@ type devFlags struct {
 	tlsKey        string
 	tlsClientCAs  []string
 	allowNoAuth   bool
+	uiIP          string
+	uiPort        int
+	uiPublicPath  string
+	headless      bool
 }
 
 func startDevCommand() *cobra.Command {
@@ -93,6 +97,10 @@ func startDevCommand() *cobra.Command {
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fl.StringArrayVar(&f.tlsClientCAs, "tls-client-ca", nil,
 		"PEM CA file (repeatable): require client certificates issued by it (mutual TLS; needs --tls-cert)")
+	fl.StringVar(&f.uiIP, "ui-ip", "", "IP address to bind the Web UI to (default: --ip)")
+	fl.IntVar(&f.uiPort, "ui-port", 0, "port of the Web UI (default: --port + 1000)")
+	fl.StringVar(&f.uiPublicPath, "ui-public-path", "", "serve the Web UI under this path prefix, e.g. /ui")
+	fl.BoolVar(&f.headless, "headless", false, "do not serve the Web UI")
 	registerAllowNoAuth(cmd, &f.allowNoAuth)
 	return cmd
 }
@@ -129,6 +137,21 @@ func (f *devFlags) tls() (config.GroupTLS, error) {
 	return g, nil
 }
 
+// ui is the Web UI's config from the flags (nil with --headless).
+func (f *devFlags) ui() *server.UIConfig {
+	if f.headless {
+		return nil
+	}
+	ip, port := f.uiIP, f.uiPort
+	if ip == "" {
+		ip = f.ip
+	}
+	if port == 0 {
+		port = server.DefaultUIPort(f.port)
+	}
+	return &server.UIConfig{Address: net.JoinHostPort(ip, strconv.Itoa(port)), PublicPath: f.uiPublicPath}
+}
+
 // config turns the flags into a server.Config.
 func (f *devFlags) config() (server.Config, error) {
 	level, err := parseLevel(f.logLevel)
@@ -160,6 +183,7 @@ func (f *devFlags) config() (server.Config, error) {
 		DynamicConfig: dynamic,
 		Logger:        logger,
 		AllowNoAuth:   f.allowNoAuth,
+		UI:            f.ui(),
 	}
 	if cfg.FrontendTLS, err = f.tls(); err != nil {
 		return server.Config{}, err
@@ -230,13 +254,17 @@ func run(ctx context.Context, cfg server.Config) error {
 	if srv.TLS() {
 		tlsNote = " (TLS)"
 	}
-	fmt.Printf("Sundial %s\nTemporal gRPC API: %s%s\nDatabase: %s\n", server.Version, srv.FrontendAddr(), tlsNote, srv.Database())
+	fmt.Printf("Sundial %s (reports Temporal server version %s)\nTemporal gRPC API: %s%s\nDatabase: %s\n",
+		server.Version, server.TemporalVersion, srv.FrontendAddr(), tlsNote, srv.Database())
 	if a := srv.HTTPAddr(); a != "" {
 		scheme := "http"
 		if srv.TLS() {
 			scheme = "https"
 		}
 		fmt.Printf("Temporal HTTP API: %s://%s\n", scheme, a)
+	}
+	if u := srv.UIURL(); u != "" {
+		fmt.Printf("Web UI: %s\n", u)
 	}
 	if u := srv.MetricsURL(); u != "" {
 		fmt.Printf("Metrics: %s\n", u)

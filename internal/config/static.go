@@ -33,6 +33,7 @@ type Static struct {
 	OTel                map[string]yaml.Node `yaml:"otel"`              // accepted, not used
 	// Audit is a Sundial block: the audit log of mutating calls.
 	Audit *Audit `yaml:"audit"`
+	UI    *UI    `yaml:"ui"`
 }
 
 // Audit is Sundial's `audit` block.
@@ -43,6 +44,16 @@ type Audit struct {
 	Reads bool `yaml:"reads"`
 	// Retention purges entries older than this; 0 keeps them forever.
 	Retention Duration `yaml:"retention"`
+}
+
+// UI is Sundial's own block (Temporal runs its UI as a separate server):
+// when present, the server also serves the Temporal Web UI. bindOnIP
+// defaults to the frontend's IP, port to the frontend's gRPC port + 1000.
+type UI struct {
+	BindOnIP            string `yaml:"bindOnIP"`
+	Port                int    `yaml:"port"`
+	PublicPath          string `yaml:"publicPath"`
+	DisableWriteActions bool   `yaml:"disableWriteActions"`
 }
 
 // Global is Temporal's `global` block.

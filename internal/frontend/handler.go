@@ -45,7 +45,9 @@ type Options struct {
 	// nil means every limit has its default.
 	Dynamic *config.Dynamic
 	Logger  *slog.Logger
-	// ServerVersion is reported by GetSystemInfo and GetClusterInfo.
+	// ServerVersion is reported by GetSystemInfo and GetClusterInfo: the
+	// Temporal release whose API Sundial implements, on which clients gate
+	// features.
 	ServerVersion string
 	// ClusterName, ClusterID, NumShards and PersistenceStore are reported by
 	// GetClusterInfo.
@@ -153,10 +155,25 @@ func (h *Handler) GetSystemInfo(context.Context, *workflowservice.GetSystemInfoR
 	}, nil
 }
 
+// supportedClients are the client version ranges GetClusterInfo reports,
+// as the reference server does. Sundial does not refuse other versions;
+// the map tells tools which clients it is built to serve.
+func supportedClients() map[string]string {
+	return map[string]string{
+		"temporal-go":         "<2.0.0",
+		"temporal-java":       "<2.0.0",
+		"temporal-php":        "<2.0.0",
+		"temporal-typescript": "<2.0.0",
+		"temporal-cli":        "<2.0.0",
+		"temporal-server":     "<2.0.0",
+		"temporal-ui":         "<3.0.0",
+	}
+}
+
 // GetClusterInfo describes this (single) cluster.
 func (h *Handler) GetClusterInfo(context.Context, *workflowservice.GetClusterInfoRequest) (*workflowservice.GetClusterInfoResponse, error) {
 	return &workflowservice.GetClusterInfoResponse{
-		SupportedClients:  map[string]string{},
+		SupportedClients:  supportedClients(),
 		ServerVersion:     h.opts.ServerVersion,
 		ClusterId:         h.opts.ClusterID,
 		ClusterName:       h.opts.ClusterName,

@@ -21,6 +21,17 @@ import (
 // -ldflags "-X github.com/sundialhq/sundial/internal/server.Version=v1.2.3".
 var Version = "0.1.0-dev"
 
+// TemporalVersion is the Temporal server release whose public API Sundial
+// is judged against. GetSystemInfo and GetClusterInfo report it as
+// server_version because clients gate features on that field: the Web UI
+// compares it with the release that introduced each feature (advanced
+// visibility from 1.19, counts and prefix search from 1.23, reset
+// exclusions from 1.24, ...), so Sundial's own version would read as a
+// server older than every Temporal release and switch them all off.
+// Features Sundial lacks are hidden by capabilities instead (see
+// docs/UI.md).
+const TemporalVersion = "1.31.0"
+
 // Defaults applied by Config.withDefaults.
 const (
 	DefaultIP        = "127.0.0.1"
@@ -102,6 +113,8 @@ type Config struct {
 	// must keep the persistence contract; Close of the wrapper must close
 	// the store it was given.
 	WrapStore func(persistence.Store) persistence.Store
+	// UI, when set, serves the Temporal Web UI (see UIConfig).
+	UI *UIConfig
 }
 
 // AuthConfig turns on JWT authorization with the reference's default
@@ -230,6 +243,11 @@ func (c Config) Validate() error {
 	}
 	if err := checkExposure(c); err != nil {
 		return err
+	}
+	if c.UI != nil {
+		if err := c.UI.validate(); err != nil {
+			return err
+		}
 	}
 	if !strings.HasPrefix(c.MetricsPath, "/") {
 		return fmt.Errorf("invalid metrics handler path %q: want an absolute path like /metrics", c.MetricsPath)

@@ -29,7 +29,7 @@ func TestHTTPAPIStartStop(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"serverVersion":"`+Version+`"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"serverVersion":"`+TemporalVersion+`"`) {
 		t.Fatalf("system-info: %d %s", resp.StatusCode, body)
 	}
 	s.Stop()

@@ -33,6 +33,7 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
 	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
+	"github.com/sundialhq/sundial/internal/webui"
 	"github.com/sundialhq/sundial/internal/worker"
 	"github.com/sundialhq/sundial/internal/worker/batch"
 	"github.com/sundialhq/sundial/internal/worker/schedule"
@@ -86,6 +87,7 @@ type Server struct {
 
 	// reclaimer removes the data of deleted namespaces.
 	reclaimer *worker.Reclaimer
+	ui        *webui.Server
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -212,7 +214,10 @@ func (s *Server) start() error {
 	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
 		return err
 	}
-	return s.startAdmin()
+	if err := s.startAdmin(); err != nil {
+		return err
+	}
+	return s.startUI()
 }
 
 // serve builds the frontend and starts serving gRPC on the configured
@@ -244,7 +249,7 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 		Matching:           s.matching,
 		Dynamic:            s.cfg.DynamicConfig,
 		Logger:             s.log.With("component", "frontend"),
-		ServerVersion:      Version,
+		ServerVersion:      TemporalVersion,
 		ClusterName:        clusterName,
 		NumShards:          s.cfg.NumShards,
 		PersistenceStore:   s.cfg.Store.Plugin,
@@ -353,6 +358,9 @@ func (s *Server) Stop() {
 // teardown releases whatever start managed to create, in reverse
 // dependency order. Called with s.mu held.
 func (s *Server) teardown() {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
 	if s.health != nil {
 		s.health.Shutdown()
 	}

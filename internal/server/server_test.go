@@ -48,11 +48,12 @@ func TestServeAndStop(t *testing.T) {
 	client := workflowservice.NewWorkflowServiceClient(conn)
 
 	info, err := client.GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{})
-	if err != nil || info.GetServerVersion() != Version || !info.GetCapabilities().GetSdkMetadata() {
+	if err != nil || info.GetServerVersion() != "1.31.0" || !info.GetCapabilities().GetSdkMetadata() {
 		t.Fatalf("GetSystemInfo = %v, %v", info, err)
 	}
 	cluster, err := client.GetClusterInfo(ctx, &workflowservice.GetClusterInfoRequest{})
-	if err != nil || cluster.GetHistoryShardCount() != 2 {
+	if err != nil || cluster.GetHistoryShardCount() != 2 || cluster.GetServerVersion() != "1.31.0" ||
+		cluster.GetSupportedClients()["temporal-ui"] != "<3.0.0" || cluster.GetSupportedClients()["temporal-go"] != "<2.0.0" {
 		t.Fatalf("GetClusterInfo = %v, %v", cluster, err)
 	}
 	for _, name := range []string{"default", "orders"} {

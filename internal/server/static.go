@@ -104,6 +104,9 @@ func FromStatic(st *config.Static) (Config, error) {
 	if err := observabilityFromStatic(st.Global, &cfg); err != nil {
 		return Config{}, err
 	}
+	if cfg.UI, err = uiFromStatic(st.UI, cfg); err != nil {
+		return Config{}, err
+	}
 	return cfg, nil
 }
 
