@@ -16,7 +16,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	batchpb "go.temporal.io/api/batch/v1"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -165,6 +168,42 @@ func TestWebUI(t *testing.T) {
 	uiLongHistory(t, env, b, tq, wf)
 	uiActions(t, env, b, tq, wf)
 	uiStartWorkflow(t, env, b, tq, ns)
+	uiSchedulesAndBatch(t, env, b, tq, ns)
+}
+
+// uiSchedulesAndBatch opens the Schedules page (the list, and a
+// schedule with its upcoming runs) and the Batch operations page (a
+// finished terminate job).
+func uiSchedulesAndBatch(t *testing.T, env *uiEnv, b *browser, tq, ns string) {
+	ctx := testContext(t, 2*time.Minute)
+	scheduleID := uniqueName(t, "schedule")
+	_, err := env.client.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:     scheduleID,
+		Spec:   client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
+		Action: &client.ScheduleWorkflowAction{ID: scheduleID + "-wf", Workflow: "UIBlocked", TaskQueue: tq},
+	})
+	require.NoError(t, err)
+	b.visit("schedules", ns+"/schedules", scheduleID)
+	b.visit("schedule", ns+"/schedules/"+url.PathEscape(scheduleID), scheduleID, "5 Upcoming Runs")
+
+	victimID := uniqueName(t, "batch-victim")
+	_, err = env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: victimID, TaskQueue: tq + "-idle"}, "UIBlocked")
+	require.NoError(t, err)
+	jobID := uniqueName(t, "batch")
+	_, err = env.client.WorkflowService().StartBatchOperation(ctx, &workflowservice.StartBatchOperationRequest{
+		Namespace: testNamespace, JobId: jobID, Reason: "ui test",
+		Executions: []*commonpb.WorkflowExecution{{WorkflowId: victimID}},
+		Operation: &workflowservice.StartBatchOperationRequest_TerminationOperation{
+			TerminationOperation: &batchpb.BatchOperationTermination{}},
+	})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		d, err := env.client.WorkflowService().DescribeBatchOperation(ctx, &workflowservice.DescribeBatchOperationRequest{
+			Namespace: testNamespace, JobId: jobID})
+		return err == nil && d.GetState() == enumspb.BATCH_OPERATION_STATE_COMPLETED
+	}, time.Minute, 50*time.Millisecond, "the batch job completes")
+	b.visit("batch-operations", ns+"/batch-operations", jobID)
+	b.visit("batch-operation", ns+"/batch-operations/"+url.PathEscape(jobID), jobID, "1 succeeded", "100% complete")
 }
 
 // uiPages opens every other page of the UI that shows this data: parent

@@ -21,19 +21,17 @@ import (
 // uiConfig is the UI server's configuration for opts, as `temporal server
 // start-dev` configures its embedded UI: plain HTTP (so the CSRF cookie is
 // not marked Secure), no request log, no calls home for news or releases.
-// Batch actions are hidden until Sundial has the batch API.
 func uiConfig(o Options) *uiconfig.Config {
 	return &uiconfig.Config{
-		TemporalGRPCAddress:  o.FrontendAddress,
-		PublicPath:           o.PublicPath,
-		EnableUI:             true,
-		DefaultNamespace:     o.DefaultNamespace,
-		DisableWriteActions:  o.DisableWriteActions,
-		BatchActionsDisabled: true,
-		DisableNewsFetch:     true,
-		HideLogs:             true,
-		CORS:                 uiconfig.CORS{CookieInsecure: true},
-		Distribution:         "sundial",
+		TemporalGRPCAddress: o.FrontendAddress,
+		PublicPath:          o.PublicPath,
+		EnableUI:            true,
+		DefaultNamespace:    o.DefaultNamespace,
+		DisableWriteActions: o.DisableWriteActions,
+		DisableNewsFetch:    true,
+		HideLogs:            true,
+		CORS:                uiconfig.CORS{CookieInsecure: true},
+		Distribution:        "sundial",
 	}
 }
 

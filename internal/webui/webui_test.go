@@ -47,7 +47,7 @@ func TestServeSettingsAndStop(t *testing.T) {
 	if code != http.StatusOK || json.Unmarshal([]byte(body), &settings) != nil {
 		t.Fatalf("settings: %d %s", code, body)
 	}
-	if settings.DefaultNamespace != "default" || !settings.BatchActionsDisabled || settings.DisableWriteActions ||
+	if settings.DefaultNamespace != "default" || settings.BatchActionsDisabled || settings.DisableWriteActions ||
 		settings.Version != UIVersion {
 		t.Fatalf("settings = %+v", settings)
 	}
