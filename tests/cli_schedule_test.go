@@ -52,7 +52,7 @@ func TestCLISchedule(t *testing.T) {
 	require.Equal(t, "scheduleQuick", jget(l[0], "info.workflowType.name"))
 	require.Equal(t, "first", jget(l[0], "info.notes"))
 	require.Len(t, jget(l[0], "info.futureActionTimes"), 5, "%v", l[0])
-	require.Regexp(t, `(?m)^\s*ScheduleId\s+Action\s+Paused\s+NextRunTime\s+LastRunTime\s*\n\s*cli-sched\s+\{"Workflow":"scheduleQuick"\}\s+false\s+\d+ minutes? from now\s*$`,
+	require.Regexp(t, `(?m)^\s*ScheduleId\s+Action\s+Paused\s+NextRunTime\s+LastRunTime\s*\n\s*cli-sched\s+\{"Workflow":"scheduleQuick"\}\s+false\s+(\d+|an?) (seconds?|minutes?|hour) from now\b.*$`,
 		cli.ok(t, "schedule", "list").stdout)
 	require.Regexp(t, `cli-sched\s+\{"Workflow":"scheduleQuick"\}.*first`, cli.ok(t, "schedule", "list", "--long").stdout)
 
