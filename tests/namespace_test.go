@@ -54,7 +54,9 @@ func TestNamespaceRegisterDescribeUpdate(t *testing.T) {
 	require.Equal(t, "team@example.com", info.GetOwnerEmail())
 	require.Equal(t, map[string]string{"tier": "gold", "region": "eu"}, info.GetData())
 	require.Equal(t, 3*oneDay, desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration())
-	require.NotNil(t, info.GetCapabilities(), "capabilities")
+	caps := info.GetCapabilities()
+	require.True(t, caps.GetEagerWorkflowStart() && caps.GetSyncUpdate() && caps.GetAsyncUpdate(), "capabilities %v", caps)
+	require.False(t, caps.GetWorkerHeartbeats() || caps.GetWorkflowPause() || caps.GetStandaloneActivities(), "capabilities %v", caps)
 	require.Positive(t, info.GetLimits().GetBlobSizeLimitError(), "limits")
 
 	byID, err := env.client.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Id: info.GetId()})

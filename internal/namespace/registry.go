@@ -229,9 +229,11 @@ func (r *Registry) forget(id string) {
 }
 
 // capabilities are what every namespace reports as its capabilities, on
-// creation and on every read.
+// creation and on every read: only what works (as the reference's
+// defaults): eager start, and updates both waited for (sync) and accepted
+// then polled (async).
 func capabilities() *namespacepb.NamespaceInfo_Capabilities {
-	return &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: true}
+	return &namespacepb.NamespaceInfo_Capabilities{EagerWorkflowStart: true, SyncUpdate: true, AsyncUpdate: true}
 }
 
 // decode turns a stored record into a Namespace. The record's ID and Name
