@@ -90,24 +90,7 @@ func (s *Store) ListRunningBatchJobs(ctx context.Context, limit int) ([]*persist
 }
 
 func (s *Store) queryBatchJobs(ctx context.Context, op, query string, args ...any) ([]*persistence.BatchJob, error) {
-	var out []*persistence.BatchJob
-	err := s.read(ctx, op, func() error {
-		out = out[:0]
-		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
-		if err != nil {
-			return s.dbErr(op, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			j, err := scanBatchJob(rows)
-			if err != nil {
-				return s.dbErr(op, err)
-			}
-			out = append(out, j)
-		}
-		return s.dbErr(op, rows.Err())
-	})
-	return out, err
+	return queryAll(ctx, s, op, scanBatchJob, query, args...)
 }
 
 // CountRunningBatchJobs implements persistence.BatchStore.

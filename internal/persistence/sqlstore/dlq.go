@@ -87,27 +87,10 @@ func (s *Store) ListDLQ(ctx context.Context, after persistence.DLQKey, limit int
 		return nil, err
 	}
 	// (shard, category, id) > after, spelled without row comparison.
-	query := s.q("SELECT " + dlqColumns + " FROM outbox_dlq" +
-		" WHERE shard_id > ? OR (shard_id = ? AND (category > ? OR (category = ? AND task_id > ?)))" +
-		" ORDER BY shard_id, category, task_id LIMIT ?")
-	var out []persistence.DLQTask
-	err := s.read(ctx, "list dlq", func() error {
-		out = out[:0]
-		rows, err := s.rdb.QueryContext(ctx, query, after.ShardID, after.ShardID, int32(after.Category), int32(after.Category), after.TaskID, limit)
-		if err != nil {
-			return s.dbErr("list dlq", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			t, err := scanDLQ(rows)
-			if err != nil {
-				return s.dbErr("scan dlq task", err)
-			}
-			out = append(out, t)
-		}
-		return s.dbErr("list dlq", rows.Err())
-	})
-	return out, err
+	return queryAll(ctx, s, "list dlq", scanDLQ, "SELECT "+dlqColumns+" FROM outbox_dlq"+
+		" WHERE shard_id > ? OR (shard_id = ? AND (category > ? OR (category = ? AND task_id > ?)))"+
+		" ORDER BY shard_id, category, task_id LIMIT ?",
+		after.ShardID, after.ShardID, int32(after.Category), int32(after.Category), after.TaskID, limit)
 }
 
 // RestoreDLQTask implements persistence.DLQStore.

@@ -114,24 +114,7 @@ func (s *Store) DueSchedules(ctx context.Context, now time.Time, limit int) ([]*
 }
 
 func (s *Store) querySchedules(ctx context.Context, op, query string, args ...any) ([]*persistence.ScheduleRecord, error) {
-	var out []*persistence.ScheduleRecord
-	err := s.read(ctx, op, func() error {
-		out = out[:0]
-		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
-		if err != nil {
-			return s.dbErr(op, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanSchedule(rows)
-			if err != nil {
-				return s.dbErr(op, err)
-			}
-			out = append(out, r)
-		}
-		return s.dbErr(op, rows.Err())
-	})
-	return out, err
+	return queryAll(ctx, s, op, scanSchedule, query, args...)
 }
 
 // CountSchedules implements persistence.ScheduleStore.

@@ -186,6 +186,30 @@ func (s *Store) read(ctx context.Context, op string, fn func() error) error {
 	return s.retry(ctx, op, fn)
 }
 
+// queryAll runs a read-only query (placeholders in the dialect-neutral
+// form) and scans every row with scan; a retried read starts over.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(interface{ Scan(...any) error }) (T, error),
+	query string, args ...any) ([]T, error) {
+	var out []T
+	err := s.read(ctx, op, func() error {
+		out = out[:0]
+		rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return s.dbErr(op, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return s.dbErr(op, err)
+			}
+			out = append(out, v)
+		}
+		return s.dbErr(op, rows.Err())
+	})
+	return out, err
+}
+
 // noRetry marks an error that must not be retried even though it is
 // transient (a failed COMMIT). It is transparent to errors.Is/As.
 type noRetry struct{ err error }
