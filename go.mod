@@ -1,6 +1,6 @@
 module github.com/sundialhq/sundial
 
-go 1.26.10
+go 1.26.8
 
 require (
 	github.com/chromedp/cdproto v0.160.1
@@ -18,7 +18,7 @@ require (
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.11.1
-	github.com/temporalio/ui-server/v2 v2.58.1
+	github.com/temporalio/ui-server/v2 v2.55.0
 	go.temporal.io/api v1.64.1
 	go.temporal.io/sdk v1.50.0
 	golang.org/x/sync v0.24.0

@@ -28,7 +28,7 @@ import (
 
 // UIVersion is the version of the embedded Temporal Web UI (the
 // github.com/temporalio/ui-server/v2 module in go.mod).
-const UIVersion = "2.58.1"
+const UIVersion = "2.55.0"
 
 // Options configures the UI server.
 type Options struct {
