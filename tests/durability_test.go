@@ -22,7 +22,7 @@ import (
 // buildSundial builds cmd/sundial into a directory removed when t ends.
 // The test binary already compiled the same packages, so this is mostly a
 // link from the build cache.
-func buildSundial(t *testing.T) string {
+func buildSundial(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -40,7 +40,7 @@ type serverProcess struct {
 }
 
 // startServerProcess starts the server; the caller must kill it.
-func startServerProcess(t *testing.T, bin, dbFile string, port int, output *lockedBuffer) *serverProcess {
+func startServerProcess(t testing.TB, bin, dbFile string, port int, output *lockedBuffer) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(bin, "start-dev",
 		"--ip", "127.0.0.1",
@@ -71,7 +71,7 @@ func (p *serverProcess) kill() {
 	<-p.done
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -82,7 +82,7 @@ func freePort(t *testing.T) int {
 
 // dialWhenUp dials addr until the server answers, for at most ctx. The
 // caller closes the client.
-func dialWhenUp(t *testing.T, ctx context.Context, addr string, p *serverProcess) client.Client {
+func dialWhenUp(t testing.TB, ctx context.Context, addr string, p *serverProcess) client.Client {
 	t.Helper()
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)

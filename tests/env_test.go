@@ -138,7 +138,7 @@ type stoppableWorker struct {
 func (w *stoppableWorker) Stop() { w.stop() }
 
 // testContext returns a context cancelled after d or when t ends.
-func testContext(t *testing.T, d time.Duration) context.Context {
+func testContext(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

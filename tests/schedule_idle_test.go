@@ -17,7 +17,7 @@ import (
 
 // procStat reads a process's RSS (bytes) and CPU time used (user +
 // system) from /proc.
-func procStat(t *testing.T, pid int) (rss int64, cpu time.Duration) {
+func procStat(t testing.TB, pid int) (rss int64, cpu time.Duration) {
 	t.Helper()
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
@@ -37,19 +37,17 @@ func procStat(t *testing.T, pid int) (rss int64, cpu time.Duration) {
 	return rss, time.Duration(utime+stime) * time.Second / ticks
 }
 
-// TestScheduleIdleCost measures what idle schedules cost: 100,000 hourly
-// schedules, none due during a 60 s window, must hold RSS at or under
-// 300 MB and use under 5% of one core. It creates the schedules through
-// the API, so it takes minutes: it runs only with
-// SUNDIAL_SCHEDULE_IDLE_BENCH=1 (or =N for N schedules). Figures are in
-// docs/PERFORMANCE.md.
-func TestScheduleIdleCost(t *testing.T) {
+// BenchmarkScheduleIdleCost measures what idle schedules cost: it creates
+// SUNDIAL_SCHEDULE_IDLE_N (default 100,000) hourly schedules, none due
+// during a 60 s window, and reports the server's RSS and its share of one
+// core over that window (targets: ≤ 300 MB, < 5%; figures in
+// docs/PERFORMANCE.md). One measurement whatever b.N:
+//
+//	go test ./tests/ -run '^$' -bench BenchmarkScheduleIdleCost -benchtime 1x -timeout 40m
+func BenchmarkScheduleIdleCost(b *testing.B) {
+	t := b
 	n := 100000
-	switch v := os.Getenv("SUNDIAL_SCHEDULE_IDLE_BENCH"); v {
-	case "":
-		t.Skip("set SUNDIAL_SCHEDULE_IDLE_BENCH=1 to measure the idle cost of 100,000 schedules")
-	case "1":
-	default:
+	if v := os.Getenv("SUNDIAL_SCHEDULE_IDLE_N"); v != "" {
 		var err error
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err)
@@ -99,6 +97,7 @@ func TestScheduleIdleCost(t *testing.T) {
 	rss, cpu1 := procStat(t, pid)
 	share := float64(cpu1-cpu0) / float64(time.Since(t0))
 	t.Logf("idle: RSS %.0f MB, CPU %.2f%% of one core", float64(rss)/(1<<20), share*100)
-	require.LessOrEqual(t, rss, int64(300<<20))
-	require.Less(t, share, 0.05)
+	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
+	b.ReportMetric(share*100, "CPU-%")
+	b.ReportMetric(float64(n), "schedules")
 }
