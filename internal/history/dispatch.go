@@ -161,7 +161,7 @@ func activityResponse(key persistence.WorkflowKey, exec sm.ExecutionInfo, ai *sm
 		StartToCloseTimeout:    durationpb.New(ai.StartToClose),
 		HeartbeatTimeout:       durationpb.New(ai.Heartbeat),
 		RetryPolicy:            ai.Retry.Proto(),
-		Priority:               attrs.GetPriority(),
+		Priority:               sm.ActivityPriority(ai),
 	}, nil
 }
 
