@@ -156,7 +156,7 @@ func (h *Handler) UpdateActivityOptions(ctx context.Context, req *workflowservic
 	if err != nil {
 		return nil, err
 	}
-	in, err := h.activityOptionsInput(req.GetActivityOptions(), req.GetUpdateMask(), req.GetRestoreOriginal())
+	in, err := activityOptionsInput(req.GetActivityOptions(), req.GetUpdateMask(), req.GetRestoreOriginal(), h.limits())
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (h *Handler) UpdateActivityOptions(ctx context.Context, req *workflowservic
 
 // activityOptionsInput validates an options update (shared with the
 // batch operation).
-func (h *Handler) activityOptionsInput(opts *activitypb.ActivityOptions, mask *fieldmaskpb.FieldMask, restore bool) (history.UpdateActivityOptionsInput, error) {
+func activityOptionsInput(opts *activitypb.ActivityOptions, mask *fieldmaskpb.FieldMask, restore bool, lim limits) (history.UpdateActivityOptionsInput, error) {
 	if restore {
 		if opts != nil || len(mask.GetPaths()) > 0 {
 			return history.UpdateActivityOptionsInput{}, errRestoreOriginalMixed
@@ -192,7 +192,7 @@ func (h *Handler) activityOptionsInput(opts *activitypb.ActivityOptions, mask *f
 		}
 	}
 	if tq := opts.GetTaskQueue(); tq != nil && tq.GetName() != "" {
-		if err := validateTaskQueue(tq, h.limits()); err != nil {
+		if err := validateTaskQueue(tq, lim); err != nil {
 			return history.UpdateActivityOptionsInput{}, err
 		}
 	}

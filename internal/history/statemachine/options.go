@@ -57,7 +57,7 @@ var activityOptionPaths = map[string]bool{
 	"retry_policy": true, "retry_policy.initial_interval": true, "retry_policy.backoff_coefficient": true,
 	"retry_policy.maximum_interval": true, "retry_policy.maximum_attempts": true,
 	"retry_policy.non_retryable_error_types": true,
-	"priority": true, "priority.priority_key": true, "priority.fairness_key": true, "priority.fairness_weight": true,
+	"priority":                               true, "priority.priority_key": true, "priority.fairness_key": true, "priority.fairness_weight": true,
 }
 
 // ValidActivityOptionPath reports whether Sundial applies mask path p of

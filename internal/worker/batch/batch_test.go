@@ -74,6 +74,22 @@ func (f *fakeClient) GetWorkflowExecutionHistory(context.Context, *workflowservi
 	return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: f.events}}, nil
 }
 
+func (f *fakeClient) UpdateWorkflowExecutionOptions(_ context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
+	return &workflowservice.UpdateWorkflowExecutionOptionsResponse{}, f.record(r.GetWorkflowExecution())
+}
+
+func (f *fakeClient) UnpauseActivity(_ context.Context, r *workflowservice.UnpauseActivityRequest) (*workflowservice.UnpauseActivityResponse, error) {
+	return &workflowservice.UnpauseActivityResponse{}, f.record(r.GetExecution())
+}
+
+func (f *fakeClient) ResetActivity(_ context.Context, r *workflowservice.ResetActivityRequest) (*workflowservice.ResetActivityResponse, error) {
+	return &workflowservice.ResetActivityResponse{}, f.record(r.GetExecution())
+}
+
+func (f *fakeClient) UpdateActivityOptions(_ context.Context, r *workflowservice.UpdateActivityOptionsRequest) (*workflowservice.UpdateActivityOptionsResponse, error) {
+	return &workflowservice.UpdateActivityOptionsResponse{}, f.record(r.GetExecution())
+}
+
 type harness struct {
 	t      *testing.T
 	store  *sqlite.Store
