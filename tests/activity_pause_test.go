@@ -465,3 +465,33 @@ func TestBatchActivityOperations(t *testing.T) {
 				UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}}}}})
 	requireCodeMsg(t, err, codes.PermissionDenied, "")
 }
+
+// TestHTTPAPIActivityPause: the Web UI's pause and unpause buttons (the
+// HTTP API routes activities-deprecated/pause|unpause, as Web UI v2.55
+// calls them) pause and unpause a pending activity.
+func TestHTTPAPIActivityPause(t *testing.T) {
+	t.Parallel()
+	env := newHTTPEnv(t, nil)
+	ctx := testContext(t, time.Minute)
+	c := env.client
+	wfTQ := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(runOneActivity, workflow.RegisterOptions{Name: "RunOneActivity"})
+	})
+	// No worker polls the activity queue: the activity waits.
+	run, err := c.ExecuteWorkflow(ctx, startOptions(t, wfTQ), "RunOneActivity", uniqueName(t, "acts"), time.Second)
+	require.NoError(t, err)
+	eventually(t, ctx, "activity scheduled", func() error { _, err := pendingActivity(ctx, c, run.GetID()); return err })
+	body := fmt.Sprintf(`{"execution":{"workflowId":%q,"runId":%q},"id":%q,"identity":"webui","reason":"from the UI"}`,
+		run.GetID(), run.GetRunID(), pauseActivityID)
+	env.do(t, "POST", "/api/v1/namespaces/"+testNamespace+"/activities-deprecated/pause", body, 200)
+	pa, err := pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_PAUSED, pa.GetState())
+	require.Equal(t, "from the UI", pa.GetPauseInfo().GetManual().GetReason())
+	body = fmt.Sprintf(`{"execution":{"workflowId":%q},"id":%q,"identity":"webui"}`, run.GetID(), pauseActivityID)
+	env.do(t, "POST", "/api/v1/namespaces/"+testNamespace+"/activities-deprecated/unpause", body, 200)
+	pa, err = pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_SCHEDULED, pa.GetState())
+	require.False(t, pa.GetPaused())
+}
