@@ -239,14 +239,16 @@ func TestActivityResetAndUpdateOptions(t *testing.T) {
 			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths}})
 	}
 	_, err = upd(&activitypb.ActivityOptions{}, "no_such_field")
-	requireCodeMsg(t, err, codes.InvalidArgument, "invalid update mask path: no_such_field")
-	_, err = upd(&activitypb.ActivityOptions{StartToCloseTimeout: durationpb.New(time.Second)})
-	requireCodeMsg(t, err, codes.InvalidArgument, "UpdateMask is not set on request.")
+	requireCodeMsg(t, err, codes.InvalidArgument, "error parsing UpdateMask: path no_such_field not supported")
+	_, err = svc.UpdateActivityOptions(ctx, &workflowservice.UpdateActivityOptionsRequest{Namespace: testNamespace, Execution: exec,
+		Activity:        &workflowservice.UpdateActivityOptionsRequest_Id{Id: pauseActivityID},
+		ActivityOptions: &activitypb.ActivityOptions{StartToCloseTimeout: durationpb.New(time.Second)}})
+	requireCodeMsg(t, err, codes.InvalidArgument, "UpdateMask must be non-nil")
 	_, err = upd(&activitypb.ActivityOptions{RetryPolicy: &commonpb.RetryPolicy{BackoffCoefficient: 0.5}}, "retry_policy")
 	requireCodeMsg(t, err, codes.InvalidArgument, "BackoffCoefficient cannot be less than 1 on retry policy.")
 	_, err = svc.UpdateActivityOptions(ctx, &workflowservice.UpdateActivityOptionsRequest{Namespace: testNamespace, Execution: exec,
 		Activity: &workflowservice.UpdateActivityOptionsRequest_Id{Id: pauseActivityID}, RestoreOriginal: true,
-		ActivityOptions: &activitypb.ActivityOptions{}})
+		ActivityOptions: &activitypb.ActivityOptions{}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"heartbeat_timeout"}}})
 	requireCodeMsg(t, err, codes.InvalidArgument, "")
 	pa, err := pendingActivity(ctx, c, run.GetID())
 	require.NoError(t, err)
@@ -318,7 +320,7 @@ func TestUpdateWorkflowExecutionOptions(t *testing.T) {
 	_, err = opts(&workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: -1}}, "priority.priority_key")
 	requireCodeMsg(t, err, codes.InvalidArgument, "")
 	_, err = opts(&workflowpb.WorkflowExecutionOptions{}, "nonsense")
-	requireCodeMsg(t, err, codes.InvalidArgument, "invalid update mask path: nonsense")
+	requireCodeMsg(t, err, codes.InvalidArgument, "error parsing UpdateMask: path nonsense not supported")
 	require.Len(t, requireHistory(t, ctx, c, run.GetID(), ""), before, "a refused update wrote history")
 
 	resp, err := opts(&workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: 3}}, "priority.priority_key")

@@ -25,7 +25,7 @@ var (
 	errActivityIDOrTypeNotSet = serviceerror.NewInvalidArgument("Either Activity.Id or Activity.Type should be set on request.")
 	errRestoreOriginalMixed   = serviceerror.NewInvalidArgument("restore_original flag cannot be combined with other options.")
 	errActivityOptionsNotSet  = serviceerror.NewInvalidArgument("ActivityOptions are not set on request.")
-	errUpdateMaskNotSet       = serviceerror.NewInvalidArgument("UpdateMask is not set on request.")
+	errUpdateMaskNotSet       = serviceerror.NewInvalidArgument("UpdateMask must be non-nil")
 	errWorkflowOptionsNotSet  = serviceerror.NewInvalidArgument("WorkflowExecutionOptions is not set on request.")
 	errInvalidJitter          = serviceerror.NewInvalidArgument("Jitter cannot be negative.")
 	errActivityStartDelay     = serviceerror.NewInvalidArgument("ActivityOptions.start_delay cannot be updated: Sundial has no activity start delay.")
@@ -172,7 +172,7 @@ func (h *Handler) UpdateActivityOptions(ctx context.Context, req *workflowservic
 // batch operation).
 func activityOptionsInput(opts *activitypb.ActivityOptions, mask *fieldmaskpb.FieldMask, restore bool, lim limits) (history.UpdateActivityOptionsInput, error) {
 	if restore {
-		if opts != nil || len(mask.GetPaths()) > 0 {
+		if len(mask.GetPaths()) > 0 {
 			return history.UpdateActivityOptionsInput{}, errRestoreOriginalMixed
 		}
 		return history.UpdateActivityOptionsInput{RestoreOriginal: true}, nil
@@ -180,7 +180,7 @@ func activityOptionsInput(opts *activitypb.ActivityOptions, mask *fieldmaskpb.Fi
 	if opts == nil {
 		return history.UpdateActivityOptionsInput{}, errActivityOptionsNotSet
 	}
-	if len(mask.GetPaths()) == 0 {
+	if mask == nil {
 		return history.UpdateActivityOptionsInput{}, errUpdateMaskNotSet
 	}
 	for _, p := range mask.GetPaths() {
@@ -188,7 +188,7 @@ func activityOptionsInput(opts *activitypb.ActivityOptions, mask *fieldmaskpb.Fi
 			return history.UpdateActivityOptionsInput{}, errActivityStartDelay
 		}
 		if !sm.ValidActivityOptionPath(p) {
-			return history.UpdateActivityOptionsInput{}, serviceerror.NewInvalidArgument(fmt.Sprintf("invalid update mask path: %s", p))
+			return history.UpdateActivityOptionsInput{}, serviceerror.NewInvalidArgument(fmt.Sprintf("error parsing UpdateMask: path %s not supported", p))
 		}
 	}
 	if tq := opts.GetTaskQueue(); tq != nil && tq.GetName() != "" {
@@ -243,7 +243,7 @@ func workflowOptionPaths(opts *workflowpb.WorkflowExecutionOptions, mask *fieldm
 	if opts == nil {
 		return nil, errWorkflowOptionsNotSet
 	}
-	if len(mask.GetPaths()) == 0 {
+	if mask == nil {
 		return nil, errUpdateMaskNotSet
 	}
 	var paths []string
@@ -256,7 +256,7 @@ func workflowOptionPaths(opts *workflowpb.WorkflowExecutionOptions, mask *fieldm
 		case p == "priority" || p == "priority.priority_key" || p == "priority.fairness_key" || p == "priority.fairness_weight":
 			paths = append(paths, p)
 		default:
-			return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("invalid update mask path: %s", p))
+			return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("error parsing UpdateMask: path %s not supported", p))
 		}
 	}
 	if opts.GetVersioningOverride() != nil {

@@ -109,7 +109,7 @@ func MergeActivityOptions(cur, upd *activitypb.ActivityOptions, paths []string) 
 				return nil, err
 			}
 		default:
-			return nil, &OptionsError{Msg: fmt.Sprintf("invalid update mask path: %s", p)}
+			return nil, &OptionsError{Msg: fmt.Sprintf("error parsing UpdateMask: path %s not supported", p)}
 		}
 	}
 	return out, nil
@@ -136,7 +136,7 @@ func MergePriorityMask(cur, upd *commonpb.Priority, paths []string) (*commonpb.P
 		case "priority.fairness_weight":
 			out.FairnessWeight = upd.GetFairnessWeight()
 		default:
-			return nil, &OptionsError{Msg: fmt.Sprintf("invalid update mask path: %s", p)}
+			return nil, &OptionsError{Msg: fmt.Sprintf("error parsing UpdateMask: path %s not supported", p)}
 		}
 	}
 	if proto.Equal(out, &commonpb.Priority{}) {
