@@ -10,7 +10,9 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -278,6 +280,17 @@ func TestActivityPauseStateDecodesOldRows(t *testing.T) {
 	for _, field := range []string{"paused", "pause_time", "stamp", "reset_requested"} {
 		if strings.Contains(string(b), `"`+field+`"`) {
 			t.Errorf("an unpaused activity encodes %q", field)
+		}
+	}
+}
+
+func TestScheduledPriorityScan(t *testing.T) {
+	for _, p := range []*commonpb.Priority{nil, {PriorityKey: 3, FairnessKey: "k", FairnessWeight: 1.5}} {
+		attrs := &historypb.ActivityTaskScheduledEventAttributes{ActivityId: "a", Priority: p,
+			Input: &commonpb.Payloads{Payloads: []*commonpb.Payload{{Data: []byte("big input")}}}, StartToCloseTimeout: durationpb.New(time.Second)}
+		got := scheduledPriority(mustMarshal(attrs))
+		if !proto.Equal(got, p) {
+			t.Errorf("scan of %v got %v", p, got)
 		}
 	}
 }

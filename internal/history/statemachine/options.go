@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
@@ -42,9 +43,45 @@ func ActivityPriority(ai *ActivityInfo) *commonpb.Priority {
 		mustUnmarshal(ai.Priority, p)
 		return p
 	}
-	attrs := &historypb.ActivityTaskScheduledEventAttributes{}
-	mustUnmarshal(ai.Scheduled, attrs)
-	return attrs.GetPriority()
+	return scheduledPriority(ai.Scheduled)
+}
+
+// scheduledPriorityField is the field number of
+// ActivityTaskScheduledEventAttributes.priority.
+var scheduledPriorityField = (&historypb.ActivityTaskScheduledEventAttributes{}).ProtoReflect().Descriptor().Fields().ByName("priority").Number()
+
+// scheduledPriority reads the priority out of encoded scheduled-event
+// attributes without decoding the rest (the input may be megabytes).
+func scheduledPriority(b []byte) *commonpb.Priority {
+	var p *commonpb.Priority
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			panic("statemachine: corrupt scheduled activity attributes")
+		}
+		b = b[n:]
+		if num == scheduledPriorityField && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				panic("statemachine: corrupt scheduled activity priority")
+			}
+			if p == nil {
+				p = &commonpb.Priority{}
+			}
+			// Repeated occurrences of a message field merge, as proto does.
+			if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(v, p); err != nil {
+				panic("statemachine: corrupt scheduled activity priority: " + err.Error())
+			}
+			b = b[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b)
+		if m < 0 {
+			panic("statemachine: corrupt scheduled activity attributes")
+		}
+		b = b[m:]
+	}
+	return p
 }
 
 // activityOptionPaths are the update-mask paths of ActivityOptions Sundial
