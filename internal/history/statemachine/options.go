@@ -237,9 +237,9 @@ func restoreOriginalOptions(ai *ActivityInfo) {
 
 // rearm arms the timers and dispatch an options change needs: a new
 // deadline for each changed timeout of the current attempt, and for an
-// attempt waiting for a worker on a queue it left, a dispatch to the new
-// one. Timers check their deadline when they fire, so the old ones are
-// harmless.
+// attempt waiting for a worker whose queue or schedule-to-start changed, a
+// new dispatch. Timers check their deadline when they fire, so the old
+// ones are harmless.
 func (m *mutation) rearm(ai, before *ActivityInfo) {
 	id := ai.ScheduledEventID
 	if ai.ScheduleToClose > 0 && ai.ScheduleToClose != before.ScheduleToClose {
@@ -264,13 +264,10 @@ func (m *mutation) rearm(ai, before *ActivityInfo) {
 	if ai.Paused || ai.AttemptScheduledTime.After(m.now) {
 		return // dispatched with the new options when unpaused or retried
 	}
-	if ai.TaskQueue != before.TaskQueue {
+	// The queued task carries its queue and schedule-to-start expiry: a
+	// change of either hands the attempt out anew.
+	if ai.TaskQueue != before.TaskQueue || ai.ScheduleToStart != before.ScheduleToStart {
 		m.redispatch(ai, 0)
-		return
-	}
-	if ai.ScheduleToStart > 0 && ai.ScheduleToStart != before.ScheduleToStart {
-		m.task(Task{Type: TaskActivityTimeout, Time: ai.AttemptScheduledTime.Add(ai.ScheduleToStart), EventID: id,
-			Attempt: ai.Attempt, TimeoutType: int32(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START)})
 	}
 }
 
