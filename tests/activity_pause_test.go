@@ -497,3 +497,46 @@ func TestHTTPAPIActivityPause(t *testing.T) {
 	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_SCHEDULED, pa.GetState())
 	require.False(t, pa.GetPaused())
 }
+
+// TestCLIActivityCommands: `temporal activity pause|update-options|reset|
+// unpause` and `temporal workflow update-options` against a waiting
+// activity.
+func TestCLIActivityCommands(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	cli := newCLI(t, env)
+	ctx := testContext(t, 2*time.Minute)
+	c := env.client
+	wfTQ := env.startWorker(t, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(runOneActivity, workflow.RegisterOptions{Name: "RunOneActivity"})
+	})
+	run, err := c.ExecuteWorkflow(ctx, startOptions(t, wfTQ), "RunOneActivity", uniqueName(t, "acts"), time.Second)
+	require.NoError(t, err)
+	eventually(t, ctx, "activity scheduled", func() error { _, err := pendingActivity(ctx, c, run.GetID()); return err })
+	target := []string{"--workflow-id", run.GetID(), "--activity-id", pauseActivityID}
+
+	cli.ok(t, append([]string{"activity", "pause", "--identity", "cli-user"}, target...)...)
+	pa, err := pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_PAUSED, pa.GetState())
+	require.NotEmpty(t, pa.GetPauseInfo().GetManual().GetIdentity())
+
+	cli.ok(t, append([]string{"activity", "update-options", "--start-to-close-timeout", "33s", "--retry-maximum-attempts", "4"}, target...)...)
+	pa, err = pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, 33*time.Second, pa.GetActivityOptions().GetStartToCloseTimeout().AsDuration())
+	require.Equal(t, int32(4), pa.GetActivityOptions().GetRetryPolicy().GetMaximumAttempts())
+	require.Equal(t, time.Second, pa.GetActivityOptions().GetRetryPolicy().GetInitialInterval().AsDuration(), "fields not named are kept")
+
+	cli.ok(t, append([]string{"activity", "reset", "--keep-paused"}, target...)...)
+	pa, err = pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_PAUSED, pa.GetState())
+	cli.ok(t, append([]string{"activity", "unpause"}, target...)...)
+	pa, err = pendingActivity(ctx, c, run.GetID())
+	require.NoError(t, err)
+	require.Equal(t, enumspb.PENDING_ACTIVITY_STATE_SCHEDULED, pa.GetState())
+
+	cli.fails(t, "Worker versioning in workflow progress APIs is disabled on this namespace.",
+		"workflow", "update-options", "--workflow-id", run.GetID(), "--versioning-override-behavior", "auto_upgrade")
+}
