@@ -425,9 +425,12 @@ func TestBatchActivityOperations(t *testing.T) {
 	// Nothing ran while paused, though a worker polls the queue.
 	require.Empty(t, rec.numbers(), "a paused activity ran")
 
-	// Unpause every activity of the runs on wfTQ (a query).
+	// Unpause every paused activity of the runs on wfTQ, found as the CLI's
+	// examples find them: by the TemporalPauseInfo search attribute.
+	paused := fmt.Sprintf("TaskQueue = '%s' AND TemporalPauseInfo = 'property:activityType=Pausable'", wfTQ)
+	waitCount(t, ctx, c, paused, 4)
 	d = batch(uniqueName(t, "unpause"), &workflowservice.StartBatchOperationRequest{
-		VisibilityQuery: fmt.Sprintf("TaskQueue = '%s'", wfTQ),
+		VisibilityQuery: paused,
 		Operation: &workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation{
 			UnpauseActivitiesOperation: &batchpb.BatchOperationUnpauseActivities{
 				Activity: &batchpb.BatchOperationUnpauseActivities_Type{Type: "Pausable"}, Identity: "batch-operator",
@@ -439,6 +442,7 @@ func TestBatchActivityOperations(t *testing.T) {
 		require.NoError(t, run.Get(ctx, &out))
 		require.Equal(t, "ran", out)
 	}
+	waitCount(t, ctx, c, paused, 0)
 	infos, _ := rec.snapshot()
 	require.Len(t, infos, 4)
 	byID := map[string]time.Duration{}

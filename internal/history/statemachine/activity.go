@@ -233,6 +233,9 @@ func (m *mutation) activityStartedEvent(ai *ActivityInfo) *historypb.HistoryEven
 // ActivityTaskStarted (if the attempt started) and the result event.
 func (m *mutation) finishActivity(ai *ActivityInfo, result *historypb.HistoryEvent) {
 	delete(m.s.Activities, ai.ScheduledEventID)
+	if ai.Paused {
+		m.task(Task{Type: TaskVisibility}) // TemporalPauseInfo changes
+	}
 	if !ai.Started {
 		m.deliver(result)
 		return
@@ -332,6 +335,9 @@ func (m *mutation) requestCancelActivity(scheduledEventID, completedID int64) {
 	ai.CancelRequested, ai.CancelRequestEventID = true, m.write(ev)
 	if !ai.Started {
 		delete(m.s.Activities, scheduledEventID)
+		if ai.Paused {
+			m.task(Task{Type: TaskVisibility}) // TemporalPauseInfo changes
+		}
 		m.write(m.canceledEvent(ai, nil, ""))
 		m.needWorkflowTask = true
 	}

@@ -65,7 +65,8 @@ func PauseActivity(s *State, in PauseInput, now time.Time) (Output, error) {
 	if !changed {
 		return Output{NoChange: true}, nil
 	}
-	return Output{}, nil
+	// TemporalPauseInfo lists the paused activity types.
+	return Output{Tasks: []Task{{Type: TaskVisibility}}}, nil
 }
 
 // UnpauseInput is an UnpauseActivity call. Delay is the jitter drawn by
@@ -110,6 +111,7 @@ func UnpauseActivity(s *State, in UnpauseInput, now time.Time) (Output, error) {
 	if !changed {
 		return Output{NoChange: true}, nil
 	}
+	m.task(Task{Type: TaskVisibility})
 	return m.out, nil
 }
 
@@ -137,7 +139,9 @@ func ResetActivity(s *State, in ActivityResetInput, now time.Time) (Output, erro
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
+	unpaused := false
 	for _, ai := range acts {
+		unpaused = unpaused || (ai.Paused && !in.KeepPaused)
 		if in.RestoreOriginal {
 			before := *ai
 			restoreOriginalOptions(ai)
@@ -155,6 +159,9 @@ func ResetActivity(s *State, in ActivityResetInput, now time.Time) (Output, erro
 			clearHeartbeat(ai)
 		}
 		m.restart(ai, in.Delay)
+	}
+	if unpaused {
+		m.task(Task{Type: TaskVisibility})
 	}
 	return m.out, nil
 }

@@ -73,6 +73,9 @@ func TestPauseStartedActivity(t *testing.T) {
 func TestPauseWaitingActivity(t *testing.T) {
 	r := activityRun(t, false)
 	r.record(PauseActivity(r.s, PauseInput{Selector: ActivitySelector{Type: "A"}}, r.now))
+	if hasTask(r.last, TaskVisibility) == nil {
+		t.Fatal("a pause must rewrite the visibility record (TemporalPauseInfo)")
+	}
 	if CanDispatchActivity(r.s, 5, "") {
 		t.Fatal("a paused activity must not be dispatched")
 	}
