@@ -467,8 +467,9 @@ func TestBatchActivityOperations(t *testing.T) {
 		Reason: "r", Executions: execs[:1],
 		Operation: &workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation{
 			UpdateWorkflowOptionsOperation: &batchpb.BatchOperationUpdateWorkflowExecutionOptions{
-				WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{},
-				UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}}}}})
+				WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{VersioningOverride: &workflowpb.VersioningOverride{
+					Override: &workflowpb.VersioningOverride_AutoUpgrade{AutoUpgrade: true}}},
+				UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"versioning_override"}}}}})
 	requireCodeMsg(t, err, codes.PermissionDenied, "")
 }
 

@@ -250,7 +250,11 @@ func workflowOptionPaths(opts *workflowpb.WorkflowExecutionOptions, mask *fieldm
 	for _, p := range mask.GetPaths() {
 		switch {
 		case p == "versioning_override" || strings.HasPrefix(p, "versioning_override."):
-			return nil, errVersioningOverrideNotAllowed
+			// Unsetting the override of a run that cannot have one is a
+			// no-op; setting one is refused.
+			if opts.GetVersioningOverride() != nil {
+				return nil, errVersioningOverrideNotAllowed
+			}
 		case p == "time_skipping_config" || strings.HasPrefix(p, "time_skipping_config."):
 			return nil, errTimeSkippingNotImplemented
 		case p == "priority" || p == "priority.priority_key" || p == "priority.fairness_key" || p == "priority.fairness_weight":
@@ -258,9 +262,6 @@ func workflowOptionPaths(opts *workflowpb.WorkflowExecutionOptions, mask *fieldm
 		default:
 			return nil, serviceerror.NewInvalidArgument(fmt.Sprintf("error parsing UpdateMask: path %s not supported", p))
 		}
-	}
-	if opts.GetVersioningOverride() != nil {
-		return nil, errVersioningOverrideNotAllowed
 	}
 	if err := validatePriority(opts.GetPriority()); err != nil {
 		return nil, err

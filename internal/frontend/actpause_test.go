@@ -67,6 +67,8 @@ func TestWorkflowOptionPaths(t *testing.T) {
 			"Worker versioning in workflow progress APIs is disabled on this namespace."},
 		{"versioning override field", override, mask("versioning_override.pinned"), codes.PermissionDenied, ""},
 		{"time skipping", prio, mask("time_skipping_config"), codes.Unimplemented, ""},
+		{"unset versioning override", prio, mask("versioning_override"), codes.OK, ""},
+		{"override outside the mask", override, mask("priority"), codes.OK, ""},
 		{"unknown", prio, mask("memo"), codes.InvalidArgument, "error parsing UpdateMask: path memo not supported"},
 	}
 	for _, tc := range cases {
