@@ -81,9 +81,9 @@ type UnpauseInput struct {
 // UnpauseActivity unpauses the selected activities that are paused. One
 // waiting for its next attempt is dispatched after Delay (its backoff is
 // over); with ResetAttempts that attempt is number 1. A started attempt
-// just stops reporting activity_paused (ResetAttempts does not apply to
-// it: its token names its attempt). Unpausing an unpaused activity changes
-// nothing.
+// stops reporting activity_paused; with ResetAttempts it is reset as by
+// ResetActivity (its token names its attempt, so the count restarts when
+// it ends). Unpausing an unpaused activity changes nothing.
 func UnpauseActivity(s *State, in UnpauseInput, now time.Time) (Output, error) {
 	acts, err := selectActivities(s, in.Selector)
 	if err != nil {
@@ -101,6 +101,9 @@ func UnpauseActivity(s *State, in UnpauseInput, now time.Time) (Output, error) {
 			clearHeartbeat(ai)
 		}
 		if ai.Started {
+			// As a reset of a running attempt: its heartbeats answer
+			// activity_reset and its failure restarts at attempt 1.
+			ai.ResetRequested = ai.ResetRequested || in.ResetAttempts
 			continue
 		}
 		if in.ResetAttempts {

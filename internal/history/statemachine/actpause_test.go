@@ -70,6 +70,19 @@ func TestPauseStartedActivity(t *testing.T) {
 	r.record(CompleteActivity(r.s, ActivityRef{5, 2}, nil, "w", r.now))
 }
 
+func TestUnpauseRunningWithResetAttempts(t *testing.T) {
+	r := activityRun(t, true)
+	r.record(PauseActivity(r.s, PauseInput{Selector: byID}, r.now))
+	r.record(UnpauseActivity(r.s, UnpauseInput{Selector: byID, ResetAttempts: true}, r.now))
+	if ans := heartbeat(t, r, 1); ans.Paused || !ans.Reset {
+		t.Fatalf("heartbeat after unpause with reset_attempts: %+v", ans)
+	}
+	r.record(FailActivity(r.s, ActivityRef{5, 1}, retryFailure, nil, "w", r.now))
+	if ai := r.s.Activities[5]; ai.Attempt != 1 || hasTask(r.last, TaskDispatchActivity) == nil {
+		t.Fatalf("the attempt count restarts: %+v", ai)
+	}
+}
+
 func TestPauseWaitingActivity(t *testing.T) {
 	r := activityRun(t, false)
 	r.record(PauseActivity(r.s, PauseInput{Selector: ActivitySelector{Type: "A"}}, r.now))
