@@ -148,7 +148,9 @@ func ResetActivity(s *State, in ActivityResetInput, now time.Time) (Output, erro
 		if in.RestoreOriginal {
 			before := *ai
 			restoreOriginalOptions(ai)
-			m.rearm(ai, &before)
+			if ai.Started { // a waiting one is re-dispatched below
+				m.rearm(ai, &before)
+			}
 		}
 		if !in.KeepPaused {
 			clearPause(ai)
