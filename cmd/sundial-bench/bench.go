@@ -39,8 +39,8 @@ func bench(ctx context.Context, o *options, log *slog.Logger, stderr io.Writer) 
 	dbPids, _ := parsePids(o.dbPids)
 	obs := newObserver(metricsURL, pid, dbPids, o.dbProcName)
 	var prof profiler
-	if srv != nil && (o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "") {
-		prof = srv.profiles(o.cpuProfile, o.mutexProfile, o.blockProfile)
+	if srv != nil && (o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != "") {
+		prof = srv.profiles(o.cpuProfile, o.mutexProfile, o.blockProfile, o.traceFile)
 	}
 	id := randomID()
 	tq := "sundial-bench-" + id

@@ -51,6 +51,7 @@ type options struct {
 	cpuProfile   string
 	mutexProfile string
 	blockProfile string
+	traceFile    string
 	driver       string
 	clientProf   string
 	shards       int
@@ -156,6 +157,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --spawn: write a pprof CPU profile of the server over the measurement to this file")
 	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "with --spawn: write a pprof mutex-contention profile of the server over the measurement to this file (enables the server's mutex profiling, fraction 1/5, for the run)")
 	fs.StringVar(&o.blockProfile, "blockprofile", "", "with --spawn: write a pprof blocking profile of the server over the measurement to this file (enables the server's block profiling, one sample per 10 µs blocked, for the run)")
+	fs.StringVar(&o.traceFile, "trace", "", "with --spawn: write a Go execution trace of the server over the first 5 s of the measurement to this file (`go tool trace -pprof=syscall` shows where goroutines wait in syscalls, e.g. the SQLite writer in fsync)")
 	fs.StringVar(&o.driver, "driver", "sdk", "client: sdk (Go SDK worker and client) or raw (plain gRPC with pre-built commands; activities workload only)")
 	fs.BoolVar(&o.keep, "keep", false, "with --spawn: keep the temporary directory (database, server log) and database")
 	fs.BoolVar(&o.verbose, "v", false, "log progress")
@@ -188,8 +190,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("--driver %q: want sdk or raw", o.driver)
 	case o.driver == "raw" && o.workload != "activities":
 		return nil, fmt.Errorf("--driver raw runs the activities workload only, not %q", o.workload)
-	case !o.spawn && (o.mutexProfile != "" || o.blockProfile != ""):
-		return nil, errors.New("--mutexprofile and --blockprofile need --spawn")
+	case !o.spawn && (o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != ""):
+		return nil, errors.New("--mutexprofile, --blockprofile and --trace need --spawn")
 	case !o.spawn && (o.postgres != "" || o.cpuProfile != "" || o.serverBin != "" || o.keep || len(o.dynamicFlags) > 0):
 		return nil, errors.New("--postgres, --cpuprofile, --server-bin, --keep and --dynamic-config-value need --spawn")
 	case o.postgres != "" && len(o.dynamicFlags) > 0:

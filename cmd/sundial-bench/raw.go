@@ -43,6 +43,7 @@ const (
 	rawStickyTimeout = 5 * time.Second // the SDK's default sticky schedule-to-start timeout
 	rawActTimeout    = time.Minute     // StartToClose of each Echo, as the SDK workload
 	jsonEncoding     = "json/plain"
+	rawFailurePause  = 100 * time.Millisecond // after a failed start
 )
 
 // rawDriver is the raw gRPC load: workers and runner share one connection.
@@ -310,6 +311,14 @@ func (d *rawDriver) runOne(ctx context.Context) outcome {
 	o.startTook = time.Since(o.begin)
 	if err != nil {
 		o.end, o.err = time.Now(), fmt.Errorf("start %s: %w", id, err)
+		// A server that is down fails every start at once: pause so the
+		// runner does not spin (the SDK client backs off likewise).
+		pause := time.NewTimer(rawFailurePause)
+		defer pause.Stop()
+		select {
+		case <-ctx.Done():
+		case <-pause.C:
+		}
 		return o
 	}
 	o.started = true

@@ -129,8 +129,8 @@ func (s *spawned) startDevArgs(o *options, port int) ([]string, error) {
 		}
 		args = append(args, "--pprof-port", strconv.Itoa(pp))
 		s.pprofBase = fmt.Sprintf("http://localhost:%d", pp)
-	} else if o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "" {
-		return nil, fmt.Errorf("--cpuprofile, --mutexprofile, --blockprofile: %s start-dev has no --pprof-port flag", s.bin)
+	} else if o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != "" {
+		return nil, fmt.Errorf("--cpuprofile, --mutexprofile, --blockprofile, --trace: %s start-dev has no --pprof-port flag", s.bin)
 	}
 	return args, nil
 }
@@ -279,12 +279,13 @@ func (s *spawned) stop(log *slog.Logger) {
 const (
 	mutexFraction = 5
 	blockRateNs   = 10_000
+	maxTraceSecs  = 5 // an execution trace grows by megabytes a second
 )
 
 // profiles writes the server's CPU, mutex and block profiles (those with
 // a file name) over the measurement, taken at the same time. Mutex and
 // block profiling are enabled on the server for the measurement only.
-func (s *spawned) profiles(cpuFile, mutexFile, blockFile string) profiler {
+func (s *spawned) profiles(cpuFile, mutexFile, blockFile, traceFile string) profiler {
 	return func(ctx context.Context, d time.Duration) error {
 		secs := int(d.Seconds())
 		if secs < 1 {
@@ -303,13 +304,17 @@ func (s *spawned) profiles(cpuFile, mutexFile, blockFile string) profiler {
 			}
 			defer func() { _ = httpOK(context.Background(), s.pprofBase+"/debug/pprof/rates?mutex=0&block=0") }()
 		}
-		errs := make(chan error, 3)
+		errs := make(chan error, 4)
 		n := 0
-		for _, p := range []struct{ name, file string }{{"profile", cpuFile}, {"mutex", mutexFile}, {"block", blockFile}} {
+		for _, p := range []struct{ name, file string }{{"profile", cpuFile}, {"mutex", mutexFile}, {"block", blockFile}, {"trace", traceFile}} {
 			if p.file == "" {
 				continue
 			}
 			n++
+			secs := secs
+			if p.name == "trace" {
+				secs = min(secs, maxTraceSecs)
+			}
 			go func() { errs <- s.fetchProfile(ctx, p.name, p.file, secs, d) }()
 		}
 		var first error
