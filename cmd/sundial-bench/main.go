@@ -3,6 +3,9 @@
 // process: the runner keeps -c workflows in flight for -d after a warm-up,
 // then prints one summary line (and JSON with --json) with throughput,
 // latencies, and the server's cost read from its /metrics and /proc.
+// With --driver raw the activities workload runs without the SDK: plain
+// gRPC calls with pre-built commands (raw.go), so the client costs a
+// fraction of the SDK's CPU and the server can be pushed to its ceiling.
 //
 // With --spawn it starts `sundial start-dev` on a temporary SQLite file (or
 // `sundial server` on a fresh PostgreSQL database with --postgres) and
