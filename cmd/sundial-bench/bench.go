@@ -36,6 +36,41 @@ func bench(ctx context.Context, o *options, log *slog.Logger, stderr io.Writer) 
 			fmt.Fprintf(stderr, "sundial-bench: %s has no --metrics-port: transitions, schedule-to-start and poll sync are n/a; CPU from /proc\n", srv.bin)
 		}
 	}
+	dbPids, _ := parsePids(o.dbPids)
+	obs := newObserver(metricsURL, pid, dbPids, o.dbProcName)
+	var prof profiler
+	if srv != nil && (o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != "") {
+		prof = srv.profiles(o.cpuProfile, o.mutexProfile, o.blockProfile, o.traceFile)
+	}
+	id := randomID()
+	tq := "sundial-bench-" + id
+	var res *result
+	var err error
+	if o.driver == "raw" {
+		rd, rerr := newRawDriver(addr, o.namespace, tq, o.count, o.wfPollers, o.actPollers, log)
+		if rerr != nil {
+			return nil, rerr
+		}
+		res, err = runLoad(ctx, rd, o, obs, prof, log)
+		rd.close()
+		if err == nil {
+			err = rd.workerErr()
+		}
+	} else {
+		res, err = benchSDK(ctx, o, addr, tq, id, srv, obs, prof, pid, log)
+	}
+	if res != nil {
+		res.Address = addr
+		res.Driver = o.driver
+		if srv != nil {
+			res.Backend, res.ServerBin = srv.backend, srv.bin
+		}
+	}
+	return res, err
+}
+
+// benchSDK runs the workload with the Go SDK's client and worker.
+func benchSDK(ctx context.Context, o *options, addr, tq, id string, srv *spawned, obs *observer, prof profiler, pid int, log *slog.Logger) (*result, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	sdkLogger := sdklog.NewStructuredLogger(log.With("component", "sdk"))
@@ -45,8 +80,6 @@ func bench(ctx context.Context, o *options, log *slog.Logger, stderr io.Writer) 
 	}
 	defer c.Close()
 
-	id := randomID()
-	tq := "sundial-bench-" + id
 	w := worker.New(c, tq, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: o.wfPollers,
 		MaxConcurrentActivityTaskPollers: o.actPollers,
@@ -57,30 +90,15 @@ func bench(ctx context.Context, o *options, log *slog.Logger, stderr io.Writer) 
 	}
 	defer w.Stop()
 
-	dbPids, _ := parsePids(o.dbPids)
-	obs := newObserver(metricsURL, pid, dbPids, o.dbProcName)
 	d := &driver{c: c, workload: o.workload, count: o.count, taskQueue: tq, idPrefix: "bench-" + id}
-	var res *result
 	if o.workload == "idle" {
 		var gc func(context.Context) error
 		if srv != nil && srv.pprofBase != "" {
 			gc = srv.gc
 		}
-		res, err = runIdle(ctx, d, o, obs, pid, gc, log)
-	} else {
-		var prof profiler
-		if srv != nil && o.cpuProfile != "" {
-			prof = srv.profile(o.cpuProfile)
-		}
-		res, err = runLoad(ctx, d, o, obs, prof, log)
+		return runIdle(ctx, d, o, obs, pid, gc, log)
 	}
-	if res != nil {
-		res.Address = addr
-		if srv != nil {
-			res.Backend, res.ServerBin = srv.backend, srv.bin
-		}
-	}
-	return res, err
+	return runLoad(ctx, d, o, obs, prof, log)
 }
 
 // healthCheck asks addr's gRPC health service about the WorkflowService.

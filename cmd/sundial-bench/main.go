@@ -3,6 +3,9 @@
 // process: the runner keeps -c workflows in flight for -d after a warm-up,
 // then prints one summary line (and JSON with --json) with throughput,
 // latencies, and the server's cost read from its /metrics and /proc.
+// With --driver raw the activities workload runs without the SDK: plain
+// gRPC calls with pre-built commands (raw.go), so the client costs a
+// fraction of the SDK's CPU and the server can be pushed to its ceiling.
 //
 // With --spawn it starts `sundial start-dev` on a temporary SQLite file (or
 // `sundial server` on a fresh PostgreSQL database with --postgres) and
@@ -49,6 +52,10 @@ type options struct {
 	metricsURL   string
 	serverPid    int
 	cpuProfile   string
+	mutexProfile string
+	blockProfile string
+	traceFile    string
+	driver       string
 	clientProf   string
 	shards       int
 	keep         bool
@@ -151,6 +158,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.serverPid, "server-pid", 0, "PID of the server under test, for CPU and RSS from /proc when it is not spawned")
 	fs.StringVar(&o.clientProf, "client-cpuprofile", "", "write a pprof CPU profile of this process (worker and runner) over the whole run to this file")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "with --spawn: write a pprof CPU profile of the server over the measurement to this file")
+	fs.StringVar(&o.mutexProfile, "mutexprofile", "", "with --spawn: write a pprof mutex-contention profile of the server over the measurement to this file (enables the server's mutex profiling, fraction 1/5, for the run)")
+	fs.StringVar(&o.blockProfile, "blockprofile", "", "with --spawn: write a pprof blocking profile of the server over the measurement to this file (enables the server's block profiling, one sample per 10 µs blocked, for the run)")
+	fs.StringVar(&o.traceFile, "trace", "", "with --spawn: write a Go execution trace of the server over the first 5 s of the measurement to this file (`go tool trace -pprof=syscall` shows where goroutines wait in syscalls, e.g. the SQLite writer in fsync)")
+	fs.StringVar(&o.driver, "driver", "sdk", "client: sdk (Go SDK worker and client) or raw (plain gRPC with pre-built commands; activities workload only)")
 	fs.BoolVar(&o.keep, "keep", false, "with --spawn: keep the temporary directory (database, server log) and database")
 	fs.BoolVar(&o.verbose, "v", false, "log progress")
 	fs.IntVar(&o.wfPollers, "workflow-pollers", 10, "worker's workflow task pollers")
@@ -178,6 +189,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-d %v: want > 0", o.duration)
 	case o.warmup < 0 || o.drain <= 0:
 		return nil, errors.New("--warmup must be >= 0 and --drain > 0")
+	case o.driver != "sdk" && o.driver != "raw":
+		return nil, fmt.Errorf("--driver %q: want sdk or raw", o.driver)
+	case o.driver == "raw" && o.workload != "activities":
+		return nil, fmt.Errorf("--driver raw runs the activities workload only, not %q", o.workload)
+	case !o.spawn && (o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != ""):
+		return nil, errors.New("--mutexprofile, --blockprofile and --trace need --spawn")
 	case !o.spawn && (o.postgres != "" || o.cpuProfile != "" || o.serverBin != "" || o.keep || len(o.dynamicFlags) > 0):
 		return nil, errors.New("--postgres, --cpuprofile, --server-bin, --keep and --dynamic-config-value need --spawn")
 	case o.postgres != "" && len(o.dynamicFlags) > 0:

@@ -39,7 +39,12 @@ type snapshot struct {
 	metrics map[string]*dto.MetricFamily // nil when /metrics is unavailable
 	cpu     float64                      // server CPU seconds from /proc; -1 unknown
 	db      map[int]float64              // database processes' CPU seconds by PID
-	self    float64                      // this process's CPU seconds (SDK worker and runner); -1 unknown
+	// parent is the oldest process named --db-process-name (PostgreSQL's
+	// postmaster), 0 when none; reaped is its reaped children's CPU
+	// seconds (cutime+cstime): backends that exited.
+	parent int
+	reaped float64
+	self   float64 // this process's CPU seconds (SDK worker and runner); -1 unknown
 }
 
 func newObserver(metricsURL string, pid int, dbPids []int, dbName string) *observer {
@@ -64,9 +69,15 @@ func (o *observer) snap(ctx context.Context) (snapshot, error) {
 			s.cpu = cpu
 		}
 	}
+	var oldest uint64
 	for _, pid := range o.databasePids() {
-		if cpu, err := procCPU(pid); err == nil {
-			s.db[pid] = cpu
+		st, err := procStat(pid)
+		if err != nil {
+			continue
+		}
+		s.db[pid] = st.cpu
+		if o.dbName != "" && (s.parent == 0 || st.start < oldest) {
+			s.parent, s.reaped, oldest = pid, st.childCPU, st.start
 		}
 	}
 	return s, nil
@@ -124,12 +135,24 @@ func (w window) clientCPU() (float64, bool) {
 }
 
 // dbCPU is the database processes' CPU seconds in the window. A process
-// that appeared during the window counts from zero; one that exited is
-// lost (its time is not visible any more).
+// that appeared during the window counts from zero. One that exited is
+// no longer visible, but once its parent reaped it its whole CPU time is
+// in the parent's cutime+cstime: with --db-process-name the increase of
+// the oldest process's (PostgreSQL's postmaster) reaped-children time is
+// added, less what exited processes had used before the window (already
+// in the first snapshot). Without it, an exited process's time is lost.
 func (w window) dbCPU() float64 {
 	var total float64
 	for pid, b := range w.b.db {
 		total += b - w.a.db[pid]
+	}
+	if w.a.parent != 0 && w.a.parent == w.b.parent {
+		total += w.b.reaped - w.a.reaped
+		for pid, a := range w.a.db {
+			if _, alive := w.b.db[pid]; !alive {
+				total -= a
+			}
+		}
 	}
 	return total
 }
@@ -262,32 +285,54 @@ func gaugeOrCounter(mfs map[string]*dto.MetricFamily, name string) (float64, boo
 
 // procCPU is a process's user+system CPU seconds from /proc/PID/stat.
 func procCPU(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStatCPU(b)
+	st, err := procStat(pid)
+	return st.cpu, err
 }
 
-// parseStatCPU reads utime and stime (fields 14 and 15) of a
-// /proc/PID/stat line. The command name (field 2) may hold spaces and
-// parentheses, so fields are counted after its last ')'.
+// stat is what the bench reads of /proc/PID/stat.
+type stat struct {
+	cpu      float64 // utime+stime, seconds
+	childCPU float64 // cutime+cstime: reaped children's, seconds
+	start    uint64  // starttime, clock ticks after boot
+}
+
+func procStat(pid int) (stat, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return stat{}, err
+	}
+	return parseStat(b)
+}
+
+// parseStatCPU reads utime and stime of a /proc/PID/stat line.
 func parseStatCPU(b []byte) (float64, error) {
+	st, err := parseStat(b)
+	return st.cpu, err
+}
+
+// parseStat reads utime, stime, cutime, cstime (fields 14-17) and
+// starttime (field 22) of a /proc/PID/stat line. The command name (field
+// 2) may hold spaces and parentheses, so fields are counted after its
+// last ')'.
+func parseStat(b []byte) (stat, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("malformed /proc stat %q", b)
+		return stat{}, fmt.Errorf("malformed /proc stat %q", b)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): utime is field 14 -> f[11], stime f[12].
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc stat %q", b)
+	// f[0] is field 3 (state): field n is f[n-3].
+	if len(f) < 20 {
+		return stat{}, fmt.Errorf("short /proc stat %q", b)
 	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("malformed /proc stat %q", b)
+	var v [5]uint64
+	for k, n := range []int{14, 15, 16, 17, 22} {
+		x, err := strconv.ParseUint(f[n-3], 10, 64)
+		if err != nil {
+			return stat{}, fmt.Errorf("malformed /proc stat %q", b)
+		}
+		v[k] = x
 	}
-	return float64(ut+st) / clockTicks, nil
+	return stat{cpu: float64(v[0]+v[1]) / clockTicks, childCPU: float64(v[2]+v[3]) / clockTicks, start: v[4]}, nil
 }
 
 // procMemory returns VmRSS and VmHWM (peak RSS) of a process, in bytes.

@@ -22,6 +22,31 @@ func TestParseStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseStatReapedChildren(t *testing.T) {
+	line := "77 (postgres) S 1 77 77 0 -1 4194560 1234 0 0 0 30 20 700 300 20 0 1 0 5000 0 0"
+	st, err := parseStat([]byte(line))
+	if err != nil || st.cpu != 0.5 || st.childCPU != 10 || st.start != 5000 {
+		t.Fatalf("parseStat = %+v, %v; want cpu 0.5 s, children 10 s, start 5000", st, err)
+	}
+}
+
+// A backend that exits during the window is counted through the
+// postmaster's reaped-children time, less what it had used before.
+func TestDBCPUCountsReapedBackends(t *testing.T) {
+	a := snapshot{db: map[int]float64{1: 1, 10: 2, 11: 3}, parent: 1, reaped: 100}
+	// 10 ran 0.5 s more and exited (reaped: 2.5 s); 11 ran 1 s more; 12
+	// appeared and ran 0.25 s; the postmaster itself 0.
+	b := snapshot{db: map[int]float64{1: 1, 11: 4, 12: 0.25}, parent: 1, reaped: 102.5}
+	if got := (window{a, b}).dbCPU(); got != 0.5+1+0.25 {
+		t.Errorf("dbCPU = %v, want 1.75", got)
+	}
+	// A restarted postmaster (another PID) is not compared.
+	b.parent = 2
+	if got := (window{a, b}).dbCPU(); got != 1.25 {
+		t.Errorf("dbCPU across a postmaster restart = %v, want the live processes' 1.25", got)
+	}
+}
+
 func TestParseStatusMemory(t *testing.T) {
 	status := "Name:\tsundial\nVmPeak:\t 2000000 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\nThreads:\t12\n"
 	rss, hwm, err := parseStatusMemory(strings.NewReader(status))
@@ -124,6 +149,11 @@ state_transition_count_count 1205
 }
 
 func TestParseFlags(t *testing.T) {
+	for _, bad := range [][]string{{"--driver", "grpc"}, {"--driver", "raw", "-w", "signals"}, {"--mutexprofile", "m.pprof"}} {
+		if _, err := parseFlags(bad, &strings.Builder{}); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
 	o, err := parseFlags([]string{"--spawn", "-w", "idle", "-c", "5"}, &strings.Builder{})
 	if err != nil || o.count != 1000 || o.concurrency != 5 {
 		t.Fatalf("idle defaults: %+v, %v", o, err)

@@ -13,6 +13,7 @@ import (
 // measured (no /metrics, no PID); the JSON then has null.
 type result struct {
 	Workload      string    `json:"workload"`
+	Driver        string    `json:"driver"` // sdk or raw
 	Count         int       `json:"count"`
 	Concurrency   int       `json:"concurrency"`
 	DurationSec   float64   `json:"duration_sec"` // measured window
@@ -201,6 +202,9 @@ func latencyFigures(ds []time.Duration, p99 bool) latencies {
 func (r *result) summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "sundial-bench %s count=%d c=%d %s %.0fs: ", r.Workload, r.Count, r.Concurrency, r.Backend, r.DurationSec)
+	if r.Driver == "raw" {
+		b.WriteString("[raw driver] ")
+	}
 	if r.Idle != nil {
 		id := r.Idle
 		fmt.Fprintf(&b, "%d open workflows (started at %.0f/s), RSS %s -> %s (peak %s), %s/open workflow, heap %s, history cache %s",

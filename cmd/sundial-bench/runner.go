@@ -36,6 +36,12 @@ func (r *recorder) all() []outcome {
 	return append([]outcome(nil), r.outs...)
 }
 
+// loadRunner runs one workflow of the workload to its end (the SDK driver
+// or the raw one).
+type loadRunner interface {
+	runOne(ctx context.Context) outcome
+}
+
 // profiler captures a server CPU profile over the measurement window.
 type profiler func(ctx context.Context, d time.Duration) error
 
@@ -43,7 +49,7 @@ type profiler func(ctx context.Context, d time.Duration) error
 // starts a workflow, drives it and waits for its result, then starts the
 // next, until the end of -d. Counters are read at the end of the warm-up
 // and at the end of -d; only workflows that ended in between count.
-func runLoad(ctx context.Context, d *driver, o *options, obs *observer, prof profiler, log *slog.Logger) (*result, error) {
+func runLoad(ctx context.Context, d loadRunner, o *options, obs *observer, prof profiler, log *slog.Logger) (*result, error) {
 	now := time.Now()
 	ph := phases{measureStart: now.Add(o.warmup)}
 	ph.stopStarting = ph.measureStart.Add(o.duration)

@@ -129,8 +129,8 @@ func (s *spawned) startDevArgs(o *options, port int) ([]string, error) {
 		}
 		args = append(args, "--pprof-port", strconv.Itoa(pp))
 		s.pprofBase = fmt.Sprintf("http://localhost:%d", pp)
-	} else if o.cpuProfile != "" {
-		return nil, fmt.Errorf("--cpuprofile: %s start-dev has no --pprof-port flag", s.bin)
+	} else if o.cpuProfile != "" || o.mutexProfile != "" || o.blockProfile != "" || o.traceFile != "" {
+		return nil, fmt.Errorf("--cpuprofile, --mutexprofile, --blockprofile, --trace: %s start-dev has no --pprof-port flag", s.bin)
 	}
 	return args, nil
 }
@@ -273,32 +273,81 @@ func (s *spawned) stop(log *slog.Logger) {
 	_ = os.RemoveAll(s.dir)
 }
 
-// profile writes a CPU profile of the server over d to file.
-func (s *spawned) profile(file string) profiler {
+// Sampling rates asked of the server for --mutexprofile and
+// --blockprofile: one contention event in mutexFraction, one sample per
+// blockRateNs nanoseconds blocked.
+const (
+	mutexFraction = 5
+	blockRateNs   = 10_000
+	maxTraceSecs  = 5 // an execution trace grows by megabytes a second
+)
+
+// profiles writes the server's CPU, mutex and block profiles (those with
+// a file name) over the measurement, taken at the same time. Mutex and
+// block profiling are enabled on the server for the measurement only.
+func (s *spawned) profiles(cpuFile, mutexFile, blockFile, traceFile string) profiler {
 	return func(ctx context.Context, d time.Duration) error {
 		secs := int(d.Seconds())
 		if secs < 1 {
 			secs = 1
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet,
-			fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.pprofBase, secs), nil)
-		if err != nil {
-			return err
+		var mutex, block int
+		if mutexFile != "" {
+			mutex = mutexFraction
 		}
-		resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
-		if err != nil {
-			return err
+		if blockFile != "" {
+			block = blockRateNs
 		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
+		if mutex > 0 || block > 0 {
+			if err := httpOK(ctx, fmt.Sprintf("%s/debug/pprof/rates?mutex=%d&block=%d", s.pprofBase, mutex, block)); err != nil {
+				return fmt.Errorf("enabling mutex/block profiling: %w", err)
+			}
+			defer func() { _ = httpOK(context.Background(), s.pprofBase+"/debug/pprof/rates?mutex=0&block=0") }()
 		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("HTTP %s: %s", resp.Status, bytes.TrimSpace(body))
+		errs := make(chan error, 4)
+		n := 0
+		for _, p := range []struct{ name, file string }{{"profile", cpuFile}, {"mutex", mutexFile}, {"block", blockFile}, {"trace", traceFile}} {
+			if p.file == "" {
+				continue
+			}
+			n++
+			secs := secs
+			if p.name == "trace" {
+				secs = min(secs, maxTraceSecs)
+			}
+			go func() { errs <- s.fetchProfile(ctx, p.name, p.file, secs, d) }()
 		}
-		return os.WriteFile(file, body, 0o644)
+		var first error
+		for range n {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
 	}
+}
+
+// fetchProfile writes /debug/pprof/NAME?seconds=secs (a delta over secs
+// for mutex and block) to file.
+func (s *spawned) fetchProfile(ctx context.Context, name, file string, secs int, d time.Duration) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", s.pprofBase, name, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %s: %s", name, resp.Status, bytes.TrimSpace(body))
+	}
+	return os.WriteFile(file, body, 0o644)
 }
 
 // gc makes the server run a garbage collection (through pprof's heap

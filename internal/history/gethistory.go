@@ -141,13 +141,18 @@ func (e *Engine) GetWorkflowExecutionHistory(ctx context.Context, namespaceID st
 		tok = historyToken{RunID: key.RunID, Next: 1}
 	}
 	deadline := time.Now().Add(e.opts.Dynamic.Duration("history.longPollExpirationInterval", 20*time.Second))
+	closeOnly := req.GetHistoryEventFilterType() == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT
 	for {
-		ch := e.watch.wait(key)
+		ch := e.watch.wait
+		if closeOnly {
+			ch = e.watch.waitClose
+		}
+		changed := ch(key) // before the read, so no change is missed
 		v, err := e.runView(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		if req.GetHistoryEventFilterType() == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
+		if closeOnly {
 			if v.closeID > 0 {
 				events, _, err := e.readPage(ctx, key, historyToken{Next: v.closeID, End: v.closeID + 1}, 1)
 				return historyResponse(events, nil), err
@@ -164,7 +169,7 @@ func (e *Engine) GetWorkflowExecutionHistory(ctx context.Context, namespaceID st
 		if !req.GetWaitNewEvent() {
 			return historyResponse(nil, nil), nil
 		}
-		if !e.longPoll(ctx, ch, deadline) {
+		if !e.longPoll(ctx, changed, deadline) {
 			return historyResponse(nil, tok.encode()), nil
 		}
 	}

@@ -162,7 +162,11 @@ func (e *Engine) persist(sh *shard, key persistence.WorkflowKey, ent *entry, out
 	ent.tail.append(events)
 	e.recordTransition(ent.st, out.Closed)
 	sh.enqueue(rows)
-	e.watch.notify(key)
+	if ent.st.Running() {
+		e.watch.notifyOpen(key)
+	} else {
+		e.watch.notify(key)
+	}
 	return nil
 }
 
@@ -242,16 +246,30 @@ func encodeEvents(out statemachine.Output) ([]persistence.HistoryEvent, error) {
 	return evs, nil
 }
 
-// watchers wake long polls when a run changes.
+// watchers wake long polls when a run changes. A long poll for a run's
+// close event waits on the close channels, which writes that leave the run
+// open (notifyOpen) do not wake: it sleeps once instead of re-reading the
+// run (behind its workflow lock) at every transition.
 type watchers struct {
 	mu     sync.Mutex
-	m      map[persistence.WorkflowKey]chan struct{}
+	m      map[persistence.WorkflowKey]chan struct{} // any change
+	closes map[persistence.WorkflowKey]chan struct{} // a change that may have closed the run
 	closed bool
 }
 
 // wait returns a channel closed at key's next change (or on shutdown).
 // Take it before reading the state, so no change is missed.
 func (w *watchers) wait(key persistence.WorkflowKey) <-chan struct{} {
+	return w.channel(&w.m, key)
+}
+
+// waitClose returns a channel closed at key's next change that may have
+// closed the run (or on shutdown); like wait, take it before reading.
+func (w *watchers) waitClose(key persistence.WorkflowKey) <-chan struct{} {
+	return w.channel(&w.closes, key)
+}
+
+func (w *watchers) channel(m *map[persistence.WorkflowKey]chan struct{}, key persistence.WorkflowKey) <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -259,29 +277,48 @@ func (w *watchers) wait(key persistence.WorkflowKey) <-chan struct{} {
 		close(ch)
 		return ch
 	}
-	ch := w.m[key]
+	if *m == nil {
+		*m = map[persistence.WorkflowKey]chan struct{}{}
+	}
+	ch := (*m)[key]
 	if ch == nil {
 		ch = make(chan struct{})
-		w.m[key] = ch
+		(*m)[key] = ch
 	}
 	return ch
 }
 
+// notify wakes every watcher of key: the run changed, maybe closed.
 func (w *watchers) notify(key persistence.WorkflowKey) {
 	w.mu.Lock()
-	if ch := w.m[key]; ch != nil {
-		close(ch)
-		delete(w.m, key)
-	}
+	wake(w.m, key)
+	wake(w.closes, key)
 	w.mu.Unlock()
+}
+
+// notifyOpen wakes the watchers of any change of key: the run changed and
+// is still open.
+func (w *watchers) notifyOpen(key persistence.WorkflowKey) {
+	w.mu.Lock()
+	wake(w.m, key)
+	w.mu.Unlock()
+}
+
+func wake(m map[persistence.WorkflowKey]chan struct{}, key persistence.WorkflowKey) {
+	if ch := m[key]; ch != nil {
+		close(ch)
+		delete(m, key)
+	}
 }
 
 func (w *watchers) closeAll() {
 	w.mu.Lock()
 	w.closed = true
-	for k, ch := range w.m {
-		close(ch)
-		delete(w.m, k)
+	for _, m := range []map[persistence.WorkflowKey]chan struct{}{w.m, w.closes} {
+		for k, ch := range m {
+			close(ch)
+			delete(m, k)
+		}
 	}
 	w.mu.Unlock()
 }

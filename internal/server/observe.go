@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -42,11 +43,46 @@ func (s *Server) startObservability() error {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/rates", profileRates)
 		if _, err := s.listenHTTP("pprof", s.cfg.PProfAddress, mux); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// profileRates sets the mutex and block profiling rates, off by default:
+// /debug/pprof/rates?mutex=N&block=NS samples one contention event in N
+// (runtime.SetMutexProfileFraction) and one blocking event per NS
+// nanoseconds blocked (runtime.SetBlockProfileRate); 0 turns either off,
+// an absent parameter leaves it as it is. Then /debug/pprof/mutex and
+// /debug/pprof/block (with ?seconds= for a delta) have samples.
+func profileRates(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var set []func()
+	for _, p := range []struct {
+		name  string
+		apply func(int)
+	}{
+		{"mutex", func(n int) { runtime.SetMutexProfileFraction(n) }},
+		{"block", runtime.SetBlockProfileRate},
+	} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			http.Error(w, fmt.Sprintf("%s=%q: want an integer >= 0", p.name, v), http.StatusBadRequest)
+			return
+		}
+		set = append(set, func() { p.apply(n) })
+	}
+	for _, f := range set {
+		f()
+	}
+	mutex := runtime.SetMutexProfileFraction(-1)
+	fmt.Fprintf(w, "mutex fraction %d\n", mutex)
 }
 
 // listenHTTP serves h on addr in the background; teardown stops it.

@@ -1,6 +1,7 @@
 package statemachine
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -178,6 +179,33 @@ func BenchmarkEncodeState(b *testing.B) {
 func BenchmarkDecodeState(b *testing.B) {
 	s, _ := benchScheduledActivity(b, t0)
 	blob, err := s.Encode()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(blob)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(blob); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeStateJSON and BenchmarkDecodeStateJSON are the same state
+// in the JSON encoding used before codec.go (still decoded for old rows).
+func BenchmarkEncodeStateJSON(b *testing.B) {
+	s, _ := benchScheduledActivity(b, t0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeStateJSON(b *testing.B) {
+	s, _ := benchScheduledActivity(b, t0)
+	blob, err := json.Marshal(s)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,8 @@ import (
 
 // State is a run's mutable state, derived from its history plus the facts
 // history does not record (activity attempts, heartbeats, transient workflow
-// tasks, buffered events). It is encoded with Encode and stored as one blob.
+// tasks, buffered events). It is encoded with Encode (codec.go) and stored as
+// one blob; the JSON tags are the encoding of states stored before it.
 type State struct {
 	Execution ExecutionInfo `json:"execution"`
 	// NextEventID is the ID the next written event gets.
@@ -242,20 +243,12 @@ func (s *State) Running() bool {
 	return s.Execution.Status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 }
 
-// Encode serializes the state for the store.
-func (s *State) Encode() ([]byte, error) { return json.Marshal(s) }
-
-// Decode parses a stored state.
-func Decode(b []byte) (*State, error) {
+// decodeJSON parses a state stored as JSON (before the binary encoding
+// of codec.go).
+func decodeJSON(b []byte) (*State, error) {
 	var s State
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("decode mutable state: %w", err)
-	}
-	if s.Activities == nil {
-		s.Activities = map[int64]*ActivityInfo{}
-	}
-	if s.Timers == nil {
-		s.Timers = map[string]*TimerInfo{}
 	}
 	return &s, nil
 }

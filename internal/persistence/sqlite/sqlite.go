@@ -16,6 +16,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -48,6 +49,16 @@ var schemaFS embed.FS
 // SchemaVersion.
 type Store struct {
 	*sqlstore.Store
+	ckpt *checkpointer // nil for ":memory:"
+}
+
+// Close stops the checkpointer and closes the database.
+func (s *Store) Close() error {
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.stop()
+	}
+	return errors.Join(err, s.Store.Close())
 }
 
 var _ persistence.Store = (*Store)(nil)
@@ -122,7 +133,14 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 		}
 		return nil, err
 	}
-	return &Store{Store: s}, nil
+	st := &Store{Store: s}
+	if !memory {
+		if st.ckpt, err = startCheckpointer(path, logger); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return st, nil
 }
 
 func dsn(path string, params ...string) string {
@@ -138,7 +156,8 @@ func busyPragma() string {
 func openWriter(ctx context.Context, path string, memory bool) (*sql.DB, error) {
 	params := []string{busyPragma(), "_txlock=immediate"}
 	if !memory {
-		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)")
+		// Checkpoints run on their own connection (checkpoint.go).
+		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=synchronous(FULL)", "_pragma=wal_autocheckpoint(0)")
 	}
 	db, err := openCached(dsn(path, params...))
 	if err != nil {
@@ -157,6 +176,9 @@ func openWriter(ctx context.Context, path string, memory bool) (*sql.DB, error) 
 	err = checkPragma(ctx, db, "journal_mode", wantJournal)
 	if err == nil && !memory {
 		err = checkPragma(ctx, db, "synchronous", "2") // FULL
+	}
+	if err == nil && !memory {
+		err = checkPragma(ctx, db, "wal_autocheckpoint", "0")
 	}
 	if err != nil {
 		_ = db.Close()
