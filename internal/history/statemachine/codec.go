@@ -263,6 +263,14 @@ func (e *encoder) activity(a *ActivityInfo) {
 	e.str(a.LastWorkerIdentity)
 	e.bool(a.CancelRequested)
 	e.int(a.CancelRequestEventID)
+	e.bool(a.Paused)
+	e.time(a.PauseTime)
+	e.str(a.PauseIdentity)
+	e.str(a.PauseReason)
+	e.bool(a.ResetRequested)
+	e.bool(a.ResetHeartbeat)
+	e.int(int64(a.Stamp))
+	e.bytes(a.Priority)
 }
 
 func (e *encoder) retry(r *RetryPolicy) {
@@ -525,6 +533,14 @@ func (d *decoder) activity() *ActivityInfo {
 	a.LastWorkerIdentity = d.str()
 	a.CancelRequested = d.bool()
 	a.CancelRequestEventID = d.int()
+	a.Paused = d.bool()
+	a.PauseTime = d.time()
+	a.PauseIdentity = d.str()
+	a.PauseReason = d.str()
+	a.ResetRequested = d.bool()
+	a.ResetHeartbeat = d.bool()
+	a.Stamp = d.int32()
+	a.Priority = d.bytes()
 	return a
 }
 
