@@ -133,22 +133,17 @@ func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) 
 const maxTrackedRunning = 10
 
 // needRefresh reports whether this tick must look at the running
-// workflows: a buffered start's overlap policy or pause-on-failure
-// depends on them, or too many are tracked. Otherwise a tick costs no
+// workflows: a start is buffered (its overlap policy and its last
+// completion result depend on them), pause-on-failure is set, or too
+// many are tracked. Otherwise a tick costs no
 // describe calls (Describe looks at them live).
 func needRefresh(st *state) bool {
 	if len(st.Running) == 0 {
 		return false
 	}
-	if st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning {
-		return true
-	}
-	for _, b := range st.Buffer {
-		if b.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL {
-			return true
-		}
-	}
-	return false
+	// A start carries the last completion result and failure: learn
+	// how the tracked runs ended first.
+	return len(st.Buffer) > 0 || st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning
 }
 
 // runBuffer takes buffered actions in order as their overlap policies

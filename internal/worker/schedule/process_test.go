@@ -34,6 +34,10 @@ func (f *fakeWorkflows) DescribeWorkflowExecution(_ context.Context, req *workfl
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil
 }
 
+func (f *fakeWorkflows) GetWorkflowExecutionHistory(_ context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	return &workflowservice.GetWorkflowExecutionHistoryResponse{}, nil
+}
+
 func (f *fakeWorkflows) TerminateWorkflowExecution(_ context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
 	f.terminated = append(f.terminated, req.WorkflowExecution.WorkflowId)
 	return &workflowservice.TerminateWorkflowExecutionResponse{}, nil
