@@ -188,7 +188,7 @@ func TestStoppedJobIsLeftAlone(t *testing.T) {
 	req := terminate("job")
 	req.Executions = []*commonpb.WorkflowExecution{{WorkflowId: "w"}}
 	h.create(req, persistence.BatchProgress{Total: 1})
-	if err := h.store.CloseBatchJob(t.Context(), nsID, "job", persistence.BatchJobFailed, time.Now(), nil); err != nil {
+	if err := h.store.CloseBatchJob(t.Context(), nsID, "job", "", persistence.BatchJobFailed, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	h.worker.Start(h.client)

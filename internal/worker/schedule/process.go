@@ -13,11 +13,12 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
-// processWithRetry runs one tick of a due schedule, reloading it when an
-// API call changed it meanwhile (the tick's starts dedup when redone).
-func (s *Service) processWithRetry(ctx context.Context, rec *persistence.ScheduleRecord) error {
+// processWithRetry runs one tick of a leased schedule, reloading it when
+// an API call changed it meanwhile (the tick's starts dedup when redone).
+// It stops when the lease is lost: another process has the schedule.
+func (s *Service) processWithRetry(ctx context.Context, rec *persistence.ScheduleRecord, actBefore time.Time) error {
 	for attempt := 0; ; attempt++ {
-		err := s.process(ctx, rec)
+		err := s.process(ctx, rec, actBefore)
 		if !errors.Is(err, persistence.ErrConditionFailed) || attempt >= 3 {
 			return err
 		}
@@ -27,39 +28,68 @@ func (s *Service) processWithRetry(ctx context.Context, rec *persistence.Schedul
 		} else if err != nil {
 			return err
 		}
+		if rec.LeaseOwner != s.opts.Owner {
+			s.log.Info("schedule: lease lost; another process has the schedule", "schedule_id", rec.ScheduleID)
+			return nil
+		}
 	}
 }
 
-// process is one tick: turn the spec's due times into buffered starts,
-// look at running workflows, take the buffered actions the overlap
-// policy allows, and write the state back conditioned on the version
-// read. The order makes actions exactly-once: a crash after a start but
-// before the write redoes the same starts with the same request IDs,
-// which dedup.
-func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord) error {
+// process is one tick of a schedule leased to this process: turn the
+// spec's due times into buffered starts, look at running workflows, take
+// the buffered actions the overlap policy allows (before actBefore), and
+// write the state back conditioned on the version read and the lease,
+// which the write ends. The order makes actions exactly-once: a crash
+// after a start but before the write redoes the same starts with the
+// same request IDs, which dedup. A schedule idle for longer than
+// KeyIdleTime is deleted instead.
+func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord, actBefore time.Time) error {
 	st, err := decodeState(rec.Data)
 	if err != nil {
 		return err
 	}
 	now := s.opts.Clock.Now()
+	actCtx, cancel := context.WithDeadline(ctx, actBefore)
+	defer cancel()
 	behind := takeSpecActions(st, now, rec.ScheduleID)
 	if needRefresh(st) {
-		s.refreshRunning(ctx, st, rec.ScheduleID)
+		s.refreshRunning(actCtx, st, rec.ScheduleID)
 		if st.paused() {
 			dropSpecStarts(st) // paused on a failure: no more scheduled actions
 		}
 	}
-	actErr := s.runBuffer(ctx, st, rec.ScheduleID, now)
+	actErr := s.runBuffer(actCtx, st, rec.ScheduleID, now)
 	if actErr != nil {
 		s.log.Warn("schedule: taking action", "schedule_id", rec.ScheduleID, "error", actErr)
 	}
-	next := s.nextRunTime(st, now, behind || actErr != nil)
+	next, expired := s.settle(st, now, s.nextRunTime(st, now, behind || actErr != nil))
+	if expired {
+		s.log.Info("schedule: deleting a schedule idle for longer than "+KeyIdleTime, "namespace", st.Namespace, "schedule_id", rec.ScheduleID)
+		return s.opts.Store.DeleteLeasedSchedule(ctx, rec.NamespaceID, rec.ScheduleID, s.opts.Owner, rec.Version)
+	}
 	data, err := encodeState(st)
 	if err != nil {
 		return err
 	}
 	return s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
-		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data}, rec.Version)
+		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data, LeaseOwner: s.opts.Owner}, rec.Version)
+}
+
+// settle applies the idle rule to next, the time the schedule needs
+// looking at again: a schedule that can take no more actions (next is
+// zero) and is neither paused nor trigger-only is idle since now (or
+// since earlier), and is looked at again when KeyIdleTime has passed;
+// expired reports that it has. Any action or change ends idleness.
+func (s *Service) settle(st *state, now, next time.Time) (_ time.Time, expired bool) {
+	if !next.IsZero() || st.paused() || st.spec.empty() {
+		st.IdleSince = time.Time{}
+		return next, false
+	}
+	if st.IdleSince.IsZero() {
+		st.IdleSince = now
+	}
+	deadline := st.IdleSince.Add(s.idleTime())
+	return deadline, !now.Before(deadline)
 }
 
 // specRequestID is the request ID of the spec's action at nominal: the

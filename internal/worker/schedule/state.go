@@ -68,6 +68,10 @@ type state struct {
 	LastCompletion   []byte `json:"lcr,omitempty"`
 	ContinuedFailure []byte `json:"cf,omitempty"`
 
+	// IdleSince is when the schedule last became unable to take more
+	// actions (zero while it can): it is deleted KeyIdleTime later.
+	IdleSince time.Time `json:"idle,omitzero"`
+
 	CreateTime time.Time `json:"created"`
 	UpdateTime time.Time `json:"updated,omitzero"`
 
