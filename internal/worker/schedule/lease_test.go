@@ -1,0 +1,176 @@
+package schedule
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	schedulepb "go.temporal.io/api/schedule/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/persistence/postgres"
+	"github.com/sundialhq/sundial/internal/persistence/sqlite"
+	"github.com/sundialhq/sundial/internal/persistence/sqltest"
+)
+
+// startCall is one StartWorkflowExecution a scheduler process made.
+type startCall struct {
+	process   string
+	requestID string
+	workflow  string
+	at        time.Time
+}
+
+// sharedWorkflows is the cluster both scheduler processes act on: it
+// records every start call with the process that made it; a call whose
+// context has ended records nothing (a killed process acts no more).
+type sharedWorkflows struct {
+	mu    sync.Mutex
+	calls []startCall
+}
+
+type processWorkflows struct {
+	name string
+	all  *sharedWorkflows
+}
+
+func (p processWorkflows) StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p.all.mu.Lock()
+	defer p.all.mu.Unlock()
+	p.all.calls = append(p.all.calls, startCall{p.name, req.RequestId, req.WorkflowId, time.Now()})
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: "run-" + req.RequestId}, nil
+}
+
+func (p processWorkflows) DescribeWorkflowExecution(context.Context, *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil
+}
+
+func (p processWorkflows) GetWorkflowExecutionHistory(context.Context, *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	return &workflowservice.GetWorkflowExecutionHistoryResponse{}, nil
+}
+
+func (p processWorkflows) TerminateWorkflowExecution(context.Context, *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	return &workflowservice.TerminateWorkflowExecutionResponse{}, nil
+}
+
+func (p processWorkflows) RequestCancelWorkflowExecution(context.Context, *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error) {
+	return &workflowservice.RequestCancelWorkflowExecutionResponse{}, nil
+}
+
+// TestTwoSchedulersShareSchedules: two scheduler processes on one store
+// with schedules firing every second. While both run, every action is
+// taken by exactly one of them (no request ID is started twice) and both
+// take some; when A stops dead in the middle of its work (its context
+// ends, its leases stay), B takes its schedules over within the lease and
+// no scheduled second is missed.
+func TestTwoSchedulersShareSchedules(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		store, err := sqlite.Open(t.TempDir()+"/s.db", nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { store.Close() })
+		testTwoSchedulers(t, store, store)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		opts := sqltest.Postgres.NewDatabase(t)
+		a, err := postgres.Open(t.Context(), opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		b, err := postgres.Open(t.Context(), opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { b.Close() })
+		testTwoSchedulers(t, a, b)
+	})
+}
+
+func testTwoSchedulers(t *testing.T, storeA, storeB persistence.ScheduleStore) {
+	const n = 20
+	const lease = 2 * time.Second
+	dyn := config.NewDynamic(map[string]any{KeyLeaseDuration: lease.String(), KeyPollInterval: "100ms"})
+	all := &sharedWorkflows{}
+	newService := func(name string, store persistence.ScheduleStore) *Service {
+		s, err := New(Options{Store: store, Dynamic: dyn, Owner: name, BatchSize: 5, Parallel: 4})
+		require.NoError(t, err)
+		s.SetWorkflows(processWorkflows{name: name, all: all})
+		return s
+	}
+	a, b := newService("A", storeA), newService("B", storeB)
+	ns := Namespace{ID: "ns-id", Name: "ns"}
+	created := time.Now()
+	for i := range n {
+		_, err := a.Create(t.Context(), ns, &workflowservice.CreateScheduleRequest{ScheduleId: fmt.Sprintf("s%02d", i),
+			Schedule: &schedulepb.Schedule{
+				Spec: &schedulepb.ScheduleSpec{Interval: []*schedulepb.IntervalSpec{{Interval: durationpb.New(time.Second)}}},
+				Action: &schedulepb.ScheduleAction{Action: &schedulepb.ScheduleAction_StartWorkflow{StartWorkflow: &workflowpb.NewWorkflowExecutionInfo{
+					WorkflowId: fmt.Sprintf("wf%02d", i), WorkflowType: &commonpb.WorkflowType{Name: "T"}, TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}}}},
+				Policies: &schedulepb.SchedulePolicies{OverlapPolicy: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL},
+			}})
+		require.NoError(t, err)
+	}
+	a.Start()
+	b.Start()
+	defer b.Stop()
+	time.Sleep(4 * time.Second) // the scenario: both processes share 4 s of firings
+	a.Stop()
+	killedAt := time.Now()
+	time.Sleep(2*lease + time.Second) // B takes over A's leases when they expire
+	b.Stop()
+	stoppedAt := time.Now()
+
+	all.mu.Lock()
+	defer all.mu.Unlock()
+	byRequest := map[string][]startCall{}
+	perProcess := map[string]int{}
+	for _, c := range all.calls {
+		byRequest[c.requestID] = append(byRequest[c.requestID], c)
+		perProcess[c.process]++
+	}
+	require.Positive(t, perProcess["A"], "A took no action: nothing was shared")
+	require.Positive(t, perProcess["B"], "B took no action")
+	for id, cs := range byRequest {
+		if len(cs) == 1 {
+			continue
+		}
+		// Only a start A made in its last tick may be made again, by B
+		// taking the schedule over after A died (the start then dedups on
+		// its request ID).
+		require.Len(t, cs, 2, "request %s started %d times: %v", id, len(cs), cs)
+		require.Equal(t, "A", cs[0].process, "request %s: %v", id, cs)
+		require.Equal(t, "B", cs[1].process, "request %s: %v", id, cs)
+		require.True(t, cs[1].at.After(killedAt), "request %s started twice while both ran: %v", id, cs)
+	}
+	// Every schedule ran every second from its creation to shortly before
+	// B stopped, with no gap across A's death.
+	for i := range n {
+		var times []time.Time
+		prefix := fmt.Sprintf("wf%02d-", i)
+		for _, cs := range byRequest {
+			if w := cs[0].workflow; len(w) > len(prefix) && w[:len(prefix)] == prefix {
+				ts, err := time.Parse(time.RFC3339, w[len(prefix):])
+				require.NoError(t, err)
+				times = append(times, ts)
+			}
+		}
+		slices.SortFunc(times, func(x, y time.Time) int { return x.Compare(y) })
+		require.NotEmpty(t, times, "schedule %d", i)
+		require.False(t, times[0].After(created.Add(2*time.Second)), "schedule %d started late: %v", i, times[0])
+		require.False(t, times[len(times)-1].Before(stoppedAt.Add(-2*time.Second)), "schedule %d stopped early: %v", i, times[len(times)-1])
+		for j := 1; j < len(times); j++ {
+			require.Equal(t, time.Second, times[j].Sub(times[j-1]), "schedule %d: gap at %v", i, times[j-1])
+		}
+	}
+}
