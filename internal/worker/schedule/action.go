@@ -155,12 +155,18 @@ func (s *Service) cancelRunning(ctx context.Context, st *state, scheduleID strin
 	return nil
 }
 
-// refreshRunning drops the running workflows that have closed, records
-// their final status among the recent actions, and pauses the schedule
-// when one failed or timed out and pause_on_failure is set.
-func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID string) {
+// refreshRunning drops the running workflows that have closed (all of
+// them, or only the newest when all is false), records their final
+// status among the recent actions and their outcome for the next
+// actions, and pauses the schedule when one failed or timed out and
+// pause_on_failure is set.
+func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID string, all bool) {
 	kept := st.Running[:0]
-	for _, r := range st.Running {
+	for i, r := range st.Running {
+		if !all && i < len(st.Running)-1 {
+			kept = append(kept, r)
+			continue
+		}
 		status, err := s.runStatus(ctx, st.Namespace, r)
 		switch {
 		case isNotFound(err):

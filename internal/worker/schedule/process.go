@@ -52,8 +52,8 @@ func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord, 
 	actCtx, cancel := context.WithDeadline(ctx, actBefore)
 	defer cancel()
 	behind := takeSpecActions(st, now, rec.ScheduleID)
-	if needRefresh(st) {
-		s.refreshRunning(actCtx, st, rec.ScheduleID)
+	if refresh, all := needRefresh(st); refresh {
+		s.refreshRunning(actCtx, st, rec.ScheduleID, all)
 		if st.paused() {
 			dropSpecStarts(st) // paused on a failure: no more scheduled actions
 		}
@@ -162,18 +162,25 @@ func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) 
 // forgotten rather than described on every tick.
 const maxTrackedRunning = 10
 
-// needRefresh reports whether this tick must look at the running
-// workflows: a start is buffered (its overlap policy and its last
-// completion result depend on them), pause-on-failure is set, or too
-// many are tracked. Otherwise a tick costs no
-// describe calls (Describe looks at them live).
-func needRefresh(st *state) bool {
+// needRefresh reports which of the running workflows this tick must
+// look at: all when a buffered start's overlap policy or pause-on-failure
+// depends on them or too many are tracked; else only the newest when a
+// start is buffered (it carries the last completion result: with
+// ALLOW_ALL the newest run is the one that usually closed last), so an
+// ALLOW_ALL tick costs one describe call, not one per run.
+func needRefresh(st *state) (any, all bool) {
 	if len(st.Running) == 0 {
-		return false
+		return false, false
 	}
-	// A start carries the last completion result and failure: learn
-	// how the tracked runs ended first.
-	return len(st.Buffer) > 0 || st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning
+	if st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning {
+		return true, true
+	}
+	for _, b := range st.Buffer {
+		if b.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL {
+			return true, true
+		}
+	}
+	return len(st.Buffer) > 0, false
 }
 
 // runBuffer takes buffered actions in order as their overlap policies
