@@ -2,9 +2,11 @@ package schedule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,9 +45,19 @@ type sharedWorkflows struct {
 type processWorkflows struct {
 	name string
 	all  *sharedWorkflows
+	// dying: the process dies at its next start, which hangs until its
+	// context ends (counted in hung) and makes it dead.
+	dying, dead *atomic.Bool
+	hung        *atomic.Int64
 }
 
 func (p processWorkflows) StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if p.dying.Load() {
+		p.dead.Store(true)
+		p.hung.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -72,12 +84,43 @@ func (p processWorkflows) RequestCancelWorkflowExecution(context.Context, *workf
 	return &workflowservice.RequestCancelWorkflowExecutionResponse{}, nil
 }
 
+// deadStore is a process's view of the store: once the process is dead
+// nothing it does reaches the store.
+type deadStore struct {
+	persistence.ScheduleStore
+	dead *atomic.Bool
+}
+
+var errDead = errors.New("process is dead")
+
+func (d deadStore) ClaimDueSchedules(ctx context.Context, owner string, now, until time.Time, limit int) ([]*persistence.ScheduleRecord, error) {
+	if d.dead.Load() {
+		return nil, errDead
+	}
+	return d.ScheduleStore.ClaimDueSchedules(ctx, owner, now, until, limit)
+}
+
+func (d deadStore) UpdateSchedule(ctx context.Context, rec *persistence.ScheduleRecord, v int64) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.ScheduleStore.UpdateSchedule(ctx, rec, v)
+}
+
+func (d deadStore) GetSchedule(ctx context.Context, ns, id string) (*persistence.ScheduleRecord, error) {
+	if d.dead.Load() {
+		return nil, errDead
+	}
+	return d.ScheduleStore.GetSchedule(ctx, ns, id)
+}
+
 // TestTwoSchedulersShareSchedules: two scheduler processes on one store
 // with schedules firing every second. While both run, every action is
 // taken by exactly one of them (no request ID is started twice) and both
-// take some; when A stops dead in the middle of its work (its context
-// ends, its leases stay), B takes its schedules over within the lease and
-// no scheduled second is missed.
+// take some; when A dies in the middle of a tick (a start hangs, then
+// nothing it writes reaches the store: it dies holding leases), B takes
+// its schedules over when the leases expire and no scheduled second is
+// missed.
 func TestTwoSchedulersShareSchedules(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		store, err := sqlite.Open(t.TempDir()+"/s.db", nil)
@@ -102,13 +145,15 @@ func testTwoSchedulers(t *testing.T, storeA, storeB persistence.ScheduleStore) {
 	const lease = 2 * time.Second
 	dyn := config.NewDynamic(map[string]any{KeyLeaseDuration: lease.String(), KeyPollInterval: "100ms"})
 	all := &sharedWorkflows{}
-	newService := func(name string, store persistence.ScheduleStore) *Service {
-		s, err := New(Options{Store: store, Dynamic: dyn, Owner: name, BatchSize: 5, Parallel: 4})
+	var dyingA, deadA, dyingB, deadB atomic.Bool
+	var hungA, hungB atomic.Int64
+	newService := func(name string, store persistence.ScheduleStore, dying, dead *atomic.Bool, hung *atomic.Int64) *Service {
+		s, err := New(Options{Store: deadStore{store, dead}, Dynamic: dyn, Owner: name, BatchSize: 5, Parallel: 4})
 		require.NoError(t, err)
-		s.SetWorkflows(processWorkflows{name: name, all: all})
+		s.SetWorkflows(processWorkflows{name: name, all: all, dying: dying, dead: dead, hung: hung})
 		return s
 	}
-	a, b := newService("A", storeA), newService("B", storeB)
+	a, b := newService("A", storeA, &dyingA, &deadA, &hungA), newService("B", storeB, &dyingB, &deadB, &hungB)
 	ns := Namespace{ID: "ns-id", Name: "ns"}
 	created := time.Now()
 	for i := range n {
@@ -123,10 +168,16 @@ func testTwoSchedulers(t *testing.T, storeA, storeB persistence.ScheduleStore) {
 	}
 	a.Start()
 	b.Start()
+	defer a.Stop()
 	defer b.Stop()
 	time.Sleep(4 * time.Second) // the scenario: both processes share 4 s of firings
-	a.Stop()
+	dyingA.Store(true)
 	killedAt := time.Now()
+	deadline := time.Now().Add(10 * time.Second)
+	for hungA.Load() == 0 { // A dies in a tick, holding leases
+		require.True(t, time.Now().Before(deadline), "A never took an action after it died")
+		time.Sleep(10 * time.Millisecond) // polling a condition
+	}
 	time.Sleep(2*lease + time.Second) // B takes over A's leases when they expire
 	b.Stop()
 	stoppedAt := time.Now()
