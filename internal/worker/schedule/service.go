@@ -167,28 +167,45 @@ func (s *Service) loop() {
 		if full && !failed {
 			continue
 		}
+		s.idle(ctx, failed)
+	}
+}
+
+// idle waits until a schedule is due or a wake-up comes: it sleeps until
+// the earliest next run time, at most the poll interval (a schedule
+// another process created or changed is seen within it), looking at the
+// earliest time again after each poll (one indexed read: an idle poll
+// writes nothing). After a failed pass it waits Recheck first.
+func (s *Service) idle(ctx context.Context, failed bool) {
+	for ctx.Err() == nil {
 		wait := s.pollInterval()
 		if failed {
-			wait = s.opts.Recheck
+			wait, failed = s.opts.Recheck, false
 		} else if next, ok, err := s.opts.Store.NextScheduleRunTime(ctx); err != nil {
 			wait = s.opts.Recheck
 		} else if ok {
-			wait = min(wait, max(0, next.Sub(s.opts.Clock.Now())))
+			if !next.After(s.opts.Clock.Now()) {
+				return
+			}
+			wait = min(wait, next.Sub(s.opts.Clock.Now()))
 		}
-		if wait > 0 {
-			s.sleep(ctx, wait)
+		if s.sleep(ctx, wait) {
+			return
 		}
 	}
 }
 
-func (s *Service) sleep(ctx context.Context, d time.Duration) {
+// sleep waits d, or until a wake-up (it then reports true) or ctx ends.
+func (s *Service) sleep(ctx context.Context, d time.Duration) (woken bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-s.wake:
+		return true
 	case <-t.C:
 	}
+	return false
 }
 
 func (s *Service) pollInterval() time.Duration {
