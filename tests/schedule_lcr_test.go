@@ -123,4 +123,3 @@ func TestScheduleLastCompletionResult(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, counterResult{N: 5}, res, "a completion clears the failure")
 }
-

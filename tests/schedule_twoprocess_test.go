@@ -115,7 +115,7 @@ func TestSchedulesAcrossTwoProcesses(t *testing.T) {
 			switch {
 			case len(times) == 0:
 				return fmt.Errorf("%s: no run listed", sched)
-			case times[0].After(created.Add(time.Duration(n)*time.Second)):
+			case times[0].After(created.Add(time.Duration(n) * time.Second)):
 				t.Fatalf("%s: first run %v, long after its creation", sched, times[0])
 			case times[len(times)-1].Before(pausedAt.Add(-3 * time.Second)):
 				return fmt.Errorf("%s: last run listed %v, paused at %v", sched, times[len(times)-1], pausedAt)

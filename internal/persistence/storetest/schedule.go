@@ -87,7 +87,7 @@ var scheduleTests = map[string]func(*fixture){
 			t0.UnixNano(), testNamespace, t0.Add(time.Second).UnixNano()), "DueSchedules")
 		rs, err = f.s.DueSchedules(f.ctx, t0.Add(time.Minute), 1)
 		f.wantSchedules(rs, err, fmt.Sprintf("[other-ns/early@%d v1 ]", t0.UnixNano()), "DueSchedules limit 1")
-	},	"LeasesFenceTheScheduler": func(f *fixture) {
+	}, "LeasesFenceTheScheduler": func(f *fixture) {
 		lease := t0.Add(30 * time.Second)
 		f.must(f.s.CreateSchedule(f.ctx, schedRec(testNamespace, "a", t0, "d1")), "create a")
 		f.must(f.s.CreateSchedule(f.ctx, schedRec(testNamespace, "b", t0.Add(time.Second), "d1")), "create b")
