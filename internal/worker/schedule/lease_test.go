@@ -21,6 +21,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/persistence/mysql"
 	"github.com/sundialhq/sundial/internal/persistence/postgres"
 	"github.com/sundialhq/sundial/internal/persistence/sqlite"
 	"github.com/sundialhq/sundial/internal/persistence/sqltest"
@@ -134,6 +135,16 @@ func TestTwoSchedulersShareSchedules(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { a.Close() })
 		b, err := postgres.Open(t.Context(), opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { b.Close() })
+		testTwoSchedulers(t, a, b)
+	})
+	t.Run("mysql", func(t *testing.T) {
+		opts := sqltest.MySQL.NewDatabase(t)
+		a, err := mysql.Open(t.Context(), opts)
+		require.NoError(t, err)
+		t.Cleanup(func() { a.Close() })
+		b, err := mysql.Open(t.Context(), opts)
 		require.NoError(t, err)
 		t.Cleanup(func() { b.Close() })
 		testTwoSchedulers(t, a, b)
