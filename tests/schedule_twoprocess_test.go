@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,9 +34,10 @@ worker.schedulePollInterval:
 // A starts first; B takes every history shard when it starts, so A's own
 // starts fail from then on (the single-owner history of today) while both
 // schedulers keep claiming due schedules, each under a lease. A is
-// SIGKILLed in the middle; B takes over A's leases when they expire.
-// Every second of every schedule runs exactly once (workflow IDs), and
-// the audit shows both processes processed schedules.
+// SIGKILLed in the middle of a tick (stopped at a moment it holds leases,
+// then killed); B takes its schedules over when the leases expire. Every
+// second of every schedule runs exactly once (workflow IDs), and the
+// audit shows both processes processed schedules.
 func TestSchedulesAcrossTwoProcesses(t *testing.T) {
 	opts := sqltest.Postgres.NewDatabase(t)
 	bin := buildSundial(t)
@@ -77,9 +79,10 @@ func TestSchedulesAcrossTwoProcesses(t *testing.T) {
 	cB := dialWhenUp(t, ctx, b.addr, b.proc)
 	defer cB.Close()
 
-	sleepCtx(t, ctx, 7*time.Second) // both processes claim schedules
-	a.proc.kill()                   // SIGKILL, leases held or not
+	sleepCtx(t, ctx, 5*time.Second) // both processes claim schedules
+	heldByA := killHoldingLeases(t, ctx, db, a.proc)
 	killedAt := time.Now()
+	t.Logf("A killed holding %d schedule leases", heldByA)
 	sleepCtx(t, ctx, 8*time.Second) // B alone, past A's leases
 	for i := range n {
 		require.NoError(t, cB.ScheduleClient().GetHandle(ctx, fmt.Sprintf("tp-%02d", i)).Pause(ctx, client.SchedulePauseOptions{}))
@@ -128,6 +131,28 @@ func TestSchedulesAcrossTwoProcesses(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// killHoldingLeases SIGKILLs p at a moment it holds schedule leases: it
+// stops p (SIGSTOP), and kills it if the database shows leases owned by
+// its pid, else lets it run a little and tries again. It returns the
+// number of leases p died holding.
+func killHoldingLeases(t *testing.T, ctx context.Context, db *sql.DB, p *serverProcess) int {
+	t.Helper()
+	owner := fmt.Sprintf("%%:%d:%%", p.cmd.Process.Pid)
+	for try := 0; try < 200; try++ {
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGSTOP))
+		var held int
+		require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schedules WHERE lease_owner LIKE $1`, owner).Scan(&held))
+		if held > 0 {
+			p.kill()
+			return held
+		}
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGCONT))
+		sleepCtx(t, ctx, time.Duration(20+try%7*13)*time.Millisecond) // a different point of its work
+	}
+	t.Fatal("the process never held a schedule lease when stopped")
+	return 0
 }
 
 func stamps(ts []time.Time) []string {
