@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,14 +281,66 @@ func TestRPS(t *testing.T) {
 	}
 }
 
+// deadStore is a worker process's view of the store: once the process is
+// dead nothing it does reaches the store.
+type deadStore struct {
+	persistence.BatchStore
+	dead *atomic.Bool
+}
+
+var errDead = errors.New("process is dead")
+
+func (d deadStore) ListRunningBatchJobs(ctx context.Context, limit int) ([]*persistence.BatchJob, error) {
+	if d.dead.Load() {
+		return nil, errDead
+	}
+	return d.BatchStore.ListRunningBatchJobs(ctx, limit)
+}
+
+func (d deadStore) ClaimBatchJob(ctx context.Context, ns, id, owner string, now, until time.Time) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.ClaimBatchJob(ctx, ns, id, owner, now, until)
+}
+
+func (d deadStore) UpdateBatchProgress(ctx context.Context, ns, id, owner string, p persistence.BatchProgress) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.UpdateBatchProgress(ctx, ns, id, owner, p)
+}
+
+func (d deadStore) CloseBatchJob(ctx context.Context, ns, id, owner string, state persistence.BatchJobState, at time.Time, p *persistence.BatchProgress) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.CloseBatchJob(ctx, ns, id, owner, state, at, p)
+}
+
+// deadClient acts through fakeClient until the process is dead.
+type deadClient struct {
+	*fakeClient
+	dead *atomic.Bool
+}
+
+func (d deadClient) TerminateWorkflowExecution(ctx context.Context, r *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	if d.dead.Load() {
+		return nil, serviceerror.NewUnavailable("process is dead")
+	}
+	return d.fakeClient.TerminateWorkflowExecution(ctx, r)
+}
+
 // TestTwoWorkersShareAJob: of two worker processes on one store, only the
-// one holding a job's lease runs it; when that one stops dead (its lease
-// stays behind), the other takes the job over once the lease has expired
-// and finishes it from the saved progress.
+// one holding a job's lease runs it; when that one dies (nothing it does
+// reaches the store or the workflows any more; its lease stays behind),
+// the other takes the job over once the lease has expired and finishes it
+// from the saved progress.
 func TestTwoWorkersShareAJob(t *testing.T) {
 	h := newHarness(t)
-	newWorker := func(owner string) *Worker {
-		w, err := New(Options{Store: h.store, Visibility: h.store, Queries: visibility.NewRegistry(visibility.RegistryOptions{Store: h.store}),
+	var deadA, deadB atomic.Bool
+	newWorker := func(owner string, dead *atomic.Bool) *Worker {
+		w, err := New(Options{Store: deadStore{h.store, dead}, Visibility: h.store, Queries: visibility.NewRegistry(visibility.RegistryOptions{Store: h.store}),
 			Dynamic: config.NewDynamic(map[string]any{KeyRPS: 20, KeyLeaseDuration: "1s"}), ScanInterval: 50 * time.Millisecond, Owner: owner})
 		if err != nil {
 			t.Fatal(err)
@@ -300,14 +353,15 @@ func TestTwoWorkersShareAJob(t *testing.T) {
 		req.Executions = append(req.Executions, &commonpb.WorkflowExecution{WorkflowId: fmt.Sprintf("w%02d", i)})
 	}
 	h.create(req, persistence.BatchProgress{Total: n})
-	a, b := newWorker("A"), newWorker("B")
+	a, b := newWorker("A", &deadA), newWorker("B", &deadB)
 	ca, cb := &fakeClient{errs: map[string][]error{}}, &fakeClient{errs: map[string][]error{}}
-	a.Start(ca)
+	a.Start(deadClient{ca, &deadA})
+	defer a.Stop()
 	waitUntil(t, "A acting", func() bool { return len(ca.acted()) > 0 })
 	b.Start(cb)
 	defer b.Stop()
 	waitUntil(t, "A through a quarter of the job", func() bool { return len(strings.Fields(ca.acted())) >= n/4 })
-	a.Stop() // A dies: it acts no more and leaves its lease
+	deadA.Store(true) // A dies: it acts no more and leaves its lease
 	stopped := time.Now()
 	if got := cb.acted(); got != "" {
 		t.Fatalf("B acted on %q while A held the lease", got)

@@ -256,10 +256,26 @@ func (w *Worker) run(ctx context.Context, k jobKey, job *persistence.BatchJob) {
 	w.mu.Unlock()
 	r := &runner{w: w, client: client, job: job, prog: job.Progress}
 	err := r.run(ctx)
+	if w.ctx.Err() != nil && !errors.Is(err, errStopped) {
+		w.release(job)
+	}
 	switch {
 	case err == nil, errors.Is(err, errStopped), ctx.Err() != nil:
 	default:
 		w.log.Warn("batch: job interrupted; it resumes at the next scan", "namespace_id", k.namespaceID, "job_id", k.jobID, "error", err)
+	}
+}
+
+// release ends this process's lease on a job it stopped running because
+// the process is stopping, so another (or a restarted) process takes the
+// job over at once instead of at the lease's expiry.
+func (w *Worker) release(job *persistence.BatchJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := w.opts.Clock.Now()
+	err := w.opts.Store.ClaimBatchJob(ctx, job.NamespaceID, job.JobID, w.opts.Owner, now, now)
+	if err != nil && !errors.Is(err, persistence.ErrConditionFailed) && !errors.Is(err, persistence.ErrNotFound) {
+		w.log.Warn("batch: releasing a job's lease", "job_id", job.JobID, "error", err)
 	}
 }
 

@@ -63,15 +63,20 @@ func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord, 
 		s.log.Warn("schedule: taking action", "schedule_id", rec.ScheduleID, "error", actErr)
 	}
 	next, expired := s.settle(st, now, s.nextRunTime(st, now, behind || actErr != nil))
+	// The write ends the lease, also when the process is stopping (its
+	// actions were cancelled): a restarted process then need not wait for
+	// the lease to expire.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer wcancel()
 	if expired {
 		s.log.Info("schedule: deleting a schedule idle for longer than "+KeyIdleTime, "namespace", st.Namespace, "schedule_id", rec.ScheduleID)
-		return s.opts.Store.DeleteLeasedSchedule(ctx, rec.NamespaceID, rec.ScheduleID, s.opts.Owner, rec.Version)
+		return s.opts.Store.DeleteLeasedSchedule(wctx, rec.NamespaceID, rec.ScheduleID, s.opts.Owner, rec.Version)
 	}
 	data, err := encodeState(st)
 	if err != nil {
 		return err
 	}
-	return s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
+	return s.opts.Store.UpdateSchedule(wctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
 		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data, LeaseOwner: s.opts.Owner}, rec.Version)
 }
 
@@ -98,6 +103,10 @@ func specRequestID(uid string, nominal time.Time) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d", uid, nominal.UnixNano()))
 	return hex.EncodeToString(h[:16])
 }
+
+// finalWriteTimeout bounds a tick's state write, which runs even when the
+// process is stopping.
+const finalWriteTimeout = 10 * time.Second
 
 // maxMissedScan bounds the missed times counted one by one per tick.
 const maxMissedScan = 100000
