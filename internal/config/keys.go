@@ -48,6 +48,9 @@ var knownKeys = lowerSet(
 	"system.enableEagerWorkflowStart",
 	"system.namespaceMinRetentionLocal",
 	"worker.batcherRPS",
+	"worker.jobLeaseDuration",
+	"worker.scheduleIdleTime",
+	"worker.schedulePollInterval",
 )
 
 // IsKnownKey reports whether Sundial reads the dynamic-config key

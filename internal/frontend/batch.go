@@ -249,7 +249,7 @@ func (h *Handler) StopBatchOperation(ctx context.Context, req *workflowservice.S
 	if err != nil {
 		return nil, err
 	}
-	err = h.opts.BatchJobs.CloseBatchJob(ctx, ns.ID, req.GetJobId(), persistence.BatchJobFailed, time.Now(), nil)
+	err = h.opts.BatchJobs.CloseBatchJob(ctx, ns.ID, req.GetJobId(), "", persistence.BatchJobFailed, time.Now(), nil)
 	switch {
 	case errors.Is(err, persistence.ErrNotFound):
 		return nil, errBatchNotFound

@@ -228,6 +228,11 @@ func (l LocalWorkflows) DescribeWorkflowExecution(ctx context.Context, req *work
 	return resp, toServiceError(err)
 }
 
+func (l LocalWorkflows) GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	resp, err := l.h.GetWorkflowExecutionHistory(ctx, req)
+	return resp, toServiceError(err)
+}
+
 func (l LocalWorkflows) TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
 	resp, err := l.h.TerminateWorkflowExecution(ctx, req)
 	return resp, toServiceError(err)

@@ -31,7 +31,10 @@ func (e *Engine) StartWorkflowExecution(ctx context.Context, namespaceID string,
 	}
 	req.SearchAttributes = sa
 	eager := req.GetRequestEagerExecution() && e.opts.Dynamic.Bool("system.enableEagerWorkflowStart", true)
-	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req, Eager: eager})
+	// The scheduler hands an action its schedule's last completion result
+	// and failure through the request (as the reference's scheduler does).
+	return e.start(ctx, sm.StartInput{NamespaceID: namespaceID, Request: req, Eager: eager,
+		LastCompletionResult: req.GetLastCompletionResult(), ContinuedFailure: req.GetContinuedFailure()})
 }
 
 // start creates a run from tmpl (RunID filled in here) after applying

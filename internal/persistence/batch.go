@@ -36,6 +36,10 @@ type BatchJob struct {
 	CloseTime   time.Time // zero while running
 	Data        []byte
 	Progress    BatchProgress
+	// LeaseOwner is the worker process running the job (ClaimBatchJob),
+	// "" when none; LeaseExpiry is when another may take it over.
+	LeaseOwner  string
+	LeaseExpiry time.Time
 }
 
 // BatchJobKey is the listing position of a job: ListBatchJobs orders by
@@ -45,9 +49,10 @@ type BatchJobKey struct {
 	JobID     string
 }
 
-// BatchStore keeps batch jobs. No method is fenced by a shard: a job has a
-// single runner per process, and every write that changes a job's progress
-// or state is conditioned on the job still running, so a stopped job can
+// BatchStore keeps batch jobs. No method is fenced by a shard: a job is run
+// by the process holding its lease (ClaimBatchJob), whose writes are
+// conditioned on it, and every write that changes a job's progress or
+// state is conditioned on the job still running, so a stopped job can
 // never be reopened or advanced.
 type BatchStore interface {
 	// CreateBatchJob writes a new job (its State should be running).
@@ -65,15 +70,23 @@ type BatchStore interface {
 	ListRunningBatchJobs(ctx context.Context, limit int) ([]*BatchJob, error)
 	// CountRunningBatchJobs counts the namespace's running jobs.
 	CountRunningBatchJobs(ctx context.Context, namespaceID string) (int64, error)
+	// ClaimBatchJob leases a running job to owner until until, or renews
+	// owner's lease: only if the job is running and it is not leased to
+	// another owner past now. ErrConditionFailed if it has closed or
+	// another owner's lease is live, ErrNotFound if it does not exist.
+	ClaimBatchJob(ctx context.Context, namespaceID, jobID, owner string, now, until time.Time) error
 	// UpdateBatchProgress replaces the job's progress, only while it is
-	// running: ErrConditionFailed if it has closed, ErrNotFound if it does
-	// not exist. Nothing is written then.
-	UpdateBatchProgress(ctx context.Context, namespaceID, jobID string, p BatchProgress) error
+	// running and (owner not "") leased to owner: ErrConditionFailed if
+	// it has closed or the lease is another's, ErrNotFound if it does not
+	// exist. Nothing is written then.
+	UpdateBatchProgress(ctx context.Context, namespaceID, jobID, owner string, p BatchProgress) error
 	// CloseBatchJob moves a running job to state (completed or failed) at
-	// closeTime, with progress p when p is not nil, in one write.
-	// ErrConditionFailed if the job had already closed, ErrNotFound if it
-	// does not exist; nothing is written then.
-	CloseBatchJob(ctx context.Context, namespaceID, jobID string, state BatchJobState, closeTime time.Time, p *BatchProgress) error
+	// closeTime, with progress p when p is not nil, in one write; with
+	// owner not "" only while the job is leased to owner (the runner; the
+	// API's stop passes ""). ErrConditionFailed if the job had already
+	// closed or the lease is another's, ErrNotFound if it does not exist;
+	// nothing is written then.
+	CloseBatchJob(ctx context.Context, namespaceID, jobID, owner string, state BatchJobState, closeTime time.Time, p *BatchProgress) error
 	// DeleteBatchJobs removes every job of the namespace, running or
 	// closed, and returns how many it removed (a deleted namespace's
 	// reclaim; a namespace has few jobs, so one write). A runner of a

@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
@@ -199,15 +201,18 @@ func (s *Server) start() error {
 		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
 	})
 	s.reclaimer.Start()
+	// The worker role's leases on batch jobs and due schedules name this
+	// process (another process takes them over when they expire).
+	owner := leaseOwner()
 	s.batch, err = batch.New(batch.Options{
 		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
-		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"),
+		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"), Owner: owner,
 	})
 	if err != nil {
 		return err
 	}
-	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock,
-		Logger: s.log.With("component", "scheduler")})
+	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock, Dynamic: s.cfg.DynamicConfig,
+		Logger: s.log.With("component", "scheduler"), Owner: owner})
 	if err != nil {
 		return err
 	}
@@ -414,4 +419,12 @@ func stopGRPC(g *grpc.Server, timeout time.Duration) {
 		g.Stop()
 		<-done
 	}
+}
+
+// leaseOwner names this process in the worker role's leases: host, pid
+// and a random part (a restarted process must not inherit its
+// predecessor's leases).
+func leaseOwner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
 }

@@ -20,7 +20,7 @@ type ScheduleRemover interface {
 // (persistence.BatchStore).
 type BatchJobRemover interface {
 	ListBatchJobs(ctx context.Context, namespaceID string, after *persistence.BatchJobKey, limit int) ([]*persistence.BatchJob, error)
-	CloseBatchJob(ctx context.Context, namespaceID, jobID string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) error
+	CloseBatchJob(ctx context.Context, namespaceID, jobID, owner string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) error
 	DeleteBatchJobs(ctx context.Context, namespaceID string) (int64, error)
 }
 
@@ -68,7 +68,7 @@ func (r *Reclaimer) closeBatchJobs(ctx context.Context, ns *namespace.Namespace)
 			if j.State != persistence.BatchJobRunning {
 				continue
 			}
-			err := r.opts.BatchJobs.CloseBatchJob(ctx, ns.ID, j.JobID, persistence.BatchJobFailed, r.opts.Clock.Now(), nil)
+			err := r.opts.BatchJobs.CloseBatchJob(ctx, ns.ID, j.JobID, "", persistence.BatchJobFailed, r.opts.Clock.Now(), nil)
 			if err != nil && !errors.Is(err, persistence.ErrConditionFailed) && !errors.Is(err, persistence.ErrNotFound) {
 				return err
 			}

@@ -47,7 +47,7 @@ func withJobs(t *testing.T, store *sqlite.Store, nsID string, n int, now time.Ti
 			t.Fatal(err)
 		}
 	}
-	if err := store.CloseBatchJob(ctx, nsID, "done", persistence.BatchJobCompleted, now, nil); err != nil {
+	if err := store.CloseBatchJob(ctx, nsID, "done", "", persistence.BatchJobCompleted, now, nil); err != nil {
 		t.Fatal(err)
 	}
 }

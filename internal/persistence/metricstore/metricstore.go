@@ -290,14 +290,19 @@ func (s *Store) CountRunningBatchJobs(ctx context.Context, namespaceID string) (
 	return s.Store.CountRunningBatchJobs(ctx, namespaceID)
 }
 
-func (s *Store) UpdateBatchProgress(ctx context.Context, namespaceID, jobID string, p persistence.BatchProgress) (err error) {
-	defer s.track("UpdateBatchProgress", time.Now(), &err)
-	return s.Store.UpdateBatchProgress(ctx, namespaceID, jobID, p)
+func (s *Store) ClaimBatchJob(ctx context.Context, namespaceID, jobID, owner string, now, until time.Time) (err error) {
+	defer s.track("ClaimBatchJob", time.Now(), &err)
+	return s.Store.ClaimBatchJob(ctx, namespaceID, jobID, owner, now, until)
 }
 
-func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) (err error) {
+func (s *Store) UpdateBatchProgress(ctx context.Context, namespaceID, jobID, owner string, p persistence.BatchProgress) (err error) {
+	defer s.track("UpdateBatchProgress", time.Now(), &err)
+	return s.Store.UpdateBatchProgress(ctx, namespaceID, jobID, owner, p)
+}
+
+func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID, owner string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) (err error) {
 	defer s.track("CloseBatchJob", time.Now(), &err)
-	return s.Store.CloseBatchJob(ctx, namespaceID, jobID, state, closeTime, p)
+	return s.Store.CloseBatchJob(ctx, namespaceID, jobID, owner, state, closeTime, p)
 }
 
 func (s *Store) DeleteBatchJobs(ctx context.Context, namespaceID string) (_ int64, err error) {
@@ -308,6 +313,16 @@ func (s *Store) DeleteBatchJobs(ctx context.Context, namespaceID string) (_ int6
 func (s *Store) CreateSchedule(ctx context.Context, rec *persistence.ScheduleRecord) (err error) {
 	defer s.track("CreateSchedule", time.Now(), &err)
 	return s.Store.CreateSchedule(ctx, rec)
+}
+
+func (s *Store) ClaimDueSchedules(ctx context.Context, owner string, now, until time.Time, limit int) (_ []*persistence.ScheduleRecord, err error) {
+	defer s.track("ClaimDueSchedules", time.Now(), &err)
+	return s.Store.ClaimDueSchedules(ctx, owner, now, until, limit)
+}
+
+func (s *Store) DeleteLeasedSchedule(ctx context.Context, namespaceID, scheduleID, owner string, expectedVersion int64) (err error) {
+	defer s.track("DeleteLeasedSchedule", time.Now(), &err)
+	return s.Store.DeleteLeasedSchedule(ctx, namespaceID, scheduleID, owner, expectedVersion)
 }
 
 func (s *Store) GetSchedule(ctx context.Context, namespaceID, scheduleID string) (_ *persistence.ScheduleRecord, err error) {

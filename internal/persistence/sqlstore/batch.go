@@ -12,17 +12,19 @@ import (
 // The table batch_jobs (schema v5) holds batch operations, one row per
 // (namespace, job ID); see persistence.BatchStore.
 
-const batchColumns = "namespace_id, job_id, state, start_time, close_time, total_count, complete_count, failure_count, resume_at, data"
+const batchColumns = "namespace_id, job_id, state, start_time, close_time, total_count, complete_count, failure_count, resume_at, data, lease_owner, lease_expiry"
 
 func scanBatchJob(sc interface{ Scan(...any) error }) (*persistence.BatchJob, error) {
 	var j persistence.BatchJob
 	var state int32
-	var start, closed int64
+	var start, closed, expiry int64
 	p := &j.Progress
-	if err := sc.Scan(&j.NamespaceID, &j.JobID, &state, &start, &closed, &p.Total, &p.Completed, &p.Failed, &p.Cursor, &j.Data); err != nil {
+	if err := sc.Scan(&j.NamespaceID, &j.JobID, &state, &start, &closed, &p.Total, &p.Completed, &p.Failed, &p.Cursor, &j.Data,
+		&j.LeaseOwner, &expiry); err != nil {
 		return nil, err
 	}
 	j.State, j.StartTime, j.CloseTime = persistence.BatchJobState(state), decodeTime(start), decodeTime(closed)
+	j.LeaseExpiry = decodeTime(expiry)
 	if len(p.Cursor) == 0 {
 		p.Cursor = nil
 	}
@@ -41,7 +43,7 @@ func (s *Store) CreateBatchJob(ctx context.Context, job *persistence.BatchJob) e
 		if !errors.Is(err, sql.ErrNoRows) {
 			return s.dbErr("read batch job", err)
 		}
-		_, err = tx.ExecContext(ctx, s.q("INSERT INTO batch_jobs ("+batchColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		_, err = tx.ExecContext(ctx, s.q("INSERT INTO batch_jobs ("+batchColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', 0)"),
 			job.NamespaceID, job.JobID, int32(job.State), encodeTime(job.StartTime), encodeTime(job.CloseTime),
 			p.Total, p.Completed, p.Failed, nonNil(p.Cursor), nonNil(job.Data))
 		return s.dbErr("insert batch job", err)
@@ -103,27 +105,48 @@ func (s *Store) CountRunningBatchJobs(ctx context.Context, namespaceID string) (
 	return n, err
 }
 
+// ClaimBatchJob implements persistence.BatchStore.
+func (s *Store) ClaimBatchJob(ctx context.Context, namespaceID, jobID, owner string, now, until time.Time) error {
+	return s.write(ctx, "claim batch job", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q("UPDATE batch_jobs SET lease_owner = ?, lease_expiry = ?"+
+			" WHERE namespace_id = ? AND job_id = ? AND state = ? AND (lease_owner = ? OR lease_expiry <= ?)"),
+			owner, encodeTime(until), namespaceID, jobID, int32(persistence.BatchJobRunning), owner, encodeTime(now))
+		return s.batchUpdated(ctx, tx, "claim batch job", res, err, namespaceID, jobID)
+	})
+}
+
+// leaseCond is the condition a batch job write adds for owner ("" adds
+// none).
+func leaseCond(owner string) (string, []any) {
+	if owner == "" {
+		return "", nil
+	}
+	return " AND lease_owner = ?", []any{owner}
+}
+
 // UpdateBatchProgress implements persistence.BatchStore.
-func (s *Store) UpdateBatchProgress(ctx context.Context, namespaceID, jobID string, p persistence.BatchProgress) error {
+func (s *Store) UpdateBatchProgress(ctx context.Context, namespaceID, jobID, owner string, p persistence.BatchProgress) error {
 	return s.write(ctx, "update batch progress", func(tx *sql.Tx) error {
+		cond, condArgs := leaseCond(owner)
 		res, err := tx.ExecContext(ctx, s.q("UPDATE batch_jobs SET total_count = ?, complete_count = ?, failure_count = ?, resume_at = ?"+
-			" WHERE namespace_id = ? AND job_id = ? AND state = ?"),
-			p.Total, p.Completed, p.Failed, nonNil(p.Cursor), namespaceID, jobID, int32(persistence.BatchJobRunning))
+			" WHERE namespace_id = ? AND job_id = ? AND state = ?"+cond),
+			append([]any{p.Total, p.Completed, p.Failed, nonNil(p.Cursor), namespaceID, jobID, int32(persistence.BatchJobRunning)}, condArgs...)...)
 		return s.batchUpdated(ctx, tx, "update batch progress", res, err, namespaceID, jobID)
 	})
 }
 
 // CloseBatchJob implements persistence.BatchStore.
-func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) error {
+func (s *Store) CloseBatchJob(ctx context.Context, namespaceID, jobID, owner string, state persistence.BatchJobState, closeTime time.Time, p *persistence.BatchProgress) error {
 	return s.write(ctx, "close batch job", func(tx *sql.Tx) error {
-		query := "UPDATE batch_jobs SET state = ?, close_time = ?"
+		query := "UPDATE batch_jobs SET state = ?, close_time = ?, lease_owner = '', lease_expiry = 0"
 		args := []any{int32(state), encodeTime(closeTime)}
 		if p != nil {
 			query += ", total_count = ?, complete_count = ?, failure_count = ?, resume_at = ?"
 			args = append(args, p.Total, p.Completed, p.Failed, nonNil(p.Cursor))
 		}
-		res, err := tx.ExecContext(ctx, s.q(query+" WHERE namespace_id = ? AND job_id = ? AND state = ?"),
-			append(args, namespaceID, jobID, int32(persistence.BatchJobRunning))...)
+		cond, condArgs := leaseCond(owner)
+		res, err := tx.ExecContext(ctx, s.q(query+" WHERE namespace_id = ? AND job_id = ? AND state = ?"+cond),
+			append(append(args, namespaceID, jobID, int32(persistence.BatchJobRunning)), condArgs...)...)
 		return s.batchUpdated(ctx, tx, "close batch job", res, err, namespaceID, jobID)
 	})
 }

@@ -87,5 +87,50 @@ var scheduleTests = map[string]func(*fixture){
 			t0.UnixNano(), testNamespace, t0.Add(time.Second).UnixNano()), "DueSchedules")
 		rs, err = f.s.DueSchedules(f.ctx, t0.Add(time.Minute), 1)
 		f.wantSchedules(rs, err, fmt.Sprintf("[other-ns/early@%d v1 ]", t0.UnixNano()), "DueSchedules limit 1")
+	}, "LeasesFenceTheScheduler": func(f *fixture) {
+		lease := t0.Add(30 * time.Second)
+		f.must(f.s.CreateSchedule(f.ctx, schedRec(testNamespace, "a", t0, "d1")), "create a")
+		f.must(f.s.CreateSchedule(f.ctx, schedRec(testNamespace, "b", t0.Add(time.Second), "d1")), "create b")
+		f.must(f.s.CreateSchedule(f.ctx, schedRec(testNamespace, "later", t0.Add(time.Hour), "d1")), "create later")
+		rs, err := f.s.ClaimDueSchedules(f.ctx, "p1", t0.Add(time.Second), lease, 10)
+		f.wantSchedules(rs, err, fmt.Sprintf("[%[1]s/a@%[2]d v1 d1 %[1]s/b@%[2]d v1 d1]", testNamespace, lease.UnixNano()), "p1 claims")
+		if rs[0].LeaseOwner != "p1" || !rs[0].LeaseExpiry.Equal(lease) {
+			f.Errorf("claimed lease = %q until %v", rs[0].LeaseOwner, rs[0].LeaseExpiry)
+		}
+		rs, err = f.s.ClaimDueSchedules(f.ctx, "p2", t0.Add(2*time.Second), lease.Add(time.Second), 10)
+		f.wantSchedules(rs, err, "[]", "p2 while p1's lease lasts")
+
+		// An API write while leased keeps the lease's next run time.
+		f.must(f.s.UpdateSchedule(f.ctx, schedRec(testNamespace, "b", t0, "api"), 1), "API update of b")
+		r, err := f.s.GetSchedule(f.ctx, testNamespace, "b")
+		f.wantSchedules([]*persistence.ScheduleRecord{r}, err, fmt.Sprintf("[%s/b@%d v2 api]", testNamespace, lease.UnixNano()), "b after the API write")
+		if r.LeaseOwner != "p1" {
+			f.Errorf("lease owner after an API write = %q, want p1", r.LeaseOwner)
+		}
+
+		// The holder's write is fenced by its lease and ends it.
+		held := schedRec(testNamespace, "a", t0.Add(time.Minute), "d2")
+		held.LeaseOwner = "p2"
+		f.wantIs(f.s.UpdateSchedule(f.ctx, held, 1), persistence.ErrConditionFailed, "write by a non-holder")
+		held.LeaseOwner = "p1"
+		f.must(f.s.UpdateSchedule(f.ctx, held, 1), "holder's write")
+		r, err = f.s.GetSchedule(f.ctx, testNamespace, "a")
+		f.wantSchedules([]*persistence.ScheduleRecord{r}, err, fmt.Sprintf("[%s/a@%d v2 d2]", testNamespace, t0.Add(time.Minute).UnixNano()), "a after the holder's write")
+		if r.LeaseOwner != "" || !r.LeaseExpiry.IsZero() {
+			f.Errorf("lease after the holder's write = %q until %v, want none", r.LeaseOwner, r.LeaseExpiry)
+		}
+
+		// p1 dies holding b: p2 takes it over once the lease has expired,
+		// and p1's late writes fail.
+		rs, err = f.s.ClaimDueSchedules(f.ctx, "p2", lease, lease.Add(30*time.Second), 10)
+		f.wantSchedules(rs, err, fmt.Sprintf("[%s/b@%d v2 api]", testNamespace, lease.Add(30*time.Second).UnixNano()), "p2 takes b over")
+		late := schedRec(testNamespace, "b", t0.Add(time.Minute), "late")
+		late.LeaseOwner = "p1"
+		f.wantIs(f.s.UpdateSchedule(f.ctx, late, 2), persistence.ErrConditionFailed, "p1's late write")
+		f.wantIs(f.s.DeleteLeasedSchedule(f.ctx, testNamespace, "b", "p1", 2), persistence.ErrConditionFailed, "p1's late delete")
+		f.wantIs(f.s.DeleteLeasedSchedule(f.ctx, testNamespace, "b", "p2", 1), persistence.ErrConditionFailed, "delete at a stale version")
+		f.must(f.s.DeleteLeasedSchedule(f.ctx, testNamespace, "b", "p2", 2), "p2 deletes b")
+		_, err = f.s.GetSchedule(f.ctx, testNamespace, "b")
+		f.wantIs(err, persistence.ErrNotFound, "b after its delete")
 	},
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ const nsID = "ns-1"
 type fakeClient struct {
 	mu     sync.Mutex
 	calls  []string
+	times  []time.Time // of calls
 	errs   map[string][]error
 	events []*historypb.HistoryEvent
 	// ops describes each activity or options request (operation and
@@ -48,6 +50,7 @@ func (f *fakeClient) record(e *commonpb.WorkflowExecution) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, e.GetWorkflowId())
+	f.times = append(f.times, time.Now())
 	if q := f.errs[e.GetWorkflowId()]; len(q) > 0 {
 		f.errs[e.GetWorkflowId()] = q[1:]
 		return q[0]
@@ -219,7 +222,7 @@ func TestStoppedJobIsLeftAlone(t *testing.T) {
 	req := terminate("job")
 	req.Executions = []*commonpb.WorkflowExecution{{WorkflowId: "w"}}
 	h.create(req, persistence.BatchProgress{Total: 1})
-	if err := h.store.CloseBatchJob(t.Context(), nsID, "job", persistence.BatchJobFailed, time.Now(), nil); err != nil {
+	if err := h.store.CloseBatchJob(t.Context(), nsID, "job", "", persistence.BatchJobFailed, time.Now(), nil); err != nil {
 		t.Fatal(err)
 	}
 	h.worker.Start(h.client)
@@ -305,6 +308,131 @@ func TestRPS(t *testing.T) {
 	}
 	if got := (&Worker{}).rps(0); got != DefaultRPS {
 		t.Errorf("default rps = %v, want %d", got, DefaultRPS)
+	}
+}
+
+// deadStore is a worker process's view of the store: once the process is
+// dead nothing it does reaches the store.
+type deadStore struct {
+	persistence.BatchStore
+	dead *atomic.Bool
+}
+
+var errDead = errors.New("process is dead")
+
+func (d deadStore) ListRunningBatchJobs(ctx context.Context, limit int) ([]*persistence.BatchJob, error) {
+	if d.dead.Load() {
+		return nil, errDead
+	}
+	return d.BatchStore.ListRunningBatchJobs(ctx, limit)
+}
+
+func (d deadStore) ClaimBatchJob(ctx context.Context, ns, id, owner string, now, until time.Time) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.ClaimBatchJob(ctx, ns, id, owner, now, until)
+}
+
+func (d deadStore) UpdateBatchProgress(ctx context.Context, ns, id, owner string, p persistence.BatchProgress) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.UpdateBatchProgress(ctx, ns, id, owner, p)
+}
+
+func (d deadStore) CloseBatchJob(ctx context.Context, ns, id, owner string, state persistence.BatchJobState, at time.Time, p *persistence.BatchProgress) error {
+	if d.dead.Load() {
+		return errDead
+	}
+	return d.BatchStore.CloseBatchJob(ctx, ns, id, owner, state, at, p)
+}
+
+// deadClient acts through fakeClient until the process is dead.
+type deadClient struct {
+	*fakeClient
+	dead *atomic.Bool
+}
+
+func (d deadClient) TerminateWorkflowExecution(ctx context.Context, r *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
+	if d.dead.Load() {
+		return nil, serviceerror.NewUnavailable("process is dead")
+	}
+	return d.fakeClient.TerminateWorkflowExecution(ctx, r)
+}
+
+// TestTwoWorkersShareAJob: of two worker processes on one store, only the
+// one holding a job's lease runs it; when that one dies (nothing it does
+// reaches the store or the workflows any more; its lease stays behind),
+// the other takes the job over once the lease has expired and finishes it
+// from the saved progress.
+func TestTwoWorkersShareAJob(t *testing.T) {
+	h := newHarness(t)
+	var deadA, deadB atomic.Bool
+	newWorker := func(owner string, dead *atomic.Bool) *Worker {
+		w, err := New(Options{Store: deadStore{h.store, dead}, Visibility: h.store, Queries: visibility.NewRegistry(visibility.RegistryOptions{Store: h.store}),
+			Dynamic: config.NewDynamic(map[string]any{KeyRPS: 20, KeyLeaseDuration: "1s"}), ScanInterval: 50 * time.Millisecond, Owner: owner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	req := terminate("job")
+	const n = 40
+	for i := range n {
+		req.Executions = append(req.Executions, &commonpb.WorkflowExecution{WorkflowId: fmt.Sprintf("w%02d", i)})
+	}
+	h.create(req, persistence.BatchProgress{Total: n})
+	a, b := newWorker("A", &deadA), newWorker("B", &deadB)
+	ca, cb := &fakeClient{errs: map[string][]error{}}, &fakeClient{errs: map[string][]error{}}
+	a.Start(deadClient{ca, &deadA})
+	defer a.Stop()
+	waitUntil(t, "A acting", func() bool { return len(ca.acted()) > 0 })
+	b.Start(cb)
+	defer b.Stop()
+	waitUntil(t, "A through a quarter of the job", func() bool { return len(strings.Fields(ca.acted())) >= n/4 })
+	deadA.Store(true) // A dies: it acts no more and leaves its lease
+	stopped := time.Now()
+	if got := cb.acted(); got != "" {
+		t.Fatalf("B acted on %q while A held the lease", got)
+	}
+	waitUntil(t, "the job closed", func() bool {
+		j, err := h.store.GetBatchJob(t.Context(), nsID, "job")
+		return err == nil && j.State != persistence.BatchJobRunning
+	})
+	cb.mu.Lock()
+	first := cb.times[0]
+	cb.mu.Unlock()
+	if first.Before(stopped) {
+		t.Errorf("B acted at %v, before A stopped at %v", first, stopped)
+	}
+	done := map[string]int{}
+	for _, id := range strings.Fields(ca.acted() + " " + cb.acted()) {
+		done[id]++
+	}
+	if len(done) != n {
+		t.Errorf("acted on %d targets, want %d", len(done), n)
+	}
+	// Targets A did after its last progress write are done again by B
+	// (harmless: terminate is idempotent); the write is every 250 ms.
+	again := 0
+	for _, c := range done {
+		again += c - 1
+	}
+	if again > 10 {
+		t.Errorf("%d targets acted on twice; want only those after A's last save", again)
+	}
+}
+
+// waitUntil polls cond for up to 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling a condition
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/sundialhq/sundial/internal/visibility/searchattr"
 )
 
-// errStopped: the job closed under the runner (StopBatchOperation).
+// errStopped: the job closed under the runner (StopBatchOperation), or
+// another process holds its lease now.
 var errStopped = errors.New("batch: job is no longer running")
 
 // runner runs one job. It is used by one goroutine.
@@ -200,7 +201,7 @@ func (r *runner) maybeSave(ctx context.Context, force bool) error {
 		return nil
 	}
 	r.prog.Cursor = r.cur.encode()
-	err := r.w.opts.Store.UpdateBatchProgress(ctx, r.job.NamespaceID, r.job.JobID, r.prog)
+	err := r.w.opts.Store.UpdateBatchProgress(ctx, r.job.NamespaceID, r.job.JobID, r.w.opts.Owner, r.prog)
 	if errors.Is(err, persistence.ErrConditionFailed) || errors.Is(err, persistence.ErrNotFound) {
 		return errStopped
 	}
@@ -221,7 +222,7 @@ func (r *runner) close(ctx context.Context, state persistence.BatchJobState, cau
 		r.prog.Total = r.prog.Completed + r.prog.Failed
 	}
 	r.prog.Cursor = r.cur.encode()
-	err := r.w.opts.Store.CloseBatchJob(ctx, r.job.NamespaceID, r.job.JobID, state, r.w.opts.Clock.Now(), &r.prog)
+	err := r.w.opts.Store.CloseBatchJob(ctx, r.job.NamespaceID, r.job.JobID, r.w.opts.Owner, state, r.w.opts.Clock.Now(), &r.prog)
 	if errors.Is(err, persistence.ErrConditionFailed) || errors.Is(err, persistence.ErrNotFound) {
 		return errStopped
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -33,7 +35,19 @@ const (
 	maxAttempts = 5
 	// retryBackoff is the wait before the second try; it doubles.
 	retryBackoff = 200 * time.Millisecond
+
+	// KeyLeaseDuration is how long a worker process's lease on a job (and
+	// on a due schedule) lasts: another process takes a job over at most
+	// this long (plus a scan) after its runner's process died.
+	KeyLeaseDuration = "worker.jobLeaseDuration"
+	// DefaultLeaseDuration is KeyLeaseDuration's default.
+	DefaultLeaseDuration = 30 * time.Second
 )
+
+// LeaseDuration reads KeyLeaseDuration (at least 1 s).
+func LeaseDuration(d *config.Dynamic) time.Duration {
+	return max(d.Duration(KeyLeaseDuration, DefaultLeaseDuration), time.Second)
+}
 
 // QueryParser parses a namespace's visibility query (the search attribute
 // registry).
@@ -53,6 +67,9 @@ type Options struct {
 	// not run yet (jobs written by another process, or left by a failed
 	// runner); Notify makes it look at once. Default 5 s.
 	ScanInterval time.Duration
+	// Owner names this process in job leases; unique per process
+	// (default: a random ID).
+	Owner string
 }
 
 // Worker runs the running batch jobs of the store until Stop.
@@ -84,6 +101,9 @@ func New(opts Options) (*Worker, error) {
 	}
 	if opts.ScanInterval <= 0 {
 		opts.ScanInterval = 5 * time.Second
+	}
+	if opts.Owner == "" {
+		opts.Owner = uuid.NewString()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Worker{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel,
@@ -133,8 +153,9 @@ func (w *Worker) loop() {
 	}
 }
 
-// scan starts a runner for each running job that has none and stops the
-// runners of jobs no longer running (stopped through the API).
+// scan starts a runner for each running job that has none and whose lease
+// it gets (a job leased to another live process is that one's), and stops
+// the runners of jobs no longer running (stopped through the API).
 func (w *Worker) scan() {
 	jobs, err := w.opts.Store.ListRunningBatchJobs(w.ctx, maxRunningJobs)
 	if err != nil {
@@ -152,6 +173,9 @@ func (w *Worker) scan() {
 		if _, ok := w.running[k]; ok || w.ctx.Err() != nil {
 			continue
 		}
+		if !w.claim(j) {
+			continue
+		}
 		ctx, cancel := context.WithCancel(w.ctx)
 		w.running[k] = cancel
 		w.wg.Add(1)
@@ -164,10 +188,61 @@ func (w *Worker) scan() {
 	}
 }
 
-// run runs one job until it closes, is stopped, or fails on the store
-// (then a later scan starts it again from its saved progress).
+// claim takes (or renews) the job's lease for this process; false when
+// another process's lease is live or the store fails.
+func (w *Worker) claim(j *persistence.BatchJob) bool {
+	now := w.opts.Clock.Now()
+	if j.LeaseOwner != "" && j.LeaseOwner != w.opts.Owner && j.LeaseExpiry.After(now) {
+		return false
+	}
+	err := w.opts.Store.ClaimBatchJob(w.ctx, j.NamespaceID, j.JobID, w.opts.Owner, now, now.Add(LeaseDuration(w.opts.Dynamic)))
+	if err != nil && !errors.Is(err, persistence.ErrConditionFailed) && !errors.Is(err, persistence.ErrNotFound) && w.ctx.Err() == nil {
+		w.log.Warn("batch: claiming a job", "namespace_id", j.NamespaceID, "job_id", j.JobID, "error", err)
+	}
+	return err == nil
+}
+
+// holdLease renews the runner's lease every third of its duration until
+// ctx ends, and cancels the runner when the lease is lost (another process
+// took the job, or it closed) or could not be renewed before it expired:
+// a process that cannot prove it holds the lease stops acting.
+func (w *Worker) holdLease(ctx context.Context, cancel context.CancelFunc, job *persistence.BatchJob) {
+	defer w.wg.Done()
+	held := w.opts.Clock.Now().Add(LeaseDuration(w.opts.Dynamic))
+	for {
+		d := LeaseDuration(w.opts.Dynamic)
+		if w.sleep(ctx, d/3) != nil {
+			return
+		}
+		now := w.opts.Clock.Now()
+		err := w.opts.Store.ClaimBatchJob(ctx, job.NamespaceID, job.JobID, w.opts.Owner, now, now.Add(d))
+		switch {
+		case err == nil:
+			held = now.Add(d)
+		case errors.Is(err, persistence.ErrConditionFailed), errors.Is(err, persistence.ErrNotFound):
+			cancel()
+			return
+		case ctx.Err() != nil:
+			return
+		default:
+			w.log.Warn("batch: renewing a job's lease", "job_id", job.JobID, "error", err)
+			if !now.Add(d / 3).Before(held) {
+				cancel() // it may expire before the next try
+				return
+			}
+		}
+	}
+}
+
+// run runs one job until it closes, is stopped, loses its lease, or fails
+// on the store (then a later scan starts it again from its saved
+// progress).
 func (w *Worker) run(ctx context.Context, k jobKey, job *persistence.BatchJob) {
 	defer w.wg.Done()
+	ctx, cancelLease := context.WithCancel(ctx)
+	defer cancelLease()
+	w.wg.Add(1)
+	go w.holdLease(ctx, cancelLease, job)
 	defer func() {
 		w.mu.Lock()
 		if cancel, ok := w.running[k]; ok {
@@ -181,10 +256,26 @@ func (w *Worker) run(ctx context.Context, k jobKey, job *persistence.BatchJob) {
 	w.mu.Unlock()
 	r := &runner{w: w, client: client, job: job, prog: job.Progress}
 	err := r.run(ctx)
+	if w.ctx.Err() != nil && !errors.Is(err, errStopped) {
+		w.release(job)
+	}
 	switch {
 	case err == nil, errors.Is(err, errStopped), ctx.Err() != nil:
 	default:
 		w.log.Warn("batch: job interrupted; it resumes at the next scan", "namespace_id", k.namespaceID, "job_id", k.jobID, "error", err)
+	}
+}
+
+// release ends this process's lease on a job it stopped running because
+// the process is stopping, so another (or a restarted) process takes the
+// job over at once instead of at the lease's expiry.
+func (w *Worker) release(job *persistence.BatchJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := w.opts.Clock.Now()
+	err := w.opts.Store.ClaimBatchJob(ctx, job.NamespaceID, job.JobID, w.opts.Owner, now, now)
+	if err != nil && !errors.Is(err, persistence.ErrConditionFailed) && !errors.Is(err, persistence.ErrNotFound) {
+		w.log.Warn("batch: releasing a job's lease", "job_id", job.JobID, "error", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 )
@@ -61,6 +62,8 @@ func startRequest(st *state, scheduleID string, b bufferedStart) *workflowservic
 		UserMetadata:             nw.GetUserMetadata(),
 		VersioningOverride:       nw.GetVersioningOverride(),
 		Priority:                 nw.GetPriority(),
+		LastCompletionResult:     st.lastCompletionResult(),
+		ContinuedFailure:         st.continuedFailure(),
 	}
 }
 
@@ -152,12 +155,18 @@ func (s *Service) cancelRunning(ctx context.Context, st *state, scheduleID strin
 	return nil
 }
 
-// refreshRunning drops the running workflows that have closed, records
-// their final status among the recent actions, and pauses the schedule
-// when one failed or timed out and pause_on_failure is set.
-func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID string) {
+// refreshRunning drops the running workflows that have closed (all of
+// them, or only the newest when all is false), records their final
+// status among the recent actions and their outcome for the next
+// actions, and pauses the schedule when one failed or timed out and
+// pause_on_failure is set.
+func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID string, all bool) {
 	kept := st.Running[:0]
-	for _, r := range st.Running {
+	for i, r := range st.Running {
+		if !all && i < len(st.Running)-1 {
+			kept = append(kept, r)
+			continue
+		}
 		status, err := s.runStatus(ctx, st.Namespace, r)
 		switch {
 		case isNotFound(err):
@@ -171,6 +180,7 @@ func (s *Service) refreshRunning(ctx context.Context, st *state, scheduleID stri
 			continue
 		}
 		st.setRecentStatus(r.WorkflowID, r.RunID, status)
+		s.recordOutcome(ctx, st, r, status)
 		failed := status == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED || status == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
 		if failed && st.sched.GetPolicies().GetPauseOnFailure() && !st.paused() {
 			st.sched.State.Paused = true
@@ -193,4 +203,45 @@ func (s *Service) runStatus(ctx context.Context, namespace string, r runRef) (en
 		return 0, err
 	}
 	return resp.GetWorkflowExecutionInfo().GetStatus(), nil
+}
+
+// recordOutcome keeps a closed action's result or failure for the next
+// actions (workflow.GetLastCompletionResult / GetLastError), as the
+// reference: a completion replaces the last result and clears the
+// failure; a failure or timeout replaces the failure and keeps the
+// result; cancel and terminate change neither. A close event that cannot
+// be read is logged and skipped (the next action then sees older values).
+func (s *Service) recordOutcome(ctx context.Context, st *state, r runRef, status enumspb.WorkflowExecutionStatus) {
+	switch status {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+		enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+	default:
+		return
+	}
+	resp, err := s.wf.GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+		Namespace:              st.Namespace,
+		Execution:              &commonpb.WorkflowExecution{WorkflowId: r.WorkflowID, RunId: r.RunID},
+		HistoryEventFilterType: enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+		SkipArchival:           true,
+	})
+	if err != nil {
+		s.log.Warn("schedule: reading an action's close event", "workflow_id", r.WorkflowID, "error", err)
+		return
+	}
+	events := resp.GetHistory().GetEvents()
+	if len(events) == 0 {
+		return
+	}
+	ev := events[len(events)-1]
+	switch {
+	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		st.LastCompletion = marshalOrNil(ev.GetWorkflowExecutionCompletedEventAttributes().GetResult())
+		st.ContinuedFailure = nil
+	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
+		st.ContinuedFailure = marshalOrNil(ev.GetWorkflowExecutionFailedEventAttributes().GetFailure())
+	case ev.GetWorkflowExecutionTimedOutEventAttributes() != nil:
+		st.ContinuedFailure = marshalOrNil(&failurepb.Failure{Message: "workflow timed out",
+			FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: &failurepb.TimeoutFailureInfo{
+				TimeoutType: enumspb.TIMEOUT_TYPE_START_TO_CLOSE}}})
+	}
 }

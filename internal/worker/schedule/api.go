@@ -93,12 +93,13 @@ func (s *Service) Create(ctx context.Context, ns Namespace, req *workflowservice
 	if err := s.applyPatch(st, req.GetInitialPatch(), now); err != nil {
 		return nil, err
 	}
+	next := s.apiNextRunTime(st, now)
 	data, err := encodeState(st)
 	if err != nil {
 		return nil, err
 	}
 	err = s.opts.Store.CreateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: ns.ID, ScheduleID: req.GetScheduleId(),
-		NextRunTime: s.apiNextRunTime(st, now), Data: data})
+		NextRunTime: next, Data: data})
 	if errors.Is(err, persistence.ErrAlreadyExists) {
 		return s.retriedCreate(ctx, ns, req)
 	}
@@ -128,12 +129,15 @@ func (s *Service) retriedCreate(ctx context.Context, ns Namespace, req *workflow
 }
 
 // apiNextRunTime is nextRunTime after an API call: a start it buffered
-// (trigger, backfill) is due at once.
+// (trigger, backfill) is due at once. A change restarts the idle time.
 func (s *Service) apiNextRunTime(st *state, now time.Time) time.Time {
 	if len(st.Buffer) > 0 {
+		st.IdleSince = time.Time{}
 		return now
 	}
-	return s.nextRunTime(st, now, false)
+	st.IdleSince = time.Time{}
+	next, _ := s.settle(st, now, s.nextRunTime(st, now, false))
+	return next
 }
 
 // errUnchanged tells modify that change found nothing to do: nothing is
@@ -158,12 +162,13 @@ func (s *Service) modify(ctx context.Context, ns Namespace, scheduleID string, c
 		} else if err != nil {
 			return err
 		}
+		next := s.apiNextRunTime(st, now)
 		data, err := encodeState(st)
 		if err != nil {
 			return err
 		}
 		err = s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: ns.ID, ScheduleID: scheduleID,
-			NextRunTime: s.apiNextRunTime(st, now), Data: data}, rec.Version)
+			NextRunTime: next, Data: data}, rec.Version)
 		if errors.Is(err, persistence.ErrConditionFailed) && attempt < 5 {
 			continue
 		}

@@ -46,7 +46,7 @@ func (s *Service) Describe(ctx context.Context, ns Namespace, scheduleID string)
 		return nil, err
 	}
 	if s.wf != nil {
-		s.refreshRunning(ctx, st, scheduleID)
+		s.refreshRunning(ctx, st, scheduleID, true)
 		st.sched = proto.Clone(st.sched).(*schedulepb.Schedule)
 	}
 	now := s.opts.Clock.Now()

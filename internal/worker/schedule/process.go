@@ -13,11 +13,12 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
-// processWithRetry runs one tick of a due schedule, reloading it when an
-// API call changed it meanwhile (the tick's starts dedup when redone).
-func (s *Service) processWithRetry(ctx context.Context, rec *persistence.ScheduleRecord) error {
+// processWithRetry runs one tick of a leased schedule, reloading it when
+// an API call changed it meanwhile (the tick's starts dedup when redone).
+// It stops when the lease is lost: another process has the schedule.
+func (s *Service) processWithRetry(ctx context.Context, rec *persistence.ScheduleRecord, actBefore time.Time) error {
 	for attempt := 0; ; attempt++ {
-		err := s.process(ctx, rec)
+		err := s.process(ctx, rec, actBefore)
 		if !errors.Is(err, persistence.ErrConditionFailed) || attempt >= 3 {
 			return err
 		}
@@ -27,39 +28,73 @@ func (s *Service) processWithRetry(ctx context.Context, rec *persistence.Schedul
 		} else if err != nil {
 			return err
 		}
+		if rec.LeaseOwner != s.opts.Owner {
+			s.log.Info("schedule: lease lost; another process has the schedule", "schedule_id", rec.ScheduleID)
+			return nil
+		}
 	}
 }
 
-// process is one tick: turn the spec's due times into buffered starts,
-// look at running workflows, take the buffered actions the overlap
-// policy allows, and write the state back conditioned on the version
-// read. The order makes actions exactly-once: a crash after a start but
-// before the write redoes the same starts with the same request IDs,
-// which dedup.
-func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord) error {
+// process is one tick of a schedule leased to this process: turn the
+// spec's due times into buffered starts, look at running workflows, take
+// the buffered actions the overlap policy allows (before actBefore), and
+// write the state back conditioned on the version read and the lease,
+// which the write ends. The order makes actions exactly-once: a crash
+// after a start but before the write redoes the same starts with the
+// same request IDs, which dedup. A schedule idle for longer than
+// KeyIdleTime is deleted instead.
+func (s *Service) process(ctx context.Context, rec *persistence.ScheduleRecord, actBefore time.Time) error {
 	st, err := decodeState(rec.Data)
 	if err != nil {
 		return err
 	}
 	now := s.opts.Clock.Now()
+	actCtx, cancel := context.WithDeadline(ctx, actBefore)
+	defer cancel()
 	behind := takeSpecActions(st, now, rec.ScheduleID)
-	if needRefresh(st) {
-		s.refreshRunning(ctx, st, rec.ScheduleID)
+	if refresh, all := needRefresh(st); refresh {
+		s.refreshRunning(actCtx, st, rec.ScheduleID, all)
 		if st.paused() {
 			dropSpecStarts(st) // paused on a failure: no more scheduled actions
 		}
 	}
-	actErr := s.runBuffer(ctx, st, rec.ScheduleID, now)
+	actErr := s.runBuffer(actCtx, st, rec.ScheduleID, now)
 	if actErr != nil {
 		s.log.Warn("schedule: taking action", "schedule_id", rec.ScheduleID, "error", actErr)
 	}
-	next := s.nextRunTime(st, now, behind || actErr != nil)
+	next, expired := s.settle(st, now, s.nextRunTime(st, now, behind || actErr != nil))
+	// The write ends the lease, also when the process is stopping (its
+	// actions were cancelled): a restarted process then need not wait for
+	// the lease to expire.
+	wctx, wcancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer wcancel()
+	if expired {
+		s.log.Info("schedule: deleting a schedule idle for longer than "+KeyIdleTime, "namespace", st.Namespace, "schedule_id", rec.ScheduleID)
+		return s.opts.Store.DeleteLeasedSchedule(wctx, rec.NamespaceID, rec.ScheduleID, s.opts.Owner, rec.Version)
+	}
 	data, err := encodeState(st)
 	if err != nil {
 		return err
 	}
-	return s.opts.Store.UpdateSchedule(ctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
-		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data}, rec.Version)
+	return s.opts.Store.UpdateSchedule(wctx, &persistence.ScheduleRecord{NamespaceID: rec.NamespaceID,
+		ScheduleID: rec.ScheduleID, NextRunTime: next, Data: data, LeaseOwner: s.opts.Owner}, rec.Version)
+}
+
+// settle applies the idle rule to next, the time the schedule needs
+// looking at again: a schedule that can take no more actions (next is
+// zero) and is neither paused nor trigger-only is idle since now (or
+// since earlier), and is looked at again when KeyIdleTime has passed;
+// expired reports that it has. Any action or change ends idleness.
+func (s *Service) settle(st *state, now, next time.Time) (_ time.Time, expired bool) {
+	if !next.IsZero() || st.paused() || st.spec.empty() {
+		st.IdleSince = time.Time{}
+		return next, false
+	}
+	if st.IdleSince.IsZero() {
+		st.IdleSince = now
+	}
+	deadline := st.IdleSince.Add(s.idleTime())
+	return deadline, !now.Before(deadline)
 }
 
 // specRequestID is the request ID of the spec's action at nominal: the
@@ -68,6 +103,10 @@ func specRequestID(uid string, nominal time.Time) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%s|%d", uid, nominal.UnixNano()))
 	return hex.EncodeToString(h[:16])
 }
+
+// finalWriteTimeout bounds a tick's state write, which runs even when the
+// process is stopping.
+const finalWriteTimeout = 10 * time.Second
 
 // maxMissedScan bounds the missed times counted one by one per tick.
 const maxMissedScan = 100000
@@ -132,23 +171,25 @@ func takeSpecActions(st *state, now time.Time, scheduleID string) (behind bool) 
 // forgotten rather than described on every tick.
 const maxTrackedRunning = 10
 
-// needRefresh reports whether this tick must look at the running
-// workflows: a buffered start's overlap policy or pause-on-failure
-// depends on them, or too many are tracked. Otherwise a tick costs no
-// describe calls (Describe looks at them live).
-func needRefresh(st *state) bool {
+// needRefresh reports which of the running workflows this tick must
+// look at: all when a buffered start's overlap policy or pause-on-failure
+// depends on them or too many are tracked; else only the newest when a
+// start is buffered (it carries the last completion result: with
+// ALLOW_ALL the newest run is the one that usually closed last), so an
+// ALLOW_ALL tick costs one describe call, not one per run.
+func needRefresh(st *state) (any, all bool) {
 	if len(st.Running) == 0 {
-		return false
+		return false, false
 	}
 	if st.sched.GetPolicies().GetPauseOnFailure() || len(st.Running) > maxTrackedRunning {
-		return true
+		return true, true
 	}
 	for _, b := range st.Buffer {
 		if b.Overlap != enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL {
-			return true
+			return true, true
 		}
 	}
-	return false
+	return len(st.Buffer) > 0, false
 }
 
 // runBuffer takes buffered actions in order as their overlap policies

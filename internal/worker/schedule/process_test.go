@@ -8,10 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	schedulepb "go.temporal.io/api/schedule/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -32,6 +35,10 @@ func (f *fakeWorkflows) StartWorkflowExecution(_ context.Context, req *workflows
 func (f *fakeWorkflows) DescribeWorkflowExecution(_ context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
 		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil
+}
+
+func (f *fakeWorkflows) GetWorkflowExecutionHistory(_ context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	return &workflowservice.GetWorkflowExecutionHistoryResponse{}, nil
 }
 
 func (f *fakeWorkflows) TerminateWorkflowExecution(_ context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error) {
@@ -137,3 +144,56 @@ func TestOverlapPolicies(t *testing.T) {
 
 // nilStore satisfies New; the tests here never reach the store.
 type nilStore struct{ persistence.ScheduleStore }
+
+// closedWorkflows answers describe with each run's status and the close
+// event history with its event.
+type closedWorkflows struct {
+	fakeWorkflows
+	status map[string]enumspb.WorkflowExecutionStatus
+	close  map[string]*historypb.HistoryEvent
+}
+
+func (c *closedWorkflows) DescribeWorkflowExecution(_ context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Status: c.status[req.Execution.WorkflowId]}}, nil
+}
+
+func (c *closedWorkflows) GetWorkflowExecutionHistory(_ context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
+	return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{
+		Events: []*historypb.HistoryEvent{c.close[req.Execution.WorkflowId]}}}, nil
+}
+
+// TestOutcomesCarriedToTheNextAction: a completion replaces the last
+// result and clears the failure, a failure keeps the result, a
+// termination changes neither; the next start carries both.
+func TestOutcomesCarriedToTheNextAction(t *testing.T) {
+	result := &commonpb.Payloads{Payloads: []*commonpb.Payload{jsonPayload("1")}}
+	boom := &failurepb.Failure{Message: "boom"}
+	c := &closedWorkflows{
+		status: map[string]enumspb.WorkflowExecutionStatus{"ok": enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+			"bad": enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, "killed": enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED},
+		close: map[string]*historypb.HistoryEvent{
+			"ok": {Attributes: &historypb.HistoryEvent_WorkflowExecutionCompletedEventAttributes{
+				WorkflowExecutionCompletedEventAttributes: &historypb.WorkflowExecutionCompletedEventAttributes{Result: result}}},
+			"bad": {Attributes: &historypb.HistoryEvent_WorkflowExecutionFailedEventAttributes{
+				WorkflowExecutionFailedEventAttributes: &historypb.WorkflowExecutionFailedEventAttributes{Failure: boom}}},
+		},
+	}
+	s, err := New(Options{Store: nilStore{}})
+	require.NoError(t, err)
+	s.SetWorkflows(c)
+	st := testState(t, enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, time.Hour)
+	st.ContinuedFailure = marshalOrNil(boom)
+	st.Running = []runRef{{WorkflowID: "ok"}, {WorkflowID: "bad"}, {WorkflowID: "killed"}}
+	s.refreshRunning(t.Context(), st, "s", true)
+	require.Empty(t, st.Running)
+	req := startRequest(st, "s", bufferedStart{Nominal: t0, Actual: t0})
+	require.True(t, proto.Equal(result, req.LastCompletionResult), "%v", req.LastCompletionResult)
+	require.True(t, proto.Equal(boom, req.ContinuedFailure), "the failure after the completion stays: %v", req.ContinuedFailure)
+
+	st.Running = []runRef{{WorkflowID: "ok"}}
+	s.refreshRunning(t.Context(), st, "s", true)
+	req = startRequest(st, "s", bufferedStart{Nominal: t0, Actual: t0})
+	require.Nil(t, req.ContinuedFailure, "a completion clears the failure")
+	require.True(t, proto.Equal(result, req.LastCompletionResult))
+}

@@ -8,9 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundialhq/sundial/internal/clock"
+	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -21,6 +23,9 @@ import (
 type Workflows interface {
 	StartWorkflowExecution(ctx context.Context, req *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error)
 	DescribeWorkflowExecution(ctx context.Context, req *workflowservice.DescribeWorkflowExecutionRequest) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	// GetWorkflowExecutionHistory is asked for a closed run's close event
+	// (its result or failure).
+	GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error)
 	TerminateWorkflowExecution(ctx context.Context, req *workflowservice.TerminateWorkflowExecutionRequest) (*workflowservice.TerminateWorkflowExecutionResponse, error)
 	RequestCancelWorkflowExecution(ctx context.Context, req *workflowservice.RequestCancelWorkflowExecutionRequest) (*workflowservice.RequestCancelWorkflowExecutionResponse, error)
 }
@@ -36,12 +41,35 @@ var (
 	ErrConflict = errors.New("mismatched conflict token")
 )
 
+// Dynamic-config keys the scheduler reads.
+const (
+	// KeyLeaseDuration is how long a process's lease on a due schedule
+	// lasts (the key batch jobs use too): a schedule whose process died
+	// is taken over when it expires. Its actions are taken within the
+	// first three quarters of it.
+	KeyLeaseDuration     = "worker.jobLeaseDuration"
+	defaultLeaseDuration = 30 * time.Second
+	// KeyPollInterval bounds the loop's sleep: a schedule created or
+	// changed through another process is seen within it.
+	KeyPollInterval     = "worker.schedulePollInterval"
+	defaultPollInterval = 2 * time.Second
+	// KeyIdleTime is how long a schedule that can take no more actions
+	// (not paused, no remaining actions or no future times) is kept after
+	// its last action or change before it is deleted (as the reference).
+	KeyIdleTime     = "worker.scheduleIdleTime"
+	defaultIdleTime = 7 * 24 * time.Hour
+)
+
 // Options configures a Service. Store is required; Workflows must be set
 // (SetWorkflows) before Start.
 type Options struct {
-	Store  persistence.ScheduleStore
-	Clock  clock.Clock
-	Logger *slog.Logger
+	Store   persistence.ScheduleStore
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	Dynamic *config.Dynamic // nil: defaults
+	// Owner names this process in schedule leases; unique per process
+	// (default: a random ID).
+	Owner string
 	// BatchSize bounds the due schedules read per query (default 100).
 	BatchSize int
 	// Parallel bounds the schedules processed at once (default 8).
@@ -50,14 +78,13 @@ type Options struct {
 	// workflows (buffer, cancel-other) or with pause-on-failure and
 	// running workflows looks at them again (default 1 s).
 	Recheck time.Duration
-	// MaxSleep bounds the loop's sleep, so schedules changed by another
-	// process are seen within it (default 1 min).
-	MaxSleep time.Duration
 }
 
 // Service runs schedules: the API operations and the loop that takes due
-// actions. One loop per process; several processes are safe (every write
-// is conditional and every start dedups) but do duplicate reads.
+// actions. One loop per process; several processes share the work: each
+// due schedule is processed by the one process that leased it
+// (ClaimSchedule), whose writes are conditioned on the lease, and every
+// start dedups on its request ID besides.
 type Service struct {
 	opts Options
 	wf   Workflows
@@ -90,8 +117,8 @@ func New(opts Options) (*Service, error) {
 	if opts.Recheck <= 0 {
 		opts.Recheck = time.Second
 	}
-	if opts.MaxSleep <= 0 {
-		opts.MaxSleep = time.Minute
+	if opts.Owner == "" {
+		opts.Owner = uuid.NewString()
 	}
 	return &Service{opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
@@ -140,41 +167,77 @@ func (s *Service) loop() {
 		if full && !failed {
 			continue
 		}
-		wait := s.opts.MaxSleep
+		s.idle(ctx, failed)
+	}
+}
+
+// idle waits until a schedule is due or a wake-up comes: it sleeps until
+// the earliest next run time, at most the poll interval (a schedule
+// another process created or changed is seen within it), looking at the
+// earliest time again after each poll (one indexed read: an idle poll
+// writes nothing). After a failed pass it waits Recheck first.
+func (s *Service) idle(ctx context.Context, failed bool) {
+	for ctx.Err() == nil {
+		wait := s.pollInterval()
 		if failed {
-			wait = s.opts.Recheck
+			wait, failed = s.opts.Recheck, false
 		} else if next, ok, err := s.opts.Store.NextScheduleRunTime(ctx); err != nil {
 			wait = s.opts.Recheck
 		} else if ok {
-			wait = min(wait, max(0, next.Sub(s.opts.Clock.Now())))
+			if !next.After(s.opts.Clock.Now()) {
+				return
+			}
+			wait = min(wait, next.Sub(s.opts.Clock.Now()))
 		}
-		if wait > 0 {
-			s.sleep(ctx, wait)
+		if s.sleep(ctx, wait) {
+			return
 		}
 	}
 }
 
-func (s *Service) sleep(ctx context.Context, d time.Duration) {
+// sleep waits d, or until a wake-up (it then reports true) or ctx ends.
+func (s *Service) sleep(ctx context.Context, d time.Duration) (woken bool) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-s.wake:
+		return true
 	case <-t.C:
 	}
+	return false
 }
 
-// pass processes one batch of due schedules. full reports that the batch
-// was full (more may be due); failed that some schedule could not be
-// processed (the loop then waits Recheck instead of spinning on it).
+func (s *Service) pollInterval() time.Duration {
+	return max(s.opts.Dynamic.Duration(KeyPollInterval, defaultPollInterval), 100*time.Millisecond)
+}
+
+func (s *Service) leaseDuration() time.Duration {
+	return max(s.opts.Dynamic.Duration(KeyLeaseDuration, defaultLeaseDuration), time.Second)
+}
+
+func (s *Service) idleTime() time.Duration {
+	return max(s.opts.Dynamic.Duration(KeyIdleTime, defaultIdleTime), 0)
+}
+
+// pass processes one batch of due schedules, each under a lease. full
+// reports that the batch was full (more may be due); failed that some
+// schedule could not be processed (the loop then waits Recheck instead of
+// spinning on it).
 func (s *Service) pass(ctx context.Context) (full, failed bool) {
-	due, err := s.opts.Store.DueSchedules(ctx, s.opts.Clock.Now(), s.opts.BatchSize)
+	now := s.opts.Clock.Now()
+	lease := s.leaseDuration()
+	due, err := s.opts.Store.ClaimDueSchedules(ctx, s.opts.Owner, now, now.Add(lease), s.opts.BatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
-			s.log.Warn("schedule: reading due schedules", "error", err)
+			s.log.Warn("schedule: claiming due schedules", "error", err)
 		}
 		return false, true
 	}
+	// Actions are taken in the first three quarters of the lease, so the
+	// state is written before another process may take a schedule over
+	// (the write is fenced by the lease anyway).
+	actBefore := now.Add(lease * 3 / 4)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, s.opts.Parallel)
@@ -183,7 +246,7 @@ func (s *Service) pass(ctx context.Context) (full, failed bool) {
 		wg.Add(1)
 		go func(rec *persistence.ScheduleRecord) {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.processWithRetry(ctx, rec); err != nil {
+			if err := s.processWithRetry(ctx, rec, actBefore); err != nil {
 				if ctx.Err() == nil {
 					s.log.Warn("schedule: processing", "namespace_id", rec.NamespaceID, "schedule_id", rec.ScheduleID, "error", err)
 				}

@@ -38,6 +38,10 @@ type Spec struct {
 
 type interval struct{ every, phase int64 } // seconds
 
+// empty reports a spec with no calendar and no interval: the schedule
+// acts only when triggered or backfilled.
+func (sp *Spec) empty() bool { return len(sp.calendars) == 0 && len(sp.intervals) == 0 }
+
 // maxSearchYears bounds how far ahead a calendar is searched: a spec that
 // matches nothing (February 30th) ends the search instead of spinning.
 const maxSearchYears = 100

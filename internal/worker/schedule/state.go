@@ -8,6 +8,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	schedulepb "go.temporal.io/api/schedule/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -59,6 +60,17 @@ type state struct {
 	Running       []runRef        `json:"running,omitempty"`
 	Recent        []recentAction  `json:"recent,omitempty"`
 	Seq           int64           `json:"seq"` // numbers manual starts
+
+	// LastCompletion (commonpb.Payloads) and ContinuedFailure
+	// (failurepb.Failure), proto bytes, go to every action's start: the
+	// result of the last action that completed and the failure of the
+	// last one that failed since.
+	LastCompletion   []byte `json:"lcr,omitempty"`
+	ContinuedFailure []byte `json:"cf,omitempty"`
+
+	// IdleSince is when the schedule last became unable to take more
+	// actions (zero while it can): it is deleted KeyIdleTime later.
+	IdleSince time.Time `json:"idle,omitzero"`
 
 	CreateTime time.Time `json:"created"`
 	UpdateTime time.Time `json:"updated,omitzero"`
@@ -138,6 +150,28 @@ func (st *state) searchAttributes() *commonpb.SearchAttributes {
 		return nil
 	}
 	return sa
+}
+
+func (st *state) lastCompletionResult() *commonpb.Payloads {
+	if st.LastCompletion == nil {
+		return nil
+	}
+	p := &commonpb.Payloads{}
+	if proto.Unmarshal(st.LastCompletion, p) != nil {
+		return nil
+	}
+	return p
+}
+
+func (st *state) continuedFailure() *failurepb.Failure {
+	if st.ContinuedFailure == nil {
+		return nil
+	}
+	f := &failurepb.Failure{}
+	if proto.Unmarshal(st.ContinuedFailure, f) != nil {
+		return nil
+	}
+	return f
 }
 
 func (st *state) paused() bool { return st.sched.GetState().GetPaused() }
