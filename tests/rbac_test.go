@@ -69,7 +69,7 @@ func TestRBACThroughCLI(t *testing.T) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "rbac", "grant", "bob", authzNamespace, "read", "--address", env.server.AdminAddr()).CombinedOutput()
 	require.Error(t, err)
-	require.Contains(t, string(out), "user:SUBJECT or group:NAME")
+	require.Contains(t, string(out), auth.PrincipalSyntax)
 	require.Equal(t, codes.PermissionDenied, describe(bob))
 
 	var apis []string

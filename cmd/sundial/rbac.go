@@ -24,7 +24,7 @@ func rbacCommand() *cobra.Command {
 		return &cobra.Command{
 			Use:   name + " PRINCIPAL NAMESPACE ROLE",
 			Short: short,
-			Long: short + ".\nPRINCIPAL is user:SUBJECT or group:NAME; NAMESPACE temporal-system means every namespace;\n" +
+			Long: short + ".\nPRINCIPAL is user:SUBJECT, group:NAME, or a client certificate's cert-cn:COMMON-NAME, cert-dns:DNS-NAME or cert-uri:URI (e.g. a SPIFFE ID); NAMESPACE temporal-system means every namespace;\n" +
 				"ROLE is read, write, worker or admin.",
 			Args: cobra.ExactArgs(3),
 			RunE: func(cmd *cobra.Command, args []string) error {

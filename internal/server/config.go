@@ -134,13 +134,18 @@ type AuthConfig struct {
 	// RoleBindings are fixed bindings from the config, in force beside
 	// those stored in the database (`sundial rbac`).
 	RoleBindings []auth.Binding
+	// Enforce authorizes calls even with no KeySourceURIs: callers are
+	// then identified only by their verified client certificates (their
+	// cert-cn:/cert-dns:/cert-uri: role bindings), which needs
+	// FrontendTLS's requireClientAuth; bearer tokens are refused.
+	Enforce bool
 	// RoleBindingPoll is how often stored bindings are read again (to see
 	// changes made through other processes); default 10 s.
 	RoleBindingPoll time.Duration
 }
 
 // Enabled reports whether calls are authorized.
-func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 }
+func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 || a.Enforce }
 
 // AuditConfig is the `audit` block.
 type AuditConfig struct {
@@ -240,6 +245,10 @@ func (c Config) Validate() error {
 	}
 	if c.TLSRefreshInterval < 0 {
 		return fmt.Errorf("global.tls.refreshInterval %s: want a positive duration, or 0 to read certificates once", c.TLSRefreshInterval)
+	}
+	if c.Auth.Enforce && len(c.Auth.KeySourceURIs) == 0 && !c.FrontendTLS.Server.RequireClientAuth {
+		return errors.New("authorization with no JWT keys identifies callers by client certificate only: " +
+			"set global.tls.frontend.server.requireClientAuth: true, or global.authorization.jwtKeyProvider.keySourceURIs")
 	}
 	if err := checkExposure(c); err != nil {
 		return err
