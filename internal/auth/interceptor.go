@@ -57,6 +57,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock for Call.Time; nil means time.Now.
 	Now func() time.Time
+	// Code maps a handler's error to the gRPC code the caller gets (the
+	// frontend's error mapping runs outside this interceptor); nil means
+	// status.Code.
+	Code func(error) codes.Code
 }
 
 type claimsKey struct{}
@@ -84,6 +88,9 @@ func Interceptor(opts Options) grpc.UnaryServerInterceptor {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Code == nil {
+		opts.Code = status.Code
+	}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ns := requestNamespace(req)
 		claims, allowed := opts.check(ctx, info.FullMethod, ns)
@@ -99,7 +106,7 @@ func Interceptor(opts Options) grpc.UnaryServerInterceptor {
 		}
 		if opts.Observe != nil {
 			c := Call{Time: opts.Now(), Method: info.FullMethod, Namespace: ns, Request: req,
-				Code: status.Code(err), Peer: peerAddr(ctx)}
+				Code: opts.Code(err), Peer: peerAddr(ctx)}
 			if claims != nil {
 				c.Subject = claims.Subject
 				if c.Subject == "" && len(claims.Certificate) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/audit"
 	"github.com/sundialhq/sundial/internal/auth"
+	"github.com/sundialhq/sundial/internal/frontend"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -33,7 +34,8 @@ func (s *Server) startAuth(ctx context.Context, raw persistence.Store) (grpc.Una
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.stopAuth = cancel
-	opts := auth.Options{HeaderName: a.HeaderName, Logger: s.log.With("component", "auth"), Now: s.cfg.Clock.Now}
+	opts := auth.Options{HeaderName: a.HeaderName, Logger: s.log.With("component", "auth"), Now: s.cfg.Clock.Now,
+		Code: frontend.ErrorCode}
 	if a.Enabled() {
 		opts.Enforce = true
 		if len(a.KeySourceURIs) > 0 {
