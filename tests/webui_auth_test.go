@@ -75,7 +75,9 @@ func TestWebUIReadOnlyToken(t *testing.T) {
 	uiURL := env.server.UIURL()
 	require.NotEmpty(t, uiURL)
 	ns := uiURL + "/namespaces/" + testNamespace
-	wfPage := func(r client.WorkflowRun) string { return ns + "/workflows/" + r.GetID() + "/" + r.GetRunID() + "/history" }
+	wfPage := func(r client.WorkflowRun) string {
+		return ns + "/workflows/" + r.GetID() + "/" + r.GetRunID() + "/history"
+	}
 	terminate := func(b *browser, name string) {
 		b.click(name, "button", "More Actions")
 		b.click(name, "button, [role=menuitem]", "Terminate")
