@@ -28,6 +28,7 @@ import (
 func TestMTLSIdentityBindings(t *testing.T) {
 	e := newMTLSEnvWith(t, 0, func(c *server.Config) {
 		c.AdminAddress = "127.0.0.1:0"
+		c.UI = &server.UIConfig{Address: "127.0.0.1:0"}
 		c.Auth = server.AuthConfig{Enforce: true, RoleBindings: []auth.Binding{
 			{Principal: "cert-cn:reader-svc", Namespace: testNamespace, Role: auth.RoleReader}}}
 	})
@@ -73,11 +74,12 @@ func TestMTLSIdentityBindings(t *testing.T) {
 	require.ErrorAs(t, err, &denied, "forged identity metadata on gRPC")
 
 	// The HTTP API.
+	base := "https://" + e.srv.HTTPAddr()
 	do := func(cert *certtest.Leaf, method, path, body string, header http.Header) int {
 		t.Helper()
 		hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: e.clientTLS(t, cert)}}
 		defer hc.CloseIdleConnections()
-		req, err := http.NewRequestWithContext(ctx, method, "https://"+e.srv.HTTPAddr()+path, strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
 		require.NoError(t, err)
 		for k, v := range header {
 			req.Header[k] = v
@@ -97,4 +99,17 @@ func TestMTLSIdentityBindings(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, do(strangerCert, "GET", listPath, "", nil), "unbound certificate lists over HTTP")
 	forgedHeader := http.Header{http.CanonicalHeaderKey("Grpc-Metadata-" + auth.InProcessCertKey): {"cert-uri:" + spiffe.String()}}
 	require.Equal(t, http.StatusForbidden, do(strangerCert, "GET", listPath, "", forgedHeader), "forged identity header over HTTP")
+
+	// The Web UI is served in the frontend's TLS, calls the frontend in
+	// process and acts with the browser's certificate.
+	require.True(t, strings.HasPrefix(e.srv.UIURL(), "https://"), e.srv.UIURL())
+	base = e.srv.UIURL()
+	require.Equal(t, http.StatusOK, do(readerCert, "GET", listPath, "", nil), "reader lists through the UI")
+	require.Equal(t, http.StatusForbidden, do(strangerCert, "GET", listPath, "", nil), "unbound certificate lists through the UI")
+	require.Equal(t, http.StatusForbidden, do(strangerCert, "GET", listPath, "", forgedHeader), "forged identity header through the UI")
+	plain, err := (&http.Client{Timeout: 30 * time.Second}).Get(strings.Replace(base, "https://", "http://", 1) + listPath)
+	if err == nil {
+		_ = plain.Body.Close()
+		require.NotEqual(t, http.StatusOK, plain.StatusCode, "plaintext HTTP to the UI answered")
+	}
 }

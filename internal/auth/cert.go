@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"net/http"
 
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
@@ -50,6 +51,21 @@ var InProcessCertKey = func() string {
 	}
 	return "sundial-peer-cert-" + hex.EncodeToString(b)
 }()
+
+// InProcessCertMetadata is the metadata that passes the principals of the
+// HTTP request's verified client certificate (mutual TLS on an HTTP
+// listener: the HTTP API, the Web UI) to the frontend over an in-memory
+// connection; nil when there is none.
+func InProcessCertMetadata(r *http.Request) metadata.MD {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	p := CertPrincipals(r.TLS.PeerCertificates[0])
+	if len(p) == 0 {
+		return nil
+	}
+	return metadata.MD{InProcessCertKey: p}
+}
 
 // inProcessNetwork is the network name of the HTTP API's in-memory
 // connection (grpc's bufconn).

@@ -88,6 +88,7 @@ type Server struct {
 	// reclaimer removes the data of deleted namespaces.
 	reclaimer *worker.Reclaimer
 	ui        *webui.Server
+	uiPipe    interface{ Close() error } // the UI's in-memory connection to gRPC
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -360,6 +361,9 @@ func (s *Server) Stop() {
 func (s *Server) teardown() {
 	if s.ui != nil {
 		s.ui.Stop()
+	}
+	if s.uiPipe != nil {
+		_ = s.uiPipe.Close()
 	}
 	if s.health != nil {
 		s.health.Shutdown()

@@ -106,7 +106,7 @@ func New(opts Options) (*Server, error) {
 		runtime.WithErrorHandler(s.writeError),
 		runtime.WithMiddlewares(s.checkHost),
 		runtime.WithIncomingHeaderMatcher(matchHeader),
-		runtime.WithMetadata(clientCertMetadata),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD { return auth.InProcessCertMetadata(r) }),
 	)...)
 	ctx := context.Background()
 	if err := workflowservice.RegisterWorkflowServiceHandlerClient(ctx, s.mux, workflowservice.NewWorkflowServiceClient(conn)); err != nil {
@@ -210,19 +210,4 @@ func matchHeader(name string) (string, bool) {
 		return "", false // only clientCertMetadata sets it
 	}
 	return key, ok
-}
-
-// clientCertMetadata passes the principals of the HTTP client's verified
-// certificate (mutual TLS on the HTTP listener) to the frontend, which
-// believes them only on this in-memory connection (see
-// auth.InProcessCertKey).
-func clientCertMetadata(_ context.Context, r *http.Request) metadata.MD {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
-		return nil
-	}
-	p := auth.CertPrincipals(r.TLS.PeerCertificates[0])
-	if len(p) == 0 {
-		return nil
-	}
-	return metadata.MD{auth.InProcessCertKey: p}
 }
