@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -132,7 +131,7 @@ func watchAudit(t *testing.T, s *server.Server) {
 		recordersMu.Lock()
 		delete(recorders, addr)
 		recordersMu.Unlock()
-		entries, err := fetchAudit(s.AdminAddr())
+		entries, err := fetchAudit(s)
 		if err != nil {
 			t.Errorf("audit check: %v", err)
 			return
@@ -197,12 +196,11 @@ func (r *callRecorder) compare(entries []persistence.AuditEntry) []string {
 }
 
 // fetchAudit reads the whole audit log through the admin endpoint.
-func fetchAudit(adminAddr string) ([]persistence.AuditEntry, error) {
+func fetchAudit(s *server.Server) ([]persistence.AuditEntry, error) {
 	var all []persistence.AuditEntry
 	after := int64(0)
-	hc := &http.Client{Timeout: 30 * time.Second}
 	for {
-		resp, err := hc.Get("http://" + adminAddr + "/admin/audit?limit=10000&after=" + strconv.FormatInt(after, 10))
+		resp, err := adminRequest(s, http.MethodGet, "/admin/audit?limit=10000&after="+strconv.FormatInt(after, 10))
 		if err != nil {
 			return nil, err
 		}

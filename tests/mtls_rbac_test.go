@@ -39,8 +39,8 @@ func TestMTLSIdentityBindings(t *testing.T) {
 	writerCert := e.clientCA.ClientWithSANs(t, "writer-svc", []string{"writer.example.org"}, spiffe)
 	strangerCert := e.clientCA.Client(t, "stranger")
 
-	resp, err := http.Post("http://"+e.srv.AdminAddr()+"/admin/rbac/grant?principal="+url.QueryEscape("cert-uri:"+spiffe.String())+
-		"&namespace="+testNamespace+"&role=write", "", nil)
+	resp, err := adminRequest(e.srv, http.MethodPost, "/admin/rbac/grant?principal="+url.QueryEscape("cert-uri:"+spiffe.String())+
+		"&namespace="+testNamespace+"&role=write")
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)

@@ -17,9 +17,10 @@ func rbacCommand() *cobra.Command {
 	var address string
 	cmd := &cobra.Command{
 		Use:   "rbac",
-		Short: "Role bindings: grant a user (token sub) or group (groups claim) a role in a namespace",
+		Short: "Role bindings: grant a user (token sub), group (groups claim) or client certificate a role in a namespace",
 	}
 	cmd.PersistentFlags().StringVar(&address, "address", fmt.Sprintf("localhost:%d", DefaultAdminPort), "host:port of the server's admin endpoint")
+	registerTokenFileFlag(cmd)
 	action := func(name, short string) *cobra.Command {
 		return &cobra.Command{
 			Use:   name + " PRINCIPAL NAMESPACE ROLE",

@@ -85,9 +85,11 @@ type Config struct {
 	// PProfAddress, when set, serves net/http/pprof on host:port.
 	PProfAddress string
 	// AdminAddress, when set, serves the admin endpoint (`sundial admin`,
-	// see admin.go) on host:port. It has no authentication: bind it to a
-	// loopback address.
-	AdminAddress string
+	// see admin.go) on host:port; bind it to a loopback address. Each
+	// request needs the token made at start (Server.AdminToken), which is
+	// written to AdminTokenFile (mode 0600) when that is set.
+	AdminAddress   string
+	AdminTokenFile string
 	// HTTPAddress, when set, serves Temporal's HTTP/JSON API on host:port
 	// (port 0 picks a free one, see Server.HTTPAddr).
 	HTTPAddress string

@@ -86,9 +86,10 @@ type Server struct {
 	bindings *auth.Bindings     // nil when authorization is off
 
 	// reclaimer removes the data of deleted namespaces.
-	reclaimer *worker.Reclaimer
-	ui        *webui.Server
-	uiPipe    interface{ Close() error } // the UI's in-memory connection to gRPC
+	reclaimer  *worker.Reclaimer
+	ui         *webui.Server
+	uiPipe     interface{ Close() error } // the UI's in-memory connection to gRPC
+	adminToken string
 }
 
 // New checks cfg and returns a server that is not started yet.
