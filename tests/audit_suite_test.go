@@ -53,10 +53,13 @@ var (
 )
 
 // auditKey is what an entry and a recorded call must agree on, but the
-// code; each field cut to 64 bytes, as the store clips long ones.
+// code; each field with NUL and invalid UTF-8 replaced and cut to 64
+// bytes, as the store writes them.
 func auditKey(e persistence.AuditEntry) string {
 	f := []string{e.API, e.Namespace, e.WorkflowID, e.RunID, e.Target, e.RequestID}
 	for i, s := range f {
+		s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+		f[i] = s
 		if len(s) > 64 {
 			f[i] = s[:64]
 		}
