@@ -133,9 +133,14 @@ func TestWebUIReadOnlyToken(t *testing.T) {
 	require.Eventually(t, func() bool { return status(victim) == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED },
 		pageTimeout, 50*time.Millisecond, "the writer's Terminate reaches the server")
 	b.takeFailures("writer-terminate", "after Terminate")
+	// The entry is written after the handler, before the answer: poll.
 	var ok []string
-	for _, e := range auditEntries(t, env, "subject=walt") {
-		ok = append(ok, e.API+" "+e.WorkflowID+" "+e.Code)
-	}
+	require.Eventually(t, func() bool {
+		ok = nil
+		for _, e := range auditEntries(t, env, "subject=walt") {
+			ok = append(ok, e.API+" "+e.WorkflowID+" "+e.Code)
+		}
+		return len(ok) > 0
+	}, pageTimeout, 50*time.Millisecond, "the writer's Terminate is audited")
 	require.Equal(t, []string{"TerminateWorkflowExecution " + victim.GetID() + " OK"}, ok)
 }
