@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestAuditSurvivesKill(t *testing.T) {
 	bin := buildSundial(t)
 	dir := t.TempDir()
 	port, adminPort := freePort(t), freePort(t)
-	cfgFile := filepath.Join(dir, "sundial.yaml")
+	cfgFile, tokenFile := filepath.Join(dir, "sundial.yaml"), filepath.Join(dir, "admin.token")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(fmt.Sprintf(`
 persistence:
   numHistoryShards: 2
@@ -44,7 +45,8 @@ audit:
 `, filepath.Join(dir, "sundial.db"), port)), 0o600))
 	start := func() *serverProcess {
 		out := &lockedBuffer{}
-		cmd := exec.Command(bin, "server", "--config", cfgFile, "--admin-port", strconv.Itoa(adminPort), "--log-level", "warn")
+		cmd := exec.Command(bin, "server", "--config", cfgFile, "--admin-port", strconv.Itoa(adminPort), "--log-level", "warn",
+			"--admin-token-file", tokenFile)
 		cmd.Stdout, cmd.Stderr = out, out
 		require.NoError(t, cmd.Start())
 		p := &serverProcess{cmd: cmd, output: out, done: make(chan struct{})}
@@ -72,7 +74,19 @@ audit:
 	var resp struct {
 		Entries []persistence.AuditEntry `json:"entries"`
 	}
-	r, err := http.Get(fmt.Sprintf("http://localhost:%d/admin/audit", adminPort))
+	tok, err := os.ReadFile(tokenFile)
+	require.NoError(t, err)
+	st, err := os.Stat(tokenFile)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the admin token file's mode")
+	req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://localhost:%d/admin/audit", adminPort), nil)
+	require.NoError(t, err)
+	r, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, r.StatusCode, "the admin endpoint without its token")
+	_ = r.Body.Close()
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	r, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer r.Body.Close()
 	require.Equal(t, http.StatusOK, r.StatusCode)

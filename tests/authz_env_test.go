@@ -150,7 +150,7 @@ func (e *authEnv) sdkClient(t *testing.T, namespace, token string) client.Client
 // adminGet GETs path from the admin endpoint and decodes the JSON answer.
 func (e *authEnv) adminGet(t *testing.T, path string, into any) {
 	t.Helper()
-	resp, err := http.Get("http://" + e.server.AdminAddr() + path)
+	resp, err := adminRequest(e.server, http.MethodGet, path)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, path)
@@ -160,10 +160,20 @@ func (e *authEnv) adminGet(t *testing.T, path string, into any) {
 // adminPost POSTs to path on the admin endpoint and returns the status.
 func (e *authEnv) adminPost(t *testing.T, path string) int {
 	t.Helper()
-	resp, err := http.Post("http://"+e.server.AdminAddr()+path, "", nil)
+	resp, err := adminRequest(e.server, http.MethodPost, path)
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	return resp.StatusCode
+}
+
+// adminRequest sends a request with the admin endpoint's token.
+func adminRequest(s *server.Server, method, path string) (*http.Response, error) {
+	req, err := http.NewRequest(method, "http://"+s.AdminAddr()+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.AdminToken())
+	return http.DefaultClient.Do(req)
 }
 
 // conn dials the frontend with raw gRPC.

@@ -115,6 +115,7 @@ type cliRunner struct {
 }
 
 func newCLI(t *testing.T, env *testEnv) *cliRunner {
+	markUnrecordedCallers(env.addr)
 	return &cliRunner{bin: temporalCLI(t), addr: env.addr, namespace: testNamespace, home: t.TempDir()}
 }
 

@@ -182,7 +182,8 @@ func testBackendPlugin(t *testing.T) string {
 func dialNamespace(t *testing.T, env *testEnv, ns string) client.Client {
 	t.Helper()
 	c, err := client.DialContext(testContext(t, 30*time.Second), client.Options{
-		HostPort: env.addr, Namespace: ns, Logger: quietSDKLogger()})
+		HostPort: env.addr, Namespace: ns, Logger: quietSDKLogger(),
+		ConnectionOptions: client.ConnectionOptions{DialOptions: recordedDialOptions(env.addr)}})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c

@@ -54,7 +54,7 @@ func newTestEnvWithConfig(t *testing.T, dynamic map[string]any) *testEnv {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	store, dbFile := testBackend(t)
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		IP:            "127.0.0.1",
 		Port:          0,
 		DBFilename:    dbFile,
@@ -63,10 +63,13 @@ func newTestEnvWithConfig(t *testing.T, dynamic map[string]any) *testEnv {
 		Namespaces:    []string{testNamespace},
 		DynamicConfig: config.NewDynamic(dynamic),
 		Logger:        logger.With("component", "server"),
-	})
+	}
+	auditSuiteConfig(&cfg)
+	s, err := server.New(cfg)
 	require.NoError(t, err, "server.New")
 	require.NoError(t, s.Start(), "server.Start")
 	t.Cleanup(func() { s.Stop() })
+	watchAudit(t, s)
 
 	addr := s.FrontendAddr()
 	require.NotEmpty(t, addr, "FrontendAddr after Start")
@@ -84,9 +87,10 @@ func dialClient(t *testing.T, addr string, logger *slog.Logger) client.Client {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  addr,
-		Namespace: testNamespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
+		HostPort:          addr,
+		Namespace:         testNamespace,
+		Logger:            sdklog.NewStructuredLogger(logger),
+		ConnectionOptions: client.ConnectionOptions{DialOptions: recordedDialOptions(addr)},
 	})
 	require.NoError(t, err, "dial %s", addr)
 	t.Cleanup(c.Close)

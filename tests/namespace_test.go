@@ -22,7 +22,8 @@ const oneDay = 24 * time.Hour
 // when t ends.
 func dialNamespaceClient(t *testing.T, addr string) client.NamespaceClient {
 	t.Helper()
-	nc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: quietSDKLogger()})
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: addr, Logger: quietSDKLogger(),
+		ConnectionOptions: client.ConnectionOptions{DialOptions: recordedDialOptions(addr)}})
 	require.NoError(t, err, "NewNamespaceClient")
 	t.Cleanup(nc.Close)
 	return nc
@@ -177,7 +178,8 @@ func TestWorkflowInNewNamespace(t *testing.T) {
 	name := uniqueName(t, "ns")
 	require.NoError(t, nc.Register(ctx, registerRequest(name, oneDay)))
 
-	c, err := client.DialContext(ctx, client.Options{HostPort: env.addr, Namespace: name, Logger: quietSDKLogger()})
+	c, err := client.DialContext(ctx, client.Options{HostPort: env.addr, Namespace: name, Logger: quietSDKLogger(),
+		ConnectionOptions: client.ConnectionOptions{DialOptions: recordedDialOptions(env.addr)}})
 	require.NoError(t, err, "dial on %s", name)
 	t.Cleanup(c.Close)
 	tq := uniqueName(t, "tq")

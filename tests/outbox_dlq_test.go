@@ -162,10 +162,11 @@ func (s *visibilityGate) UpsertVisibility(ctx context.Context, rec *persistence.
 	return s.Store.UpsertVisibility(ctx, rec)
 }
 
-func adminDo(t *testing.T, method, url string) (int, string) {
+func adminDo(t *testing.T, method, url, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -211,7 +212,7 @@ func TestOutboxTaskDeadLetteredAndRetried(t *testing.T) {
 		Tasks []server.AdminDLQTask `json:"tasks"`
 	}
 	eventually(t, ctx, "the visibility task in the DLQ", func() error {
-		code, body := adminDo(t, http.MethodGet, admin+"/admin/dlq")
+		code, body := adminDo(t, http.MethodGet, admin+"/admin/dlq", srv.AdminToken())
 		if code != http.StatusOK {
 			return fmt.Errorf("list: %d %s", code, body)
 		}
@@ -232,10 +233,10 @@ func TestOutboxTaskDeadLetteredAndRetried(t *testing.T) {
 	require.Equal(t, 1.0, set.sum("task_dlq_size"))
 	require.Equal(t, 1.0, set.sum("dlq_writes", eq("operation", "VisibilityTaskUpsertExecution")))
 
-	code, body := adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task=9/1/1")
+	code, body := adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task=9/1/1", srv.AdminToken())
 	require.Equal(t, http.StatusBadRequest, code, "a shard that does not exist: %s", body)
 	gate.hold.Store(false)
-	code, body = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key)
+	code, body = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key, srv.AdminToken())
 	require.Equal(t, http.StatusNoContent, code, body)
 	eventually(t, ctx, "the retried task to write the run's visibility record", func() error {
 		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = %q", wfID)})
@@ -244,7 +245,7 @@ func TestOutboxTaskDeadLetteredAndRetried(t *testing.T) {
 		}
 		return nil
 	})
-	code, _ = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key)
+	code, _ = adminDo(t, http.MethodPost, admin+"/admin/dlq/retry?task="+dead.Key, srv.AdminToken())
 	require.Equal(t, http.StatusNotFound, code, "a task retried already is no longer in the DLQ")
 	set, err = scrapeMetrics(srv.MetricsURL())
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,10 @@ import (
 // shows both kinds. The grant and revoke are audited.
 func TestRBACThroughCLI(t *testing.T) {
 	bin := buildSundial(t)
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
 	env := newAuthEnv(t, func(c *server.Config) {
 		c.AdminAddress = "127.0.0.1:0"
+		c.AdminTokenFile = tokenFile
 		c.Audit = server.AuditConfig{Enabled: true}
 		c.Auth.RoleBindings = []auth.Binding{{Principal: "user:carol", Namespace: authzNamespace, Role: auth.RoleReader}}
 	})
@@ -33,7 +36,7 @@ func TestRBACThroughCLI(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, bin, append(args, "--address", env.server.AdminAddr())...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, bin, append(args, "--address", env.server.AdminAddr(), "--admin-token-file", tokenFile)...).CombinedOutput()
 		require.NoError(t, err, "sundial %s: %s", strings.Join(args, " "), out)
 		return string(out)
 	}
@@ -67,9 +70,9 @@ func TestRBACThroughCLI(t *testing.T) {
 	// Bad input changes nothing.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "rbac", "grant", "bob", authzNamespace, "read", "--address", env.server.AdminAddr()).CombinedOutput()
+	out, err := exec.CommandContext(ctx, bin, "rbac", "grant", "bob", authzNamespace, "read", "--address", env.server.AdminAddr(), "--admin-token-file", tokenFile).CombinedOutput()
 	require.Error(t, err)
-	require.Contains(t, string(out), "user:SUBJECT or group:NAME")
+	require.Contains(t, string(out), auth.PrincipalSyntax)
 	require.Equal(t, codes.PermissionDenied, describe(bob))
 
 	var apis []string

@@ -37,6 +37,12 @@ type mtlsEnv struct {
 // directory, re-read every refresh (0: never).
 func newMTLSEnv(t *testing.T, refresh time.Duration) *mtlsEnv {
 	t.Helper()
+	return newMTLSEnvWith(t, refresh, nil)
+}
+
+// newMTLSEnvWith is newMTLSEnv with tweak applied to the server's config.
+func newMTLSEnvWith(t *testing.T, refresh time.Duration, tweak func(*server.Config)) *mtlsEnv {
+	t.Helper()
 	e := &mtlsEnv{serverCA: certtest.NewCA(t, "server-ca"), clientCA: certtest.NewCA(t, "client-ca"),
 		dir: t.TempDir(), logs: &lockedBuffer{}}
 	t.Cleanup(func() {
@@ -49,13 +55,17 @@ func newMTLSEnv(t *testing.T, refresh time.Duration) *mtlsEnv {
 	certtest.WriteFile(t, caFile, e.clientCA.CertPEM)
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, dbFile := testBackend(t)
-	s, err := server.New(server.Config{
+	cfg := server.Config{
 		IP: "127.0.0.1", DBFilename: dbFile, Store: store, NumShards: 4, Namespaces: []string{testNamespace},
 		Logger: logger.With("component", "server"), HTTPAddress: "127.0.0.1:0",
 		FrontendTLS: config.GroupTLS{Server: config.ServerTLS{
 			CertFile: certFile, KeyFile: keyFile, ClientCAFiles: []string{caFile}, RequireClientAuth: true}},
 		TLSRefreshInterval: refresh,
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	s, err := server.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)

@@ -59,6 +59,7 @@ func TestTypeScriptSDK(t *testing.T) {
 // subtests to explain; any other failure ends the test here.
 func runTSSDK(t *testing.T, dir, addr, taskQueue string) tssdkResult {
 	t.Helper()
+	markUnrecordedCallers(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "run.js"),

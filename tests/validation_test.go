@@ -24,7 +24,7 @@ import (
 // server exactly as built (no client-side defaults or checks).
 func rawService(t *testing.T, addr string) workflowservice.WorkflowServiceClient {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, append(recordedDialOptions(addr), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	return workflowservice.NewWorkflowServiceClient(conn)

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +27,7 @@ const DefaultAdminPort = 7244
 func adminCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands against a running server (its --admin-port endpoint)"}
 	cmd.AddCommand(dlqCommand())
+	registerTokenFileFlag(cmd)
 	return cmd
 }
 
@@ -113,6 +117,45 @@ func listDLQ(ctx context.Context, address string, limit int) ([]server.AdminDLQT
 	}
 }
 
+// adminTokenFileUsage documents --admin-token-file (server and client).
+const adminTokenFileUsage = "file holding the admin endpoint's token (default: $XDG_CONFIG_HOME/sundial/admin-PORT.token, ~/.config on Linux)"
+
+// adminTokenFile is flag, or the default token file for port.
+func adminTokenFile(flag string, port int) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return server.DefaultAdminTokenFile(port)
+}
+
+// clientTokenFile is --admin-token-file of the admin, rbac and audit
+// commands.
+var clientTokenFile string
+
+func registerTokenFileFlag(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&clientTokenFile, "admin-token-file", "", adminTokenFileUsage)
+}
+
+// readAdminToken reads the token of the admin endpoint at address.
+func readAdminToken(address string) (string, error) {
+	file := clientTokenFile
+	if file == "" {
+		_, p, err := net.SplitHostPort(address)
+		port, perr := strconv.Atoi(p)
+		if err != nil || perr != nil {
+			return "", fmt.Errorf("--address %q: want host:port", address)
+		}
+		if file, err = server.DefaultAdminTokenFile(port); err != nil {
+			return "", err
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("reading the admin token (the server writes it at start; --admin-token-file names another file): %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 // adminCall makes one request to the admin endpoint and decodes a JSON
 // answer into into (when not nil).
 func adminCall(ctx context.Context, method, address, path string, into any) error {
@@ -121,10 +164,15 @@ func adminCall(ctx context.Context, method, address, path string, into any) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	tok, err := readAdminToken(address)
+	if err != nil {
+		return err
+	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+address+path, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("admin endpoint %s (is the server running with --admin-port?): %w", address, err)

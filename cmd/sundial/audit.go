@@ -22,6 +22,7 @@ func auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read the audit log of mutating calls"}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&address, "address", fmt.Sprintf("localhost:%d", DefaultAdminPort), "host:port of the server's admin endpoint")
+	registerTokenFileFlag(cmd)
 	pf.StringVar(&from, "from", "", "entries at or after this time (RFC 3339, or a duration ago like 24h)")
 	pf.StringVar(&to, "to", "", "entries before this time (RFC 3339, or a duration ago)")
 	pf.StringVar(&subject, "subject", "", "only entries of this subject")

@@ -41,26 +41,27 @@ func rootCommand() *cobra.Command {
 
 // devFlags are the flags of `sundial start-dev`.
 type devFlags struct {
-	ip            string
-	port          int
-	httpPort      int
-	dbFilename    string
-	namespaces    []string
-	logLevel      string
-	dynamicValues []string
-	numShards     int32
-	logFormat     string
-	metricsPort   int
-	pprofPort     int
-	adminPort     int
-	tlsCert       string
-	tlsKey        string
-	tlsClientCAs  []string
-	allowNoAuth   bool
-	uiIP          string
-	uiPort        int
-	uiPublicPath  string
-	headless      bool
+	ip             string
+	port           int
+	httpPort       int
+	dbFilename     string
+	namespaces     []string
+	logLevel       string
+	dynamicValues  []string
+	numShards      int32
+	logFormat      string
+	metricsPort    int
+	pprofPort      int
+	adminPort      int
+	adminTokenFile string
+	tlsCert        string
+	tlsKey         string
+	tlsClientCAs   []string
+	allowNoAuth    bool
+	uiIP           string
+	uiPort         int
+	uiPublicPath   string
+	headless       bool
 }
 
 func startDevCommand() *cobra.Command {
@@ -93,6 +94,7 @@ func startDevCommand() *cobra.Command {
 	fl.IntVar(&f.pprofPort, "pprof-port", 0, "port serving net/http/pprof on localhost (default off)")
 	_ = fl.MarkHidden("pprof-port")
 	fl.IntVar(&f.adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
+	fl.StringVar(&f.adminTokenFile, "admin-token-file", "", adminTokenFileUsage)
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate file: serve gRPC and the HTTP API over TLS only (with --tls-key)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fl.StringArrayVar(&f.tlsClientCAs, "tls-client-ca", nil,
@@ -202,6 +204,9 @@ func (f *devFlags) config() (server.Config, error) {
 	}
 	if f.adminPort > 0 {
 		cfg.AdminAddress = net.JoinHostPort("localhost", strconv.Itoa(f.adminPort))
+		if cfg.AdminTokenFile, err = adminTokenFile(f.adminTokenFile, f.adminPort); err != nil {
+			return cfg, err
+		}
 	}
 	return cfg, cfg.Validate()
 }

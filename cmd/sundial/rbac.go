@@ -17,14 +17,15 @@ func rbacCommand() *cobra.Command {
 	var address string
 	cmd := &cobra.Command{
 		Use:   "rbac",
-		Short: "Role bindings: grant a user (token sub) or group (groups claim) a role in a namespace",
+		Short: "Role bindings: grant a user (token sub), group (groups claim) or client certificate a role in a namespace",
 	}
 	cmd.PersistentFlags().StringVar(&address, "address", fmt.Sprintf("localhost:%d", DefaultAdminPort), "host:port of the server's admin endpoint")
+	registerTokenFileFlag(cmd)
 	action := func(name, short string) *cobra.Command {
 		return &cobra.Command{
 			Use:   name + " PRINCIPAL NAMESPACE ROLE",
 			Short: short,
-			Long: short + ".\nPRINCIPAL is user:SUBJECT or group:NAME; NAMESPACE temporal-system means every namespace;\n" +
+			Long: short + ".\nPRINCIPAL is user:SUBJECT, group:NAME, or a client certificate's cert-cn:COMMON-NAME, cert-dns:DNS-NAME or cert-uri:URI (e.g. a SPIFFE ID); NAMESPACE temporal-system means every namespace;\n" +
 				"ROLE is read, write, worker or admin.",
 			Args: cobra.ExactArgs(3),
 			RunE: func(cmd *cobra.Command, args []string) error {

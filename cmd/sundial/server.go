@@ -55,6 +55,7 @@ func serverCommand() *cobra.Command {
 	var services, logLevel string
 	var skipMigration, allowNoAuth bool
 	var adminPort int
+	var tokenFile string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Start a server from a config file (PostgreSQL, MySQL or SQLite)",
@@ -98,6 +99,9 @@ func serverCommand() *cobra.Command {
 			}
 			if adminPort > 0 {
 				cfg.AdminAddress = net.JoinHostPort("localhost", strconv.Itoa(adminPort))
+				if cfg.AdminTokenFile, err = adminTokenFile(tokenFile, adminPort); err != nil {
+					return err
+				}
 			}
 			return run(ctx, cfg)
 		},
@@ -109,6 +113,7 @@ func serverCommand() *cobra.Command {
 	fl.BoolVar(&skipMigration, "skip-schema-migration", false,
 		"refuse to start on a database whose schema is not the latest instead of migrating it (see `sundial schema`)")
 	fl.IntVar(&adminPort, "admin-port", 0, "port of the admin endpoint on localhost, for `sundial admin` (default off)")
+	fl.StringVar(&tokenFile, "admin-token-file", "", adminTokenFileUsage)
 	registerAllowNoAuth(cmd, &allowNoAuth)
 	return cmd
 }

@@ -34,6 +34,14 @@ var workerProtocol = map[string]bool{
 	"ResetStickyTaskQueue": true, "ShutdownWorker": true, "RecordWorkerHeartbeat": true,
 }
 
+// adminReads are read-only APIs the authorizer ranks above read (cluster
+// admin) or does not classify: reads all the same, not audited unless
+// reads are.
+var adminReads = map[string]bool{
+	"ListClusters": true, "GetNexusEndpoint": true, "ListNexusEndpoints": true,
+	"PollWorkflowExecutionTimeSkipping": true,
+}
+
 // Options configures a Log.
 type Options struct {
 	Store persistence.AuditStore
@@ -70,7 +78,7 @@ func (l *Log) Audited(fullMethod string) bool {
 	if fullMethod == auth.HealthCheckMethod {
 		return false
 	}
-	if auth.IsRead(fullMethod) {
+	if auth.IsRead(fullMethod) || adminReads[methodName(fullMethod)] {
 		return l.opts.Reads
 	}
 	return !workerProtocol[methodName(fullMethod)]

@@ -1,12 +1,15 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/sundialhq/sundial/internal/auth"
 )
@@ -68,5 +71,40 @@ func TestEntryTarget(t *testing.T) {
 		Execution: &commonpb.WorkflowExecution{WorkflowId: "w4"}, Activity: &workflowservice.UnpauseActivityRequest_UnpauseAll{UnpauseAll: true}}})
 	if e.WorkflowID != "w4" || e.Target != "activity:all" {
 		t.Errorf("unpause entry = %+v", e)
+	}
+}
+
+// Every API of the WorkflowService and OperatorService is classified by
+// name: one that reads (Describe*, List*, Get*, Count*, Scan*, Query*,
+// Fetch*, Poll*, Validate*) is not audited, and every other one that is not the worker
+// protocol — starts, signals, schedules, batch jobs, namespaces, search
+// attributes, deployments, Nexus endpoints … — is.
+func TestAuditedCoversEveryAPI(t *testing.T) {
+	l := New(Options{})
+	readPrefixes := []string{"Describe", "List", "Get", "Count", "Scan", "Query", "Fetch", "Poll", "Validate"}
+	n := 0
+	for _, sd := range []protoreflect.ServiceDescriptor{
+		workflowservice.File_temporal_api_workflowservice_v1_service_proto.Services().Get(0),
+		operatorservice.File_temporal_api_operatorservice_v1_service_proto.Services().Get(0),
+	} {
+		for i := 0; i < sd.Methods().Len(); i++ {
+			name := string(sd.Methods().Get(i).Name())
+			full := "/" + string(sd.FullName()) + "/" + name
+			n++
+			read := false
+			for _, p := range readPrefixes {
+				read = read || strings.HasPrefix(name, p)
+			}
+			want := !read && !workerProtocol[name]
+			if (strings.HasPrefix(name, "Respond") || strings.HasPrefix(name, "RecordActivityTaskHeartbeat")) && !workerProtocol[name] {
+				t.Errorf("%s looks like worker protocol but is not in workerProtocol", name)
+			}
+			if got := l.Audited(full); got != want {
+				t.Errorf("Audited(%s) = %v, want %v", full, got, want)
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d APIs found", n)
 	}
 }

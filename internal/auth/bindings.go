@@ -17,9 +17,16 @@ const (
 	GroupPrefix = "group:"
 )
 
+// PrincipalPrefixes are the kinds of principal a binding can name.
+var PrincipalPrefixes = []string{UserPrefix, GroupPrefix, CertCNPrefix, CertDNSPrefix, CertURIPrefix}
+
+// PrincipalSyntax describes a principal, for messages and help.
+const PrincipalSyntax = "user:SUBJECT, group:NAME, cert-cn:COMMON-NAME, cert-dns:DNS-NAME or cert-uri:URI"
+
 // Binding grants Role in Namespace (SystemNamespace = cluster-wide) to a
-// principal: "user:SUBJECT" (a token's sub) or "group:NAME" (a name in a
-// token's groups claim).
+// principal: "user:SUBJECT" (a token's sub), "group:NAME" (a name in a
+// token's groups claim), or a verified client certificate's
+// "cert-cn:COMMON-NAME", "cert-dns:DNS-SAN" or "cert-uri:URI-SAN".
 type Binding struct {
 	Principal string
 	Namespace string
@@ -28,12 +35,15 @@ type Binding struct {
 
 // ParseBinding checks the parts of a binding as an operator writes them.
 func ParseBinding(principal, namespace, role string) (Binding, error) {
-	name, ok := strings.CutPrefix(principal, UserPrefix)
-	if !ok {
-		name, ok = strings.CutPrefix(principal, GroupPrefix)
+	var name string
+	ok := false
+	for _, p := range PrincipalPrefixes {
+		if name, ok = strings.CutPrefix(principal, p); ok {
+			break
+		}
 	}
 	if !ok || name == "" {
-		return Binding{}, fmt.Errorf("principal %q: want user:SUBJECT or group:NAME", principal)
+		return Binding{}, fmt.Errorf("principal %q: want %s", principal, PrincipalSyntax)
 	}
 	if namespace == "" {
 		return Binding{}, fmt.Errorf("namespace is empty (use %s for cluster-wide)", SystemNamespace)
@@ -119,7 +129,7 @@ func (b *Bindings) Run(ctx context.Context, interval time.Duration) {
 }
 
 // Apply implements BindingSource: it grants c the roles bound to its
-// subject and its groups.
+// subject, its groups and its client certificate's principals.
 func (b *Bindings) Apply(c *Claims) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -133,6 +143,9 @@ func (b *Bindings) Apply(c *Claims) {
 	}
 	for _, g := range c.Groups {
 		grant(GroupPrefix + g)
+	}
+	for _, p := range c.Certificate {
+		grant(p)
 	}
 }
 

@@ -39,9 +39,14 @@ type Call struct {
 
 // Options configures Interceptor.
 type Options struct {
-	// Mapper authenticates callers. Nil turns authorization off: every
-	// call is allowed and has no subject.
+	// Mapper authenticates callers by bearer token. Nil with Enforce
+	// false turns authorization off: every call is allowed and has no
+	// subject.
 	Mapper *JWTMapper
+	// Enforce authorizes calls even with no Mapper: callers are then
+	// identified by their verified client certificates only (mutual TLS)
+	// and a bearer token is refused (nothing could verify it).
+	Enforce bool
 	// HeaderName carries the token; default DefaultHeaderName.
 	HeaderName string
 	// Bindings, when set, add roles from stored role bindings.
@@ -52,6 +57,10 @@ type Options struct {
 	Logger  *slog.Logger
 	// Now is the clock for Call.Time; nil means time.Now.
 	Now func() time.Time
+	// Code maps a handler's error to the gRPC code the caller gets (the
+	// frontend's error mapping runs outside this interceptor); nil means
+	// status.Code.
+	Code func(error) codes.Code
 }
 
 type claimsKey struct{}
@@ -79,6 +88,9 @@ func Interceptor(opts Options) grpc.UnaryServerInterceptor {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Code == nil {
+		opts.Code = status.Code
+	}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		ns := requestNamespace(req)
 		claims, allowed := opts.check(ctx, info.FullMethod, ns)
@@ -94,9 +106,12 @@ func Interceptor(opts Options) grpc.UnaryServerInterceptor {
 		}
 		if opts.Observe != nil {
 			c := Call{Time: opts.Now(), Method: info.FullMethod, Namespace: ns, Request: req,
-				Code: status.Code(err), Peer: peerAddr(ctx)}
+				Code: opts.Code(err), Peer: peerAddr(ctx)}
 			if claims != nil {
 				c.Subject = claims.Subject
+				if c.Subject == "" && len(claims.Certificate) > 0 {
+					c.Subject = claims.Certificate[0]
+				}
 			}
 			opts.Observe(ctx, c)
 		}
@@ -105,9 +120,12 @@ func Interceptor(opts Options) grpc.UnaryServerInterceptor {
 }
 
 // check returns the caller's claims (nil when authorization is off or the
-// token is bad) and whether the call may go ahead.
+// caller has no valid identity) and whether the call may go ahead. A
+// caller is identified by its bearer token, its verified client
+// certificate, or both (the certificate's bindings then add to the
+// token's roles); a token that is sent must be valid.
 func (o *Options) check(ctx context.Context, method, ns string) (*Claims, bool) {
-	if o.Mapper == nil {
+	if o.Mapper == nil && !o.Enforce {
 		return nil, true
 	}
 	var header string
@@ -116,15 +134,34 @@ func (o *Options) check(ctx context.Context, method, ns string) (*Claims, bool) 
 			header = v[0]
 		}
 	}
-	claims, err := o.Mapper.Claims(header)
-	if err != nil {
-		o.Logger.Debug("authorization token refused", "method", method, "error", err)
+	certs := peerCertPrincipals(ctx)
+	var claims *Claims
+	switch {
+	case header != "" && o.Mapper == nil:
+		o.Logger.Debug("authorization token refused: no JWT keys are configured", "method", method)
 		return nil, Authorize(nil, method, ns)
+	case header != "" || len(certs) == 0:
+		c, err := o.mapToken(header)
+		if err != nil {
+			o.Logger.Debug("authorization token refused", "method", method, "error", err)
+			return nil, Authorize(nil, method, ns)
+		}
+		claims = c
+	default:
+		claims = &Claims{}
 	}
-	if o.Bindings != nil && (claims.Subject != "" || len(claims.Groups) > 0) {
+	claims.Certificate = certs
+	if o.Bindings != nil && (claims.Subject != "" || len(claims.Groups) > 0 || len(claims.Certificate) > 0) {
 		o.Bindings.Apply(claims)
 	}
 	return claims, Authorize(claims, method, ns)
+}
+
+func (o *Options) mapToken(header string) (*Claims, error) {
+	if o.Mapper == nil {
+		return nil, ErrUnauthenticated
+	}
+	return o.Mapper.Claims(header)
 }
 
 func requestNamespace(req any) string {

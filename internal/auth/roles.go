@@ -70,6 +70,10 @@ type Claims struct {
 	Subject string
 	// Groups are the token's `groups` claim, matched by role bindings.
 	Groups []string
+	// Certificate are the principals of the caller's verified client
+	// certificate (cert-cn:, cert-dns:, cert-uri:, see CertPrincipals),
+	// matched by role bindings.
+	Certificate []string
 	// System is the caller's cluster-wide role.
 	System Role
 	// Namespaces are its roles per namespace name.

@@ -32,8 +32,10 @@ func (a *Authorization) KeySources() []string {
 // written: unknown plugins, and settings that only mean something with the
 // default authorizer and JWT claim mapper together. (On the reference,
 // `authorizer: default` with no claim mapper maps every caller to a
-// cluster admin; here it is refused.)
-func (a *Authorization) check() error {
+// cluster admin; here it is refused.) With no JWKS URIs, the default
+// authorizer identifies callers by their client certificates only, which
+// needs requireClientAuth (mutual TLS on the frontend).
+func (a *Authorization) check(mutualTLS bool) error {
 	if a == nil {
 		return nil
 	}
@@ -49,9 +51,14 @@ func (a *Authorization) check() error {
 			return fmt.Errorf("config: global.authorization.authorizer is default but claimMapper is %q: "+
 				"set claimMapper: default (JWT) so callers are identified", a.ClaimMapper)
 		}
-		if len(a.KeySources()) == 0 {
+		if len(a.KeySources()) == 0 && !mutualTLS {
 			return fmt.Errorf("config: global.authorization.jwtKeyProvider.keySourceURIs is empty: " +
-				"the default claim mapper needs the JWKS URIs of the keys that sign tokens")
+				"the default claim mapper needs the JWKS URIs of the keys that sign tokens " +
+				"(or global.tls.frontend.server.requireClientAuth: true to identify callers by client certificate only)")
+		}
+		if len(a.KeySources()) == 0 && (a.Audience != "" || a.PermissionsRegex != "") {
+			return fmt.Errorf("config: global.authorization.audience and permissionsRegex apply to JWTs, " +
+				"but jwtKeyProvider.keySourceURIs is empty: no token is accepted; remove them or add the JWKS URIs")
 		}
 		return nil
 	}

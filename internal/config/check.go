@@ -20,7 +20,7 @@ func (st *Static) Check() (unused []string, err error) {
 	if err := tlsRefusal(st.Global.TLS); err != nil {
 		return nil, err
 	}
-	if err := st.Global.Authorization.check(); err != nil {
+	if err := st.Global.Authorization.check(st.Global.TLS.Frontend.Server.RequireClientAuth); err != nil {
 		return nil, err
 	}
 	unused = append(unused, st.unusedPersistence()...)

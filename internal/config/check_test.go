@@ -116,9 +116,14 @@ func TestCheckAuthorization(t *testing.T) {
 		{"keys without authorizer", Authorization{JWTKeyProvider: JWTKeyProvider{KeySourceURIs: []string{"https://idp/jwks"}}},
 			"global.authorization.jwtKeyProvider.keySourceURIs"},
 		{"audience without authorizer", Authorization{Audience: "x"}, "global.authorization.audience"},
+		{"certificates only", Authorization{Authorizer: "default", ClaimMapper: "default"}, ""},
+		{"certificates only with audience", Authorization{Authorizer: "default", ClaimMapper: "default", Audience: "x"}, "audience"},
 	} {
 		st := &Static{}
 		st.Global.Authorization = &tc.a
+		if strings.HasPrefix(tc.name, "certificates only") {
+			st.Global.TLS.Frontend.Server.RequireClientAuth = true
+		}
 		_, err := st.Check()
 		switch {
 		case tc.want == "" && err != nil:

@@ -42,7 +42,10 @@ func HasEnv(lookup func(string) (string, bool)) bool {
 // SKIP_SCHEMA_SETUP=true refuses automatic migration; BIND_ON_IP and
 // FRONTEND_GRPC_PORT place the frontend; SQLITE_FILE is the database file
 // for DB=sqlite (default sundial.db). DEFAULT_NAMESPACE is read by the
-// caller (server.FromStatic's namespaces).
+// caller (server.FromStatic's namespaces). The TLS and authorization
+// variables (TEMPORAL_TLS_*, TEMPORAL_AUTH_*, TEMPORAL_JWT_*, see
+// envsec.go) are mapped to global.tls.frontend and global.authorization,
+// or refused naming them.
 func FromEnv(lookup func(string) (string, bool)) (*Static, error) {
 	get := func(names ...string) string {
 		for _, n := range names {
@@ -51,6 +54,9 @@ func FromEnv(lookup func(string) (string, bool)) (*Static, error) {
 			}
 		}
 		return ""
+	}
+	if err := refuseSecurityEnv(lookup); err != nil {
+		return nil, err
 	}
 	raw := get("SQL_PLUGIN", "DB")
 	plugin := normalizePlugin(raw)
@@ -90,6 +96,9 @@ func FromEnv(lookup func(string) (string, bool)) (*Static, error) {
 	st.Services = map[string]Service{"frontend": {RPC: rpc}}
 	if f := get("DYNAMIC_CONFIG_FILE_PATH"); f != "" {
 		st.DynamicConfigClient = &DynamicConfigClient{Filepath: f}
+	}
+	if err := envSecurity(st, get); err != nil {
+		return nil, err
 	}
 	return st, nil
 }

@@ -69,6 +69,17 @@ func Load(loc Location, lookup func(string) (string, bool)) (*Loaded, error) {
 			unread = append(unread, name)
 		}
 	}
+	var unreadSec []string
+	for _, name := range SecurityEnvVars() {
+		if v, ok := lookup(name); ok && v != "" && !refs[name] && !noOpEnv(name, v) {
+			unreadSec = append(unreadSec, name)
+		}
+	}
+	if len(unreadSec) > 0 {
+		return nil, fmt.Errorf("%s does not read the security settings %s set in the environment: "+
+			"refusing to start rather than ignore them; reference them in the file (${NAME}) or unset them",
+			path, strings.Join(unreadSec, ", "))
+	}
 	var warnings []string
 	if len(unread) > 0 {
 		if !explicit {

@@ -161,7 +161,7 @@ type Authorization struct {
 
 // RoleBinding is one entry of global.authorization.roleBindings.
 type RoleBinding struct {
-	Principal string `yaml:"principal"` // user:SUBJECT or group:NAME
+	Principal string `yaml:"principal"` // user:SUBJECT, group:NAME, cert-cn:CN, cert-dns:NAME or cert-uri:URI
 	Namespace string `yaml:"namespace"` // temporal-system = cluster-wide
 	Role      string `yaml:"role"`      // read, write, worker or admin
 }

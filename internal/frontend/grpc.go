@@ -84,6 +84,16 @@ func UnaryInterceptor(logger *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// ErrorCode is the gRPC code a caller gets for err, a handler's error as
+// UnaryInterceptor maps it (interceptors after it, such as authorization
+// and audit, see the handler's own error).
+func ErrorCode(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	return serviceerror.ToStatus(toServiceError(err)).Code()
+}
+
 // logFailedCall writes the one log record of a failed call: at warn when
 // the code means the server failed (the operator should look), at debug
 // when it is an answer to the caller's request (not found, bad input, ...),

@@ -49,7 +49,7 @@ type AuditStore interface {
 // RoleBinding grants Role in Namespace ("temporal-system" = cluster-wide)
 // to a principal: a token subject, or every token with a group claim.
 type RoleBinding struct {
-	// Principal is "user:SUBJECT" or "group:NAME".
+	// Principal is "user:SUBJECT", "group:NAME" or cert-cn:/cert-dns:/cert-uri: (see auth.PrincipalSyntax).
 	Principal string
 	Namespace string
 	Role      string // read, write, worker or admin

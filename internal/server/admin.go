@@ -16,8 +16,8 @@ import (
 
 // The admin endpoint: a small HTTP/JSON API for operator commands that
 // have no place in Temporal's OperatorService (`sundial admin dlq`). It is
-// off unless Config.AdminAddress is set, and meant for a loopback address:
-// it has no authentication of its own.
+// off unless Config.AdminAddress is set, and meant for a loopback address;
+// every request needs its token (admin_token.go).
 //
 //	GET  /admin/dlq?after=SHARD/CATEGORY/TASK&limit=N  -> {"tasks": [...]}
 //	POST /admin/dlq/retry?task=SHARD/CATEGORY/TASK     -> put back in the outbox, run now
@@ -63,11 +63,15 @@ func (s *Server) startAdmin() error {
 	mux.HandleFunc("POST /admin/dlq/retry", s.adminDLQAction("admin.dlq.retry", s.history.RetryDLQTask))
 	mux.HandleFunc("POST /admin/dlq/purge", s.adminDLQAction("admin.dlq.purge", s.history.PurgeDLQTask))
 	s.adminRoutes(mux)
-	lis, err := s.listenHTTP("admin", s.cfg.AdminAddress, mux)
+	tok, err := newAdminToken(s.cfg.AdminTokenFile)
 	if err != nil {
 		return err
 	}
-	s.adminLis = lis
+	lis, err := s.listenHTTP("admin", s.cfg.AdminAddress, requireAdminToken(tok, mux))
+	if err != nil {
+		return err
+	}
+	s.adminLis, s.adminToken = lis, tok
 	return nil
 }
 

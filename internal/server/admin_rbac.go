@@ -22,7 +22,7 @@ import (
 // audited (API "admin.rbac.grant" etc., subject "admin-endpoint").
 
 // adminSubject is the subject of audit entries for admin endpoint
-// commands: the endpoint has no authentication (loopback only).
+// commands: the endpoint knows its caller only as the holder of its token.
 const adminSubject = "admin-endpoint"
 
 // AdminBinding is one role binding as the admin endpoint lists it.

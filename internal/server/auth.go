@@ -10,6 +10,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/audit"
 	"github.com/sundialhq/sundial/internal/auth"
+	"github.com/sundialhq/sundial/internal/frontend"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -33,19 +34,23 @@ func (s *Server) startAuth(ctx context.Context, raw persistence.Store) (grpc.Una
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.stopAuth = cancel
-	opts := auth.Options{HeaderName: a.HeaderName, Logger: s.log.With("component", "auth"), Now: s.cfg.Clock.Now}
+	opts := auth.Options{HeaderName: a.HeaderName, Logger: s.log.With("component", "auth"), Now: s.cfg.Clock.Now,
+		Code: frontend.ErrorCode}
 	if a.Enabled() {
-		keys := auth.NewKeySet(a.KeySourceURIs, nil, opts.Logger)
-		mapper, err := auth.NewJWTMapper(auth.JWTMapperOptions{Keys: keys, PermissionsClaimName: a.PermissionsClaimName,
-			PermissionsRegex: a.PermissionsRegex, Audience: a.Audience, Now: s.cfg.Clock.Now})
-		if err != nil {
-			return nil, fmt.Errorf("global.authorization: %w", err)
+		opts.Enforce = true
+		if len(a.KeySourceURIs) > 0 {
+			keys := auth.NewKeySet(a.KeySourceURIs, nil, opts.Logger)
+			mapper, err := auth.NewJWTMapper(auth.JWTMapperOptions{Keys: keys, PermissionsClaimName: a.PermissionsClaimName,
+				PermissionsRegex: a.PermissionsRegex, Audience: a.Audience, Now: s.cfg.Clock.Now})
+			if err != nil {
+				return nil, fmt.Errorf("global.authorization: %w", err)
+			}
+			if err := keys.Refresh(ctx); err != nil {
+				s.log.Warn("loading JWT signing keys; tokens are refused until they load", "error", err)
+			}
+			go keys.Run(runCtx, a.RefreshInterval)
+			opts.Mapper = mapper
 		}
-		if err := keys.Refresh(ctx); err != nil {
-			s.log.Warn("loading JWT signing keys; tokens are refused until they load", "error", err)
-		}
-		go keys.Run(runCtx, a.RefreshInterval)
-		opts.Mapper = mapper
 		rbac, _ := raw.(persistence.RBACStore)
 		s.bindings = auth.NewBindings(rbac, a.RoleBindings, opts.Logger)
 		if err := s.bindings.Reload(ctx); err != nil {

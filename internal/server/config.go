@@ -85,9 +85,11 @@ type Config struct {
 	// PProfAddress, when set, serves net/http/pprof on host:port.
 	PProfAddress string
 	// AdminAddress, when set, serves the admin endpoint (`sundial admin`,
-	// see admin.go) on host:port. It has no authentication: bind it to a
-	// loopback address.
-	AdminAddress string
+	// see admin.go) on host:port; bind it to a loopback address. Each
+	// request needs the token made at start (Server.AdminToken), which is
+	// written to AdminTokenFile (mode 0600) when that is set.
+	AdminAddress   string
+	AdminTokenFile string
 	// HTTPAddress, when set, serves Temporal's HTTP/JSON API on host:port
 	// (port 0 picks a free one, see Server.HTTPAddr).
 	HTTPAddress string
@@ -134,13 +136,18 @@ type AuthConfig struct {
 	// RoleBindings are fixed bindings from the config, in force beside
 	// those stored in the database (`sundial rbac`).
 	RoleBindings []auth.Binding
+	// Enforce authorizes calls even with no KeySourceURIs: callers are
+	// then identified only by their verified client certificates (their
+	// cert-cn:/cert-dns:/cert-uri: role bindings), which needs
+	// FrontendTLS's requireClientAuth; bearer tokens are refused.
+	Enforce bool
 	// RoleBindingPoll is how often stored bindings are read again (to see
 	// changes made through other processes); default 10 s.
 	RoleBindingPoll time.Duration
 }
 
 // Enabled reports whether calls are authorized.
-func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 }
+func (a AuthConfig) Enabled() bool { return len(a.KeySourceURIs) > 0 || a.Enforce }
 
 // AuditConfig is the `audit` block.
 type AuditConfig struct {
@@ -240,6 +247,10 @@ func (c Config) Validate() error {
 	}
 	if c.TLSRefreshInterval < 0 {
 		return fmt.Errorf("global.tls.refreshInterval %s: want a positive duration, or 0 to read certificates once", c.TLSRefreshInterval)
+	}
+	if c.Auth.Enforce && len(c.Auth.KeySourceURIs) == 0 && !c.FrontendTLS.Server.RequireClientAuth {
+		return errors.New("authorization with no JWT keys identifies callers by client certificate only: " +
+			"set global.tls.frontend.server.requireClientAuth: true, or global.authorization.jwtKeyProvider.keySourceURIs")
 	}
 	if err := checkExposure(c); err != nil {
 		return err

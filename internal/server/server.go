@@ -88,8 +88,10 @@ type Server struct {
 	bindings *auth.Bindings     // nil when authorization is off
 
 	// reclaimer removes the data of deleted namespaces.
-	reclaimer *worker.Reclaimer
-	ui        *webui.Server
+	reclaimer  *worker.Reclaimer
+	ui         *webui.Server
+	uiPipe     interface{ Close() error } // the UI's in-memory connection to gRPC
+	adminToken string
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -365,6 +367,9 @@ func (s *Server) Stop() {
 func (s *Server) teardown() {
 	if s.ui != nil {
 		s.ui.Stop()
+	}
+	if s.uiPipe != nil {
+		_ = s.uiPipe.Close()
 	}
 	if s.health != nil {
 		s.health.Shutdown()

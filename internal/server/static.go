@@ -83,7 +83,7 @@ func FromStatic(st *config.Static) (Config, error) {
 	if a := st.Global.Authorization; a.Enabled() {
 		cfg.Auth = AuthConfig{KeySourceURIs: a.KeySources(), RefreshInterval: time.Duration(a.JWTKeyProvider.RefreshInterval),
 			PermissionsClaimName: a.PermissionsClaimName, PermissionsRegex: a.PermissionsRegex, Audience: a.Audience,
-			HeaderName: a.AuthHeaderName}
+			HeaderName: a.AuthHeaderName, Enforce: true}
 		for i, rb := range a.RoleBindings {
 			b, err := auth.ParseBinding(rb.Principal, rb.Namespace, rb.Role)
 			if err != nil {

@@ -5,7 +5,11 @@ import (
 	"net"
 	"strconv"
 
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/webui"
 )
 
@@ -57,7 +61,7 @@ func uiFromStatic(ui *config.UI, cfg Config) (*UIConfig, error) {
 }
 
 // options are the webui options for c, whose UI calls the frontend at
-// frontendAddr.
+// frontendAddr (only a name when the caller sets DialFrontend).
 func (c *UIConfig) options(frontendAddr string, cfg Config) webui.Options {
 	return webui.Options{
 		Address:             c.Address,
@@ -92,13 +96,31 @@ func (s *Server) startUI() error {
 	if s.cfg.UI == nil {
 		return nil
 	}
-	ui, err := webui.Start(s.cfg.UI.options(s.lis.Addr().String(), s.cfg))
+	opts := s.cfg.UI.options(s.lis.Addr().String(), s.cfg)
+	// The UI server calls the frontend in process, as the HTTP API does:
+	// the frontend's TLS needs no client side, audit entries get the
+	// browser's address (X-Forwarded-For), and a browser's verified client
+	// certificate is its identity. Its own listener is a public one, in the
+	// frontend's TLS when that is configured.
+	pipe := bufconn.Listen(uiPipeBufferBytes)
+	go func() { _ = s.grpc.Serve(pipe) }() // returns when the gRPC server stops
+	opts.DialFrontend = pipe.DialContext
+	opts.CallMetadata = auth.InProcessCertMetadata
+	if s.tls != nil {
+		opts.TLS = true
+		opts.WrapListener = func(l net.Listener) net.Listener { return s.publicListener(l, tlsconfig.HTTP) }
+	}
+	ui, err := webui.Start(opts)
 	if err != nil {
+		_ = pipe.Close()
 		return err
 	}
-	s.ui = ui
+	s.ui, s.uiPipe = ui, pipe
 	return nil
 }
+
+// uiPipeBufferBytes is the in-memory connection's buffer per direction.
+const uiPipeBufferBytes = 1 << 20
 
 // UIURL is the web UI's URL, or "" when it is off or not started.
 func (s *Server) UIURL() string {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
 
 // UIVersion is the version of the embedded Temporal Web UI (the
@@ -49,6 +50,18 @@ type Options struct {
 	DisableWriteActions bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// DialFrontend, when set, connects to the frontend (e.g. in process);
+	// FrontendAddress is then only a name. Nil dials FrontendAddress over
+	// TCP, in plaintext.
+	DialFrontend func(ctx context.Context) (net.Conn, error)
+	// WrapListener, when set, wraps the UI's listener (e.g. in TLS);
+	// TLS says it serves HTTPS then (for URL).
+	WrapListener func(net.Listener) net.Listener
+	TLS          bool
+	// CallMetadata, when set, adds gRPC metadata to every call the UI
+	// server makes for a browser request (e.g. the identity of its
+	// verified client certificate).
+	CallMetadata func(*http.Request) metadata.MD
 }
 
 // Validate reports the first problem with o.
@@ -94,7 +107,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h, conn, err := newHandler(uiConfig(opts))
+	h, conn, err := newHandler(uiConfig(opts), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -103,13 +116,17 @@ func Start(opts Options) (*Server, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("ui listener on %s: %w", opts.Address, err)
 	}
+	serveLis := lis
+	if opts.WrapListener != nil {
+		serveLis = opts.WrapListener(lis)
+	}
 	s := &Server{
 		opts: opts, lis: lis, conn: conn, done: make(chan struct{}),
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 	}
 	go func() {
 		defer close(s.done)
-		if err := s.http.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(serveLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			opts.Logger.Error("web UI stopped serving", "error", err)
 		}
 	}()
@@ -127,7 +144,11 @@ func (s *Server) URL() string {
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port) + s.opts.PublicPath
+	scheme := "http://"
+	if s.opts.TLS {
+		scheme = "https://"
+	}
+	return scheme + net.JoinHostPort(host, port) + s.opts.PublicPath
 }
 
 // Stop stops serving (gracefully, for a bounded time) and closes the UI

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -24,9 +25,11 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/config"
 )
 
@@ -103,6 +106,7 @@ func New(opts Options) (*Server, error) {
 		runtime.WithErrorHandler(s.writeError),
 		runtime.WithMiddlewares(s.checkHost),
 		runtime.WithIncomingHeaderMatcher(matchHeader),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD { return auth.InProcessCertMetadata(r) }),
 	)...)
 	ctx := context.Background()
 	if err := workflowservice.RegisterWorkflowServiceHandlerClient(ctx, s.mux, workflowservice.NewWorkflowServiceClient(conn)); err != nil {
@@ -201,5 +205,9 @@ func matchHeader(name string) (string, bool) {
 	if forwardedHeaders[http.CanonicalHeaderKey(name)] {
 		return name, true
 	}
-	return runtime.DefaultHeaderMatcher(name)
+	key, ok := runtime.DefaultHeaderMatcher(name)
+	if ok && strings.EqualFold(key, auth.InProcessCertKey) {
+		return "", false // only clientCertMetadata sets it
+	}
+	return key, ok
 }

@@ -18,7 +18,9 @@ const auditFieldMax = 1000
 
 // clip is s as valid UTF-8 of at most n bytes, cut on a rune boundary.
 func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	// PostgreSQL's text refuses NUL and invalid UTF-8: an entry must be
+	// written whatever bytes the caller sent.
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

@@ -61,10 +61,20 @@ func testAuditAppendList(f *fixture) {
 			f.Errorf("ListAudit by %s: %d entries, want %d", name, n, c.want)
 		}
 	}
+	// Whatever bytes a caller sent (NUL, invalid UTF-8) the entry is
+	// written, with U+FFFD in their place.
+	odd := persistence.AuditEntry{Time: t0.Add(3 * time.Minute), API: "PatchSchedule", Namespace: "ns3",
+		RequestID: "a\x00b", Target: "schedule_id:\xff", Code: "InvalidArgument"}
+	f.must(a.AppendAudit(f.ctx, []persistence.AuditEntry{odd}), "AppendAudit with NUL and invalid UTF-8")
+	back, err := a.ListAudit(f.ctx, persistence.AuditFilter{Namespace: "ns3", Limit: 10})
+	f.must(err, "ListAudit")
+	if len(back) != 1 || back[0].RequestID != "a\uFFFDb" || back[0].Target != "schedule_id:\uFFFD" {
+		f.Errorf("entry with NUL and invalid UTF-8 read back as %+v", back)
+	}
 	n, err := a.PurgeAuditBefore(f.ctx, t0.Add(90*time.Second))
 	f.must(err, "PurgeAuditBefore")
-	if n != 2 || count(persistence.AuditFilter{}) != 1 {
-		f.Errorf("PurgeAuditBefore removed %d, left %d; want 2 and 1", n, count(persistence.AuditFilter{}))
+	if n != 2 || count(persistence.AuditFilter{}) != 2 {
+		f.Errorf("PurgeAuditBefore removed %d, left %d; want 2 and 2", n, count(persistence.AuditFilter{}))
 	}
 }
 

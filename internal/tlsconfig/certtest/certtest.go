@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -68,12 +69,21 @@ func (ca *CA) Client(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 }
 
+// ClientWithSANs issues a client certificate for subject cn with the
+// subject alternative names dns and uris (e.g. a SPIFFE ID).
+func (ca *CA) ClientWithSANs(t testing.TB, cn string, dns []string, uris ...*url.URL) *Leaf {
+	l := ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), func(c *x509.Certificate) {
+		c.DNSNames, c.URIs = dns, uris
+	})
+	return l
+}
+
 // ExpiredClient issues a client certificate that expired an hour ago.
 func (ca *CA) ExpiredClient(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 }
 
-func (ca *CA) issue(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, from, to time.Time) *Leaf {
+func (ca *CA) issue(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, from, to time.Time, tweak ...func(*x509.Certificate)) *Leaf {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
@@ -83,6 +93,9 @@ func (ca *CA) issue(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsag
 	}
 	if len(dns) > 0 {
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	for _, f := range tweak {
+		f(tmpl)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
