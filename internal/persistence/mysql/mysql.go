@@ -111,5 +111,8 @@ func driverConfig(o Options) (*drv.Config, error) {
 	if cfg.TLS, err = o.TLS.Config(host); err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
 	}
+	if o.Dial != nil {
+		cfg.DialFunc = o.Dial
+	}
 	return cfg, nil
 }

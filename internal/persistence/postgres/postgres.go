@@ -129,5 +129,8 @@ func connConfig(o Options) (*pgx.ConnConfig, error) {
 		cfg.TLSConfig = tlsCfg
 		cfg.Fallbacks = nil
 	}
+	if o.Dial != nil {
+		cfg.DialFunc = o.Dial
+	}
 	return cfg, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 )
@@ -36,6 +37,9 @@ type ServerOptions struct {
 	// themselves).
 	SkipMigration bool
 	Logger        *slog.Logger
+	// Dial, if set, opens the network connections (tests count round
+	// trips with it); nil dials TCP.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // TLSOptions mirrors Temporal's persistence tls block.
