@@ -22,7 +22,8 @@ func (s *Store) CreateWorkflow(ctx context.Context, req *persistence.CreateWorkf
 	if err := validateCreate(req); err != nil {
 		return err
 	}
-	return s.write(ctx, "create workflow", func(tx *sql.Tx) error {
+	stmts, ok := s.createPipeline(req)
+	return s.writeWithPipeline(ctx, "create workflow", stmts, ok, func(tx *sql.Tx) error {
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
 		}
@@ -116,7 +117,8 @@ func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkf
 			return errors.New("sqlstore: update workflow: NewRun must replace the updated run on the same shard")
 		}
 	}
-	return s.write(ctx, "update workflow", func(tx *sql.Tx) error {
+	stmts, ok := s.updatePipeline(req)
+	return s.writeWithPipeline(ctx, "update workflow", stmts, ok, func(tx *sql.Tx) error {
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
 		}

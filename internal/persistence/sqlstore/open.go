@@ -113,7 +113,10 @@ func (o ServerOptions) ConfigurePool(db *sql.DB) {
 // o.SkipMigration, checks that it is the latest) and returns a Store that
 // owns db. On error db is closed. The retry policy suits a network
 // database: four attempts with 50 ms, 100 ms, 200 ms waits.
-func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, o ServerOptions) (*Store, error) {
+//
+// Timer-task deletes are batched into one statement; pipeline, if not nil,
+// is the fast path of execution writes (Config.Pipeline).
+func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, o ServerOptions, pipeline Pipeline) (*Store, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -123,7 +126,8 @@ func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration,
 		_ = db.Close()
 		return nil, err
 	}
-	s, err := New(Config{Dialect: d, WriteDB: db, Logger: log, Attempts: 4, RetryBackoff: 50 * time.Millisecond})
+	s, err := New(Config{Dialect: d, WriteDB: db, Logger: log, Attempts: 4, RetryBackoff: 50 * time.Millisecond,
+		Pipeline: pipeline, BatchTimerDeletes: true})
 	if err != nil {
 		_ = db.Close()
 		return nil, err
