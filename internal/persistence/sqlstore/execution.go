@@ -22,8 +22,7 @@ func (s *Store) CreateWorkflow(ctx context.Context, req *persistence.CreateWorkf
 	if err := validateCreate(req); err != nil {
 		return err
 	}
-	stmts, ok := s.createPipeline(req)
-	return s.writeWithPipeline(ctx, "create workflow", stmts, ok, func(tx *sql.Tx) error {
+	return s.writeWithPipeline(ctx, "create workflow", func() ([]Statement, bool) { return s.createPipeline(req) }, func(tx *sql.Tx) error {
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
 		}
@@ -117,8 +116,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkf
 			return errors.New("sqlstore: update workflow: NewRun must replace the updated run on the same shard")
 		}
 	}
-	stmts, ok := s.updatePipeline(req)
-	return s.writeWithPipeline(ctx, "update workflow", stmts, ok, func(tx *sql.Tx) error {
+	return s.writeWithPipeline(ctx, "update workflow", func() ([]Statement, bool) { return s.updatePipeline(req) }, func(tx *sql.Tx) error {
 		// The fence is folded into the conditional UPDATE (a subquery
 		// reading range_id under the shared lock); only when no row
 		// matched does a second read tell a lost shard from a stale

@@ -153,6 +153,17 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 	if len(keys) == 0 {
 		return nil
 	}
+	if s.timerDeletes && len(keys) <= maxDeleteIn {
+		// One statement on a server database: no transaction (BEGIN and
+		// COMMIT would be two more round trips). Deleting a done task is
+		// idempotent, so a retry after an unknown outcome is harmless.
+		return s.retry(ctx, "complete outbox tasks", func() error {
+			if category == persistence.CategoryTimer {
+				return s.deleteTimerTasks(ctx, s.wdb, shardID, keys)
+			}
+			return s.deleteTransferTasks(ctx, s.wdb, shardID, keys)
+		})
+	}
 	return s.write(ctx, "complete outbox tasks", func(tx *sql.Tx) error {
 		if category == persistence.CategoryTimer && s.timerDeletes {
 			for len(keys) > 0 {
@@ -193,7 +204,7 @@ const maxDeleteIn = 256
 // deleteTransferTasks deletes keys by one IN list on the primary key,
 // padded to a power of two with copies of the last ID, so there are few
 // distinct statements for the statement caches.
-func (s *Store) deleteTransferTasks(ctx context.Context, tx *sql.Tx, shardID int32, keys []persistence.OutboxKey) error {
+func (s *Store) deleteTransferTasks(ctx context.Context, tx execer, shardID int32, keys []persistence.OutboxKey) error {
 	n := 1
 	for n < len(keys) {
 		n *= 2
@@ -218,7 +229,7 @@ func (s *Store) deleteTransferTasks(ctx context.Context, tx *sql.Tx, shardID int
 // the primary key padded to a power of two like deleteTransferTasks.
 // PostgreSQL and MySQL plan it as primary-key lookups (checked with
 // EXPLAIN: a BitmapOr of index scans, a range on PRIMARY).
-func (s *Store) deleteTimerTasks(ctx context.Context, tx *sql.Tx, shardID int32, keys []persistence.OutboxKey) error {
+func (s *Store) deleteTimerTasks(ctx context.Context, tx execer, shardID int32, keys []persistence.OutboxKey) error {
 	n := 1
 	for n < len(keys) {
 		n *= 2
@@ -238,4 +249,9 @@ func (s *Store) deleteTimerTasks(ctx context.Context, tx *sql.Tx, shardID int32,
 	q.WriteString(")")
 	_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
 	return s.dbErr("complete timer tasks", err)
+}
+
+// execer is a *sql.Tx or, for a single autocommitted statement, a *sql.DB.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -183,10 +183,13 @@ func (s *Store) appendOutboxTasks(stmts []Statement, shardID int32, tasks []pers
 }
 
 // writeWithPipeline tries the fast path, then the transaction.
-func (s *Store) writeWithPipeline(ctx context.Context, op string, stmts []Statement, ok bool, fn func(tx *sql.Tx) error) error {
-	if ok && s.pipeline != nil {
-		if done, err := s.pipelined(ctx, op, stmts); done {
-			return err
+// (build is not called without a pipeline: SQLite pays nothing.)
+func (s *Store) writeWithPipeline(ctx context.Context, op string, build func() ([]Statement, bool), fn func(tx *sql.Tx) error) error {
+	if s.pipeline != nil {
+		if stmts, ok := build(); ok {
+			if done, err := s.pipelined(ctx, op, stmts); done {
+				return err
+			}
 		}
 	}
 	return s.write(ctx, op, fn)

@@ -46,7 +46,9 @@ type Config struct {
 	// pipeline.go); PostgreSQL only.
 	Pipeline Pipeline
 	// BatchTimerDeletes deletes completed timer tasks with one statement
-	// (a row-value IN list) instead of one statement per task.
+	// (a row-value IN list) instead of one statement per task, and runs a
+	// flush of up to 256 deletes as one autocommitted statement, without
+	// BEGIN and COMMIT (server databases).
 	BatchTimerDeletes bool
 }
 
