@@ -106,3 +106,46 @@ func TestTransitionIsOneRoundTrip(t *testing.T) {
 		t.Fatalf("transition with a stale range: %v, want ShardOwnershipLostError", err)
 	}
 }
+
+// TestTaskWriteIsOneRoundTrip: a matching task write (the partition's
+// fence and the rows) is one round trip once prepared, and a write with a
+// stale lease is refused.
+func TestTaskWriteIsOneRoundTrip(t *testing.T) {
+	o := sqltest.Postgres.NewDatabase(t)
+	var rt sqltest.RoundTrips
+	o.Dial, o.MaxConns = rt.Dial, 1
+	s, err := postgres.Open(t.Context(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	key := persistence.TaskQueueKey{NamespaceID: "ns", Name: "tq", Kind: persistence.TaskQueueKind(1)}
+	rangeID, _, err := s.LeaseTaskQueue(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(id, rng int64) error {
+		return s.CreateTasks(ctx, key, rng, []persistence.QueueTask{{TaskID: id, Data: []byte("t")}, {TaskID: id + 1, Data: []byte("u")}})
+	}
+	if err := write(1, rangeID); err != nil { // prepares the statements
+		t.Fatal(err)
+	}
+	before := rt.Count()
+	if err := write(3, rangeID); err != nil {
+		t.Fatal(err)
+	}
+	if n := rt.Count() - before; n != 1 {
+		t.Errorf("a task write took %d round trips, want 1", n)
+	}
+	if _, _, err := s.LeaseTaskQueue(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	var lost *persistence.TaskQueueLeaseLostError
+	if err := write(5, rangeID); !errors.As(err, &lost) {
+		t.Fatalf("task write with a stale lease: %v, want TaskQueueLeaseLostError", err)
+	}
+	if n, err := s.CountTasks(ctx, key); err != nil || n != 4 {
+		t.Fatalf("CountTasks = %d, %v; want 4", n, err)
+	}
+}

@@ -153,7 +153,7 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 	if len(keys) == 0 {
 		return nil
 	}
-	if s.timerDeletes && len(keys) <= maxDeleteIn {
+	if s.server && len(keys) <= maxDeleteIn {
 		// One statement on a server database: no transaction (BEGIN and
 		// COMMIT would be two more round trips). Deleting a done task is
 		// idempotent, so a retry after an unknown outcome is harmless.
@@ -165,7 +165,7 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 		})
 	}
 	return s.write(ctx, "complete outbox tasks", func(tx *sql.Tx) error {
-		if category == persistence.CategoryTimer && s.timerDeletes {
+		if category == persistence.CategoryTimer && s.server {
 			for len(keys) > 0 {
 				n := min(len(keys), maxDeleteIn)
 				if err := s.deleteTimerTasks(ctx, tx, shardID, keys[:n]); err != nil {

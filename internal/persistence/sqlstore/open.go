@@ -114,7 +114,7 @@ func (o ServerOptions) ConfigurePool(db *sql.DB) {
 // owns db. On error db is closed. The retry policy suits a network
 // database: four attempts with 50 ms, 100 ms, 200 ms waits.
 //
-// Timer-task deletes are batched into one statement; pipeline, if not nil,
+// The store is a ServerDatabase (fewer round trips); pipeline, if not nil,
 // is the fast path of execution writes (Config.Pipeline).
 func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, o ServerOptions, pipeline Pipeline) (*Store, error) {
 	log := o.Logger
@@ -127,7 +127,7 @@ func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration,
 		return nil, err
 	}
 	s, err := New(Config{Dialect: d, WriteDB: db, Logger: log, Attempts: 4, RetryBackoff: 50 * time.Millisecond,
-		Pipeline: pipeline, BatchTimerDeletes: true})
+		Pipeline: pipeline, ServerDatabase: true})
 	if err != nil {
 		_ = db.Close()
 		return nil, err

@@ -132,6 +132,24 @@ func (s *Store) createPipeline(req *persistence.CreateWorkflowRequest) (stmts []
 	return s.appendOutboxTasks(stmts, req.ShardID, req.Tasks), true
 }
 
+// createTasksPipeline is CreateTasks' fast path: the partition's fence
+// folded into the first INSERT, the other tasks plain INSERTs.
+func (s *Store) createTasksPipeline(key persistence.TaskQueueKey, rangeID int64, tasks []persistence.QueueTask) (stmts []Statement, ok bool) {
+	if len(tasks) == 0 {
+		return nil, false
+	}
+	t := tasks[0]
+	stmts = append(stmts, Statement{Query: s.q("WITH i AS (INSERT INTO tasks" +
+		" (namespace_id, name, kind, partition_id, task_id, expires_at, data) SELECT ?, ?, ?, ?, ?, ?, ?" +
+		" WHERE (SELECT range_id FROM task_queues" + tqWhere + " FOR SHARE) = ? RETURNING 1) " +
+		failUnless("EXISTS (SELECT 1 FROM i)", "task queue fence")),
+		Args: append(tqArgs(key, t.TaskID, encodeTime(t.ExpiresAt), nonNil(t.Data)), append(tqArgs(key), rangeID)...)})
+	for _, t := range tasks[1:] {
+		stmts = append(stmts, Statement{Query: s.q(insertTask), Args: tqArgs(key, t.TaskID, encodeTime(t.ExpiresAt), nonNil(t.Data))})
+	}
+	return stmts, true
+}
+
 func (s *Store) appendEvents(stmts []Statement, shardID int32, k persistence.WorkflowKey, events []persistence.HistoryEvent) []Statement {
 	for len(events) > 0 {
 		chunk := events[:min(len(events), insertChunk)]

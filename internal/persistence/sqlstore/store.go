@@ -45,11 +45,13 @@ type Config struct {
 	// Pipeline, if set, is the fast path of execution writes (see
 	// pipeline.go); PostgreSQL only.
 	Pipeline Pipeline
-	// BatchTimerDeletes deletes completed timer tasks with one statement
-	// (a row-value IN list) instead of one statement per task, and runs a
-	// flush of up to 256 deletes as one autocommitted statement, without
-	// BEGIN and COMMIT (server databases).
-	BatchTimerDeletes bool
+	// ServerDatabase says every statement is a network round trip
+	// (PostgreSQL, MySQL): completed timer tasks are deleted with one
+	// statement (a row-value IN list) instead of one per task, a flush of
+	// up to 256 outbox deletes and a matching task's delete are single
+	// autocommitted statements (no BEGIN and COMMIT), and task inserts are
+	// not prepared separately.
+	ServerDatabase bool
 }
 
 // Store implements persistence.Store on database/sql. It is safe for
@@ -65,9 +67,9 @@ type Store struct {
 	vis     visibilityStats // see visibility_stats.go
 	grouped bool            // Config.GroupCommit
 	group   groupWriter
-	// Config.Pipeline and Config.BatchTimerDeletes.
-	pipeline     Pipeline
-	timerDeletes bool
+	// Config.Pipeline and Config.ServerDatabase.
+	pipeline Pipeline
+	server   bool
 }
 
 var _ persistence.Store = (*Store)(nil)
@@ -80,7 +82,7 @@ func New(cfg Config) (*Store, error) {
 	}
 	s := &Store{d: cfg.Dialect, wdb: cfg.WriteDB, rdb: cfg.ReadDB, log: cfg.Logger,
 		tries: cfg.Attempts, backoff: cfg.RetryBackoff, grouped: cfg.GroupCommit,
-		pipeline: cfg.Pipeline, timerDeletes: cfg.BatchTimerDeletes}
+		pipeline: cfg.Pipeline, server: cfg.ServerDatabase}
 	if s.rdb == nil {
 		s.rdb = s.wdb
 	}
