@@ -77,11 +77,19 @@ type Queue struct {
 	// attempts counts failed runs of tasks still pending, by task ID; it
 	// lives in memory only, so a restart gives every task a fresh budget.
 	attempts map[int64]int
-	wake     chan struct{}
-	ready    chan persistence.OutboxTask
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// Retries waiting out a backoff after an outage-like failure (see
+	// outage.go), by task ID; early marks the tasks already released once
+	// before their backoff ended; outage is set by such a failure and
+	// cleared by the next success.
+	parked map[int64]parkedTask
+	early  map[int64]bool
+	outage atomic.Bool // read without mu on every success
+	gen    uint64
+	wake   chan struct{}
+	ready  chan persistence.OutboxTask
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	started   atomic.Bool
 	stopOnce  sync.Once
@@ -113,7 +121,7 @@ func New(opts Options) *Queue {
 		opts.Rand = rand.Float64
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Queue{opts: opts, attempts: map[int64]int{}, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel,
+	return &Queue{opts: opts, attempts: map[int64]int{}, parked: map[int64]parkedTask{}, early: map[int64]bool{}, wake: make(chan struct{}, 1), ready: make(chan persistence.OutboxTask), ctx: ctx, cancel: cancel,
 		flushNow: make(chan struct{}, 1), stopFlush: make(chan struct{}), flushed: make(chan struct{})}
 }
 
@@ -249,6 +257,7 @@ func (q *Queue) run(t persistence.OutboxTask) {
 	if err == nil {
 		q.forget(t.TaskID)
 		q.complete(persistence.OutboxKey{VisibilityTime: t.VisibilityTime, TaskID: t.TaskID})
+		q.recovered()
 		return
 	}
 	if q.ctx.Err() != nil {
@@ -317,6 +326,7 @@ func (q *Queue) flush() {
 			time.AfterFunc(time.Second, q.signalFlush)
 			return
 		}
+		q.recovered()
 	}
 }
 

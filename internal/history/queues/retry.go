@@ -74,6 +74,7 @@ func (q *Queue) maxAttempts() int {
 func (q *Queue) forget(taskID int64) {
 	q.mu.Lock()
 	delete(q.attempts, taskID)
+	delete(q.early, taskID)
 	q.mu.Unlock()
 }
 
@@ -92,6 +93,11 @@ func (q *Queue) failed(t persistence.OutboxTask, err error) {
 	q.opts.Logger.Warn("outbox task failed; will retry", "shard", q.opts.ShardID, "category", q.opts.Category,
 		"task_id", t.TaskID, "attempt", n, "retry_in", delay, "error", err)
 	// The task keeps its store key; the retry delay is in memory only.
+	if outageError(err) {
+		gen := q.park(t)
+		q.opts.Clock.AfterFunc(delay, func() { q.unpark(t.TaskID, gen) })
+		return
+	}
 	q.opts.Clock.AfterFunc(delay, func() { q.Add(t) })
 }
 

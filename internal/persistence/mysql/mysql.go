@@ -1,7 +1,8 @@
 // Package mysql is the MySQL 8 / MariaDB store: persistence.Store through
 // the shared SQL layer (sqlstore) on go-sql-driver/mysql.
 //
-// Connections use clientFoundRows, so an UPDATE's RowsAffected counts the
+// Connections use clientFoundRows and interpolateParams (one round trip
+// per statement), so an UPDATE's RowsAffected counts the
 // rows it matched (the store's conditions depend on it), and transactions
 // run at READ COMMITTED with the fences reading range_id LOCK IN SHARE
 // MODE. Lock waits are bounded by innodb_lock_wait_timeout (10 s), after
@@ -81,7 +82,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.OpenServerStore(ctx, db, Dialect{}, ms, o)
+	s, err := sqlstore.OpenServerStore(ctx, db, Dialect{}, ms, o, nil)
 	if err != nil {
 		return nil, fmt.Errorf("mysql %s/%s: %w", o.Addr, o.Database, err)
 	}
@@ -100,6 +101,11 @@ func driverConfig(o Options) (*drv.Config, error) {
 	cfg.Net, cfg.Addr, cfg.DBName = "tcp", o.Addr, o.Database
 	cfg.User, cfg.Passwd = o.User, o.Password
 	cfg.ClientFoundRows = true
+	// Arguments are interpolated by the driver (escaped for the
+	// connection's utf8mb4 collation; the driver refuses the unsafe
+	// multibyte ones): a statement is then one round trip instead of a
+	// server-side prepare, an execute and a close.
+	cfg.InterpolateParams = true
 	cfg.Timeout = 5 * time.Second
 	cfg.Params = map[string]string{}
 	for k, v := range sessionDefaults {
@@ -110,6 +116,9 @@ func driverConfig(o Options) (*drv.Config, error) {
 	}
 	if cfg.TLS, err = o.TLS.Config(host); err != nil {
 		return nil, fmt.Errorf("mysql: %w", err)
+	}
+	if o.Dial != nil {
+		cfg.DialFunc = o.Dial
 	}
 	return cfg, nil
 }

@@ -33,3 +33,16 @@ func TestMigrations(t *testing.T) {
 		return mysql.Open(ctx, o)
 	})
 }
+
+// BenchmarkTransitions: see storetest.BenchmarkTransitions.
+func BenchmarkTransitions(b *testing.B) {
+	o := sqltest.MySQL.NewDatabase(b)
+	var rt sqltest.RoundTrips
+	o.Dial = rt.Dial
+	s, err := mysql.Open(b.Context(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkTransitions(b, s, rt.Count)
+}

@@ -81,7 +81,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.OpenServerStore(ctx, db, Dialect{}, ms, o)
+	s, err := sqlstore.OpenServerStore(ctx, db, Dialect{}, ms, o, pipeline(db))
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s/%s: %w", o.Addr, o.Database, err)
 	}
@@ -128,6 +128,9 @@ func connConfig(o Options) (*pgx.ConnConfig, error) {
 	if tlsCfg != nil {
 		cfg.TLSConfig = tlsCfg
 		cfg.Fallbacks = nil
+	}
+	if o.Dial != nil {
+		cfg.DialFunc = o.Dial
 	}
 	return cfg, nil
 }

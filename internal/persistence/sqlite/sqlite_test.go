@@ -129,3 +129,14 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		t.Errorf("Open under a regular file succeeded")
 	}
 }
+
+// BenchmarkTransitions: see storetest.BenchmarkTransitions (a file
+// database, so every op pays its commit's fsync).
+func BenchmarkTransitions(b *testing.B) {
+	s, err := sqlite.Open(filepath.Join(b.TempDir(), "sundial.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkTransitions(b, s, nil)
+}

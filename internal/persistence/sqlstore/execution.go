@@ -22,7 +22,7 @@ func (s *Store) CreateWorkflow(ctx context.Context, req *persistence.CreateWorkf
 	if err := validateCreate(req); err != nil {
 		return err
 	}
-	return s.write(ctx, "create workflow", func(tx *sql.Tx) error {
+	return s.writeWithPipeline(ctx, "create workflow", func() ([]Statement, bool) { return s.createPipeline(req) }, func(tx *sql.Tx) error {
 		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
 			return err
 		}
@@ -116,20 +116,29 @@ func (s *Store) UpdateWorkflow(ctx context.Context, req *persistence.UpdateWorkf
 			return errors.New("sqlstore: update workflow: NewRun must replace the updated run on the same shard")
 		}
 	}
-	return s.write(ctx, "update workflow", func(tx *sql.Tx) error {
-		if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
-			return err
-		}
+	return s.writeWithPipeline(ctx, "update workflow", func() ([]Statement, bool) { return s.updatePipeline(req) }, func(tx *sql.Tx) error {
+		// The fence is folded into the conditional UPDATE (a subquery
+		// reading range_id under the shared lock); only when no row
+		// matched does a second read tell a lost shard from a stale
+		// version.
 		k := req.Key
 		res, err := tx.ExecContext(ctx, s.q("UPDATE executions SET next_event_id = ?, version = version + 1, state = ?"+
-			" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND version = ?"),
-			req.NextEventID, nonNil(req.State), req.ShardID, k.NamespaceID, k.WorkflowID, k.RunID, req.ExpectedVersion)
+			" WHERE shard_id = ? AND namespace_id = ? AND workflow_id = ? AND run_id = ? AND version = ?"+
+			" AND (SELECT range_id FROM shards WHERE shard_id = ? "+s.d.SharedLockClause()+") = ?"),
+			req.NextEventID, nonNil(req.State), req.ShardID, k.NamespaceID, k.WorkflowID, k.RunID, req.ExpectedVersion,
+			req.ShardID, req.RangeID)
 		if err != nil {
 			return s.dbErr("update execution", err)
 		}
-		if err := s.expectOneRow(res, "update execution", fmt.Errorf("run %s of workflow %q at version %d: %w",
-			k.RunID, k.WorkflowID, req.ExpectedVersion, persistence.ErrConditionFailed)); err != nil {
-			return err
+		if err := s.expectOneRow(res, "update execution", errNoRow); err != nil {
+			if err != errNoRow {
+				return err
+			}
+			if err := s.fenceShard(ctx, tx, req.ShardID, req.RangeID); err != nil {
+				return err
+			}
+			return fmt.Errorf("run %s of workflow %q at version %d: %w",
+				k.RunID, k.WorkflowID, req.ExpectedVersion, persistence.ErrConditionFailed)
 		}
 		if err := s.insertEvents(ctx, tx, req.ShardID, k, req.Events, persistence.ErrConditionFailed); err != nil {
 			return err
@@ -169,6 +178,10 @@ func (s *Store) DeleteWorkflow(ctx context.Context, shardID int32, rangeID int64
 		return nil
 	})
 }
+
+// errNoRow is expectOneRow's answer when the caller decides what no row
+// means.
+var errNoRow = errors.New("sqlstore: no row matched")
 
 // expectOneRow returns ifNone when res affected no row.
 func (s *Store) expectOneRow(res sql.Result, op string, ifNone error) error {

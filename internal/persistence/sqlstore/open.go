@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 )
@@ -36,6 +37,9 @@ type ServerOptions struct {
 	// themselves).
 	SkipMigration bool
 	Logger        *slog.Logger
+	// Dial, if set, opens the network connections (tests count round
+	// trips with it); nil dials TCP.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // TLSOptions mirrors Temporal's persistence tls block.
@@ -109,7 +113,10 @@ func (o ServerOptions) ConfigurePool(db *sql.DB) {
 // o.SkipMigration, checks that it is the latest) and returns a Store that
 // owns db. On error db is closed. The retry policy suits a network
 // database: four attempts with 50 ms, 100 ms, 200 ms waits.
-func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, o ServerOptions) (*Store, error) {
+//
+// The store is a ServerDatabase (fewer round trips); pipeline, if not nil,
+// is the fast path of execution writes (Config.Pipeline).
+func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration, o ServerOptions, pipeline Pipeline) (*Store, error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -119,7 +126,8 @@ func OpenServerStore(ctx context.Context, db *sql.DB, d Dialect, ms []Migration,
 		_ = db.Close()
 		return nil, err
 	}
-	s, err := New(Config{Dialect: d, WriteDB: db, Logger: log, Attempts: 4, RetryBackoff: 50 * time.Millisecond})
+	s, err := New(Config{Dialect: d, WriteDB: db, Logger: log, Attempts: 4, RetryBackoff: 50 * time.Millisecond,
+		Pipeline: pipeline, ServerDatabase: true})
 	if err != nil {
 		_ = db.Close()
 		return nil, err

@@ -42,6 +42,16 @@ type Config struct {
 	// transaction of savepoints (see groupcommit.go). For a WriteDB of one
 	// connection (SQLite), where writers queue anyway.
 	GroupCommit bool
+	// Pipeline, if set, is the fast path of execution writes (see
+	// pipeline.go); PostgreSQL only.
+	Pipeline Pipeline
+	// ServerDatabase says every statement is a network round trip
+	// (PostgreSQL, MySQL): completed timer tasks are deleted with one
+	// statement (a row-value IN list) instead of one per task, a flush of
+	// up to 256 outbox deletes and a matching task's delete are single
+	// autocommitted statements (no BEGIN and COMMIT), and task inserts are
+	// not prepared separately.
+	ServerDatabase bool
 }
 
 // Store implements persistence.Store on database/sql. It is safe for
@@ -57,6 +67,9 @@ type Store struct {
 	vis     visibilityStats // see visibility_stats.go
 	grouped bool            // Config.GroupCommit
 	group   groupWriter
+	// Config.Pipeline and Config.ServerDatabase.
+	pipeline Pipeline
+	server   bool
 }
 
 var _ persistence.Store = (*Store)(nil)
@@ -68,7 +81,8 @@ func New(cfg Config) (*Store, error) {
 		return nil, errors.New("sqlstore: Config.Dialect and Config.WriteDB are required")
 	}
 	s := &Store{d: cfg.Dialect, wdb: cfg.WriteDB, rdb: cfg.ReadDB, log: cfg.Logger,
-		tries: cfg.Attempts, backoff: cfg.RetryBackoff, grouped: cfg.GroupCommit}
+		tries: cfg.Attempts, backoff: cfg.RetryBackoff, grouped: cfg.GroupCommit,
+		pipeline: cfg.Pipeline, server: cfg.ServerDatabase}
 	if s.rdb == nil {
 		s.rdb = s.wdb
 	}

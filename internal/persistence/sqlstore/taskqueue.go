@@ -7,6 +7,8 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
+const insertTask = "INSERT INTO tasks (namespace_id, name, kind, partition_id, task_id, expires_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
 // tqWhere selects one partition; its arguments come from tqArgs.
 const tqWhere = " WHERE namespace_id = ? AND name = ? AND kind = ? AND partition_id = ?"
 
@@ -49,15 +51,25 @@ func (s *Store) UpdateAckLevel(ctx context.Context, key persistence.TaskQueueKey
 // a caller bug (IDs come from the lease's range) and is returned as a
 // plain error; nothing is written.
 func (s *Store) CreateTasks(ctx context.Context, key persistence.TaskQueueKey, rangeID int64, tasks []persistence.QueueTask) error {
-	return s.write(ctx, "create tasks", func(tx *sql.Tx) error {
+	build := func() ([]Statement, bool) { return s.createTasksPipeline(key, rangeID, tasks) }
+	return s.writeWithPipeline(ctx, "create tasks", build, func(tx *sql.Tx) error {
 		if err := s.fenceTaskQueue(ctx, tx, key, rangeID); err != nil {
 			return err
 		}
 		if len(tasks) == 0 {
 			return nil
 		}
-		stmt, err := tx.PrepareContext(ctx, s.q("INSERT INTO tasks"+
-			" (namespace_id, name, kind, partition_id, task_id, expires_at, data) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+		if s.server {
+			// Interpolated (MySQL) or cached by the driver (PostgreSQL):
+			// one round trip per task, no separate prepare.
+			for _, t := range tasks {
+				if _, err := tx.ExecContext(ctx, s.q(insertTask), tqArgs(key, t.TaskID, encodeTime(t.ExpiresAt), nonNil(t.Data))...); err != nil {
+					return s.dbErr("insert task", err)
+				}
+			}
+			return nil
+		}
+		stmt, err := tx.PrepareContext(ctx, s.q(insertTask))
 		if err != nil {
 			return s.dbErr("prepare insert task", err)
 		}
@@ -117,6 +129,13 @@ func (s *Store) CompleteTasksUpTo(ctx context.Context, key persistence.TaskQueue
 
 // CompleteTask implements persistence.TaskQueueStore.
 func (s *Store) CompleteTask(ctx context.Context, key persistence.TaskQueueKey, taskID int64) error {
+	if s.server {
+		// One idempotent statement: autocommitted, retried as it is.
+		return s.retry(ctx, "complete task", func() error {
+			_, err := s.wdb.ExecContext(ctx, s.q("DELETE FROM tasks"+tqWhere+" AND task_id = ?"), tqArgs(key, taskID)...)
+			return s.dbErr("complete task", err)
+		})
+	}
 	return s.write(ctx, "complete task", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q("DELETE FROM tasks"+tqWhere+" AND task_id = ?"), tqArgs(key, taskID)...)
 		return s.dbErr("complete task", err)
