@@ -143,8 +143,10 @@ func (st *Static) unusedPersistence() []string {
 	return keys
 }
 
-// unusedServices: every role runs in this process and only the
-// frontend's gRPC listener is placed by the config.
+// unusedServices: the frontend's gRPC listener and the other roles'
+// internal addresses (grpcPort, bindOnIP, bindOnLocalHost: recorded in
+// the membership table) are used; there is no gossip, so membershipPort
+// is not, and only the frontend serves HTTP.
 func (st *Static) unusedServices() []string {
 	var keys []string
 	var roles []string
@@ -154,14 +156,12 @@ func (st *Static) unusedServices() []string {
 	sort.Strings(roles)
 	for _, role := range roles {
 		rpc := st.Services[role].RPC
-		if role != "frontend" {
-			if rpc != (RPC{}) {
-				keys = append(keys, "services."+role+".rpc (roles run in one process)")
-			}
-			continue
-		}
 		if rpc.MembershipPort != 0 {
-			keys = append(keys, "services.frontend.rpc.membershipPort")
+			keys = append(keys, "services."+role+".rpc.membershipPort (no gossip: processes find each other "+
+				"through the database's cluster_membership table)")
+		}
+		if role != "frontend" && rpc.HTTPPort != 0 {
+			keys = append(keys, "services."+role+".rpc.httpPort (only the frontend serves HTTP)")
 		}
 	}
 	return keys
@@ -172,8 +172,8 @@ func (st *Static) unusedServices() []string {
 func (st *Static) unusedGlobal() []string {
 	g := st.Global
 	var keys []string
-	if g.Membership != (Membership{}) {
-		keys = append(keys, "global.membership")
+	if g.Membership.MaxJoinDuration != 0 {
+		keys = append(keys, "global.membership.maxJoinDuration (joining is one heartbeat into the database)")
 	}
 	if m := g.Metrics; m != nil {
 		if len(m.Tags) > 0 || len(m.ExcludeTags) > 0 || m.Prefix != "" || len(m.PerUnitHistogramBoundaries) > 0 ||

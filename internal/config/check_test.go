@@ -17,7 +17,7 @@ func TestCheckDockerTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(unused, "; ")
-	for _, want := range []string{"services.history.rpc", "services.frontend.rpc.membershipPort", "global.membership",
+	for _, want := range []string{"services.frontend.rpc.membershipPort", "global.membership.maxJoinDuration",
 		"archival", "publicClient.hostPort"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("unused = %q, want it to name %s", got, want)

@@ -27,6 +27,9 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 		ent.st = nil // another owner moves the run on: our copy is stale
 		return err
 	}
+	if gen := sh.gen.Load(); ent.st != nil && ent.gen != gen {
+		ent.st = nil // cached under an earlier acquisition of the shard
+	}
 	e.opts.Metrics.CacheLookup(metrics.CacheMutableState, ent.st == nil)
 	if ent.st != nil {
 		return nil
@@ -42,7 +45,7 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 	if err != nil {
 		return err
 	}
-	ent.st, ent.version = st, rec.Version
+	ent.st, ent.version, ent.gen = st, rec.Version, sh.gen.Load()
 	ent.size.Store(int64(len(rec.State)))
 	return nil
 }

@@ -115,6 +115,37 @@ type Config struct {
 	WrapStore func(persistence.Store) persistence.Store
 	// UI, when set, serves the Temporal Web UI (see UIConfig).
 	UI *UIConfig
+	// Cluster places this process in a cluster of several; the zero value
+	// is a cluster of one.
+	Cluster ClusterConfig
+}
+
+// ClusterConfig is the process's place in a multi-process cluster.
+type ClusterConfig struct {
+	// RPCAddresses maps each role this process runs to the host:port other
+	// processes reach it on (services.<role>.rpc.grpcPort, with bindOnIP or
+	// global.membership.broadcastAddress). When the process runs history
+	// or matching and that role has an address, the process joins the
+	// database's membership table and serves only the shards and
+	// partitions the ring gives it; otherwise it is a cluster of one.
+	RPCAddresses map[string]string
+	// Host names this machine in the membership table (default: the
+	// hostname).
+	Host string
+	// Warnings are logged at start (settings that keep a role out of the
+	// cluster).
+	Warnings []string
+}
+
+// Enabled reports whether a process running roles joins the cluster's
+// membership.
+func (c ClusterConfig) Enabled(roles []string) bool {
+	for _, r := range roles {
+		if (r == RoleHistory || r == RoleMatching) && c.RPCAddresses[r] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // AuthConfig turns on JWT authorization with the reference's default
