@@ -45,6 +45,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -121,6 +122,11 @@ type Options struct {
 	// NamespaceName names a namespace ID for metric labels; nil (or "")
 	// labels with the ID.
 	NamespaceName func(namespaceID string) string
+	// Ring assigns task-queue partitions to the matching members of the
+	// cluster (membership.PartitionKey): the engine leases only the
+	// partitions it owns and drops those the ring moves away. nil: a
+	// cluster of one, every partition is this process's.
+	Ring membership.Ring
 }
 
 // withDefaults returns o with nil fields filled.
@@ -162,6 +168,11 @@ type Engine struct {
 
 	metrics *metrics.Metrics
 	nsName  func(namespaceID string) string
+	ring    membership.Ring // nil: every partition is ours
+	// stopRing ends the goroutine following the ring (nil: none runs).
+	stopRing chan struct{}
+	ringDone chan struct{}
+	ringOnce sync.Once
 
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -200,6 +211,7 @@ func New(opts Options) *Engine {
 		log:        opts.Logger.With("component", "matching"),
 		metrics:    opts.Metrics,
 		nsName:     opts.NamespaceName,
+		ring:       opts.Ring,
 		stopCh:     make(chan struct{}),
 		bgCtx:      ctx,
 		cancelBg:   cancel,
@@ -210,6 +222,10 @@ func New(opts Options) *Engine {
 	}
 	e.registerBacklogGauges()
 	e.scheduleSweep()
+	if e.ring != nil && e.ring.Changed(membership.RoleMatching) != nil {
+		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
+		go e.followRing()
+	}
 	return e
 }
 
@@ -230,6 +246,7 @@ func (e *Engine) history() HistoryClient {
 // always goes to the backlog), so in-flight adds finish normally. Stop
 // waits for the engine's background backlog reads to end.
 func (e *Engine) Stop() {
+	e.stopFollowing()
 	e.stopOnce.Do(func() {
 		e.bgMu.Lock()
 		close(e.stopCh)
@@ -324,6 +341,9 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 		return err
 	}
 	p := q.pickPartition()
+	if p == nil {
+		return &persistence.TaskQueueLeaseLostError{Key: q.parts[0].key}
+	}
 	if err := p.persist(ctx, t); err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/sundialhq/sundial/internal/frontend/httpapi"
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -88,6 +89,11 @@ type Server struct {
 	// reclaimer removes the data of deleted namespaces.
 	reclaimer *worker.Reclaimer
 	ui        *webui.Server
+
+	// ring assigns shards and partitions (cluster.go); monitor is it when
+	// the process is part of a multi-process cluster, else nil.
+	ring    membership.Ring
+	monitor *membership.Monitor
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -143,6 +149,9 @@ func (s *Server) start() error {
 	if stored != s.cfg.NumShards {
 		return fmt.Errorf("cluster was created with numHistoryShards=%d, configured %d", stored, s.cfg.NumShards)
 	}
+	if err := s.startMembership(ctx, store); err != nil {
+		return err
+	}
 	namespaces := namespace.NewRegistry(namespace.Options{Store: store, ClusterName: clusterName})
 	for _, name := range s.cfg.Namespaces {
 		if err := namespaces.EnsureRegistered(ctx, name, defaultRetention); err != nil {
@@ -152,7 +161,7 @@ func (s *Server) start() error {
 
 	s.matching = matching.New(matching.Options{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
-		Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces),
+		Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces), Ring: s.ring,
 	})
 	searchAttrs := visibility.NewRegistry(visibility.RegistryOptions{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
@@ -161,7 +170,7 @@ func (s *Server) start() error {
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
 		Visibility: store, CanonicalSearchAttributes: searchAttrs.Canonical,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
-		Metrics: s.metrics,
+		Metrics: s.metrics, Ring: s.ring,
 		NamespaceID: func(ctx context.Context, name string) (string, error) {
 			ns, err := namespaces.GetByName(ctx, name)
 			if err != nil {
@@ -370,6 +379,7 @@ func (s *Server) teardown() {
 	if s.schedule != nil {
 		s.schedule.Stop() // before the roles its actions call
 	}
+	s.leaveCluster()
 	if s.matching != nil {
 		s.matching.Stop()
 	}
@@ -384,6 +394,9 @@ func (s *Server) teardown() {
 	}
 	if s.history != nil {
 		s.history.Stop()
+	}
+	if s.monitor != nil {
+		s.monitor.Stop()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
