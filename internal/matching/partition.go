@@ -287,6 +287,11 @@ func (q *taskQueue) fillOnce(p *partition) (more bool, err error) {
 	p.ioMu.Lock()
 	defer p.ioMu.Unlock()
 	q.mu.Lock()
+	if p.notOwned.Load() { // dropped after this fill was scheduled
+		p.filling = false
+		q.mu.Unlock()
+		return false, nil
+	}
 	after, limit := p.readLevel, min(readBatch, bufferCap-p.inMem)
 	q.mu.Unlock()
 	var rows []persistence.QueueTask
