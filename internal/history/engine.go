@@ -69,6 +69,13 @@ type Options struct {
 	// that it could not acquire or lost to another owner, is tried again
 	// (default 5 s).
 	RetryAcquire time.Duration
+	// HandOffDelay is how long the engine waits, once a changing ring
+	// gives it shards, before acquiring them: their previous owner sees the
+	// same change within one heartbeat and stops them first, so its last
+	// calls finish instead of failing on the fence (which still covers a
+	// slower one). With a delay and a changing ring, Start acquires
+	// nothing itself: the ring follower does, after the delay. 0: at once.
+	HandOffDelay time.Duration
 }
 
 // Engine is the history role: it owns shards of workflow executions, turns
@@ -127,9 +134,10 @@ func NewEngine(opts Options) (*Engine, error) {
 // the store by earlier owners; with a Ring it then follows the ring's
 // changes (see followRing).
 func (e *Engine) Start(ctx context.Context) error {
+	follow := e.opts.Ring != nil && e.opts.Ring.Changed(membership.RoleHistory) != nil
 	var owned []*shard
 	for _, sh := range e.shards {
-		if e.owns(sh.id) {
+		if e.owns(sh.id) && (!follow || e.opts.HandOffDelay <= 0) {
 			owned = append(owned, sh)
 		}
 	}
@@ -158,7 +166,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			return fmt.Errorf("recover timer tasks of shard %d: %w", sh.id, err)
 		}
 	}
-	if e.opts.Ring != nil && e.opts.Ring.Changed(membership.RoleHistory) != nil {
+	if follow {
 		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
 		go e.followRing()
 	}
@@ -217,12 +225,24 @@ func (e *Engine) reconcile() {
 	if released > 0 {
 		e.opts.Logger.Info("history shards released to other members", "count", released)
 	}
+	if len(gain) > 0 && e.opts.HandOffDelay > 0 {
+		t := time.NewTimer(e.opts.HandOffDelay)
+		select {
+		case <-e.stopRing:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 	acquired := 0
 	for _, sh := range gain {
 		select {
 		case <-e.stopRing:
 			return
 		default:
+		}
+		if !e.owns(sh.id) { // the ring moved on during the delay
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		start := time.Now()

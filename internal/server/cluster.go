@@ -68,6 +68,16 @@ func (s *Server) startMembership(ctx context.Context, store persistence.Membersh
 	return nil
 }
 
+// handOffDelay is how long history waits before acquiring shards a ring
+// change gave it: one heartbeat, by which the previous owner has seen the
+// change and stopped them. 0 in a cluster of one.
+func (s *Server) handOffDelay() time.Duration {
+	if s.monitor == nil {
+		return 0
+	}
+	return s.cfg.DynamicConfig.Duration(KeyMembershipHeartbeat, membership.DefaultHeartbeatInterval)
+}
+
 // leaveCluster hands this process's shards and partitions over before it
 // exits: it stops serving them (in-flight writes finish), then deletes its
 // membership rows so the other members take them at their next heartbeat

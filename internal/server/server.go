@@ -170,7 +170,7 @@ func (s *Server) start() error {
 		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
 		Visibility: store, CanonicalSearchAttributes: searchAttrs.Canonical,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
-		Metrics: s.metrics, Ring: s.ring,
+		Metrics: s.metrics, Ring: s.ring, HandOffDelay: s.handOffDelay(),
 		NamespaceID: func(ctx context.Context, name string) (string, error) {
 			ns, err := namespaces.GetByName(ctx, name)
 			if err != nil {
