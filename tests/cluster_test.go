@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -54,6 +55,23 @@ services:
       grpcPort: ${SUNDIAL_MATCHING_PORT}
       bindOnIP: 127.0.0.1
 `
+
+// shardRanges reads every shard's range_id.
+func shardRanges(t *testing.T, ctx context.Context, db *sql.DB) map[int32]int64 {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, `SELECT shard_id, range_id FROM shards`)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[int32]int64{}
+	for rows.Next() {
+		var id int32
+		var r int64
+		require.NoError(t, rows.Scan(&id, &r))
+		out[id] = r
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
 
 // clusterProcess is one `sundial server` of the cluster test with its
 // admin endpoint.
@@ -144,7 +162,8 @@ func awaitOwnership(t *testing.T, ctx context.Context, procs []*clusterProcess, 
 }
 
 // Three `sundial server` processes on one PostgreSQL database split the
-// history shards by the membership ring; after a kill -9 the two others
+// history shards by the membership ring; one paused past the TTL loses
+// its shards and takes its share back when resumed; after a kill -9 the two others
 // take the dead one's shards once its membership row expires; after a
 // SIGTERM the leaving process releases its shards and deletes its row
 // before it exits, so the last one takes everything without waiting for
@@ -195,6 +214,26 @@ func TestClusterShardOwnership(t *testing.T) {
 	require.Equal(t, 3, history, "live history members: %+v", d.Members)
 	require.True(t, d.Clustered)
 
+	// a is paused past the TTL: b and c take its shards. Resumed, a finds
+	// its lease lapsed, gives up what it held in memory (its stale
+	// writes would fail on the fence anyway) and takes its share back with
+	// fresh ranges.
+	require.NoError(t, procs[0].srv.proc.cmd.Process.Signal(syscall.SIGSTOP))
+	took, owned = awaitOwnership(t, ctx, procs[1:], shards, "a paused")
+	t.Logf("a paused: b and c own all %d shards %v after %v", shards, owned, took.Round(time.Millisecond))
+	db, err := postgres.OpenDB(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	paused := shardRanges(t, ctx, db)
+	require.NoError(t, procs[0].srv.proc.cmd.Process.Signal(syscall.SIGCONT))
+	took, owned = awaitOwnership(t, ctx, procs, shards, "a resumed")
+	t.Logf("a resumed: shards split %v again after %v", owned, took.Round(time.Millisecond))
+	require.Contains(t, procs[0].out.String(), "membership lease had lapsed")
+	resumed := shardRanges(t, ctx, db)
+	for _, sh := range owned["a"] {
+		require.Greater(t, resumed[sh], paused[sh], "a serves shard %d without having acquired it again", sh)
+	}
+
 	// kill -9 of c: a and b take its shards once its row expires.
 	cSelf, err := procs[2].describe(ctx)
 	require.NoError(t, err)
@@ -216,9 +255,6 @@ func TestClusterShardOwnership(t *testing.T) {
 	}
 	exited := time.Since(termAt)
 	require.Contains(t, procs[1].out.String(), "left the cluster")
-	db, err := postgres.OpenDB(opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
 	var rows int
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM cluster_membership WHERE identity = $1`,
 		bSelf.Self).Scan(&rows))

@@ -92,7 +92,8 @@ type Engine struct {
 	// when it has.
 	stopRing chan struct{}
 	ringDone chan struct{}
-	dlqSize  atomic.Int64 // tasks in the DLQ, for task_dlq_size
+	resync   chan struct{} // capacity 1: reconcile now (Resync)
+	dlqSize  atomic.Int64  // tasks in the DLQ, for task_dlq_size
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.
@@ -168,6 +169,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if follow {
 		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
+		e.resync = make(chan struct{}, 1)
 		go e.followRing()
 	}
 	return nil
@@ -204,7 +206,32 @@ func (e *Engine) followRing() {
 			return
 		case <-changed:
 		case <-retry.C:
+		case <-e.resync:
 		}
+	}
+}
+
+// Resync gives up every shard and takes the ring's share again with fresh
+// ranges (after the hand-off delay): for a process whose membership lease
+// lapsed (membership.MonitorOptions.OnLapse), whose shards were likely
+// taken meanwhile. Without it, each stale shard would be noticed only at
+// its next fenced write.
+func (e *Engine) Resync() {
+	if e.resync == nil {
+		return
+	}
+	n := 0
+	for _, sh := range e.shards {
+		if sh.release() {
+			n++
+			e.opts.Metrics.AddShards(-1)
+			e.opts.Metrics.ShardItemRemoved()
+		}
+	}
+	e.opts.Logger.Warn("history shards released after a membership lapse; taking the ring's share again", "count", n)
+	select {
+	case e.resync <- struct{}{}:
+	default:
 	}
 }
 

@@ -34,6 +34,11 @@ type MonitorOptions struct {
 	// OnChange is called (from the heartbeat goroutine) after role's member
 	// set changed.
 	OnChange func(role string, members []Member)
+	// OnLapse is called (from the heartbeat goroutine) when a heartbeat
+	// succeeds after this process's own lease had run out (it was paused or
+	// cut off for longer than the TTL): the others may have taken its keys
+	// meanwhile, so whatever it still holds in memory is suspect.
+	OnLapse func()
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -154,11 +159,19 @@ func (m *Monitor) beat(ctx context.Context) error {
 		rows, err = m.opts.Store.ListClusterMembers(ctx, now)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	lapsed := err == nil && !m.lastOK.IsZero() && now.Sub(m.lastOK) >= m.opts.TTL
 	if err == nil {
 		m.lastOK, m.rows = now, rows
 	}
 	m.updateLocked(now)
+	m.mu.Unlock()
+	if lapsed {
+		m.opts.Logger.Warn("membership lease had lapsed: this process was away longer than the TTL",
+			"ttl", m.opts.TTL)
+		if m.opts.OnLapse != nil {
+			m.opts.OnLapse()
+		}
+	}
 	return err
 }
 

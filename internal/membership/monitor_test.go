@@ -162,6 +162,18 @@ func TestMonitorMembership(t *testing.T) {
 	if _, err := a.Lookup(RoleHistory, "1"); err != ErrNoMembers {
 		t.Fatalf("a's lease ran out: Lookup = %v, want ErrNoMembers", err)
 	}
+	// The store comes back: a rejoins and reports the lapse.
+	store.mu.Lock()
+	store.fail = false
+	store.mu.Unlock()
+	lapses := 0
+	a.opts.OnLapse = func() { lapses++ }
+	if err := a.beat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := a.Lookup(RoleHistory, "1"); err != nil || m.Identity != "a" || lapses != 1 {
+		t.Fatalf("after the store came back: Lookup = %v, %v; %d lapses reported, want 1", m, err, lapses)
+	}
 }
 
 // A restarted process on the same RPC address removes its predecessor's

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -56,6 +57,13 @@ func (s *Server) startMembership(ctx context.Context, store persistence.Membersh
 			s.metrics.MembershipChanged(role)
 			s.log.Info("cluster membership changed", "role", role, "members", len(members))
 		},
+		// Started before history; s.history is set before the first
+		// background heartbeat can run.
+		OnLapse: func() {
+			if h := s.historyEngine(); h != nil {
+				h.Resync()
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("%w (dynamic config %s, %s)", err, KeyMembershipHeartbeat, KeyMembershipTTL)
@@ -97,6 +105,10 @@ func (s *Server) leaveCluster() {
 	s.monitor.Leave(ctx)
 	s.log.Info("left the cluster")
 }
+
+// historyEngine returns the history engine without s.mu (the heartbeat
+// goroutine calls it while Start or Stop may hold s.mu).
+func (s *Server) historyEngine() *history.Engine { return s.historyRef.Load() }
 
 // Ring is the membership ring the roles of this process consult (nil
 // before Start).

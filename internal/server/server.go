@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/api/operatorservice/v1"
@@ -94,6 +95,8 @@ type Server struct {
 	// the process is part of a multi-process cluster, else nil.
 	ring    membership.Ring
 	monitor *membership.Monitor
+	// historyRef is history for the membership heartbeat's OnLapse.
+	historyRef atomic.Pointer[history.Engine]
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -202,6 +205,7 @@ func (s *Server) start() error {
 	if err := s.history.Start(ctx); err != nil {
 		return fmt.Errorf("starting history: %w", err)
 	}
+	s.historyRef.Store(s.history)
 	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
 		Namespaces: namespaces, History: s.history, Visibility: store, SearchAttributes: searchAttrs,
 		Schedules: store, BatchJobs: store,
