@@ -9,13 +9,14 @@
 // write is fenced by it, and task IDs are rangeID<<20 + seq, so they rise
 // across owners; the partition re-leases when its 2^20 IDs are used up.
 //
-// In this single-process version every partition of a queue is local: an add
-// picks a partition round robin, a poll is served from any partition's
-// backlog (rotating the starting partition), and a waiting poller can be
-// matched by a task added to any partition. Cross-host forwarding of polls
-// and tasks from child partitions to the root partition comes with
-// multi-host membership; the partition boundaries and leases are already
-// the ones that scheme needs.
+// In a cluster of one every partition of a queue is local: an add picks a
+// partition round robin, a poll is served from any partition's backlog
+// (rotating the starting partition), and a waiting poller can be matched by
+// a task added to any partition. With a membership ring (Options.Ring, see
+// ring.go) the engine leases, writes and reads only the partitions the ring
+// gives it, and drops the others when the ring moves them. Cross-host
+// forwarding of polls and tasks from child partitions to the root
+// partition comes with the internal RPC transport.
 //
 // Matching is sync first: a task added while a poller waits goes straight to
 // that poller and is never written. Otherwise it is written to its
@@ -173,6 +174,7 @@ type Engine struct {
 	stopRing chan struct{}
 	ringDone chan struct{}
 	ringOnce sync.Once
+	resync   chan struct{} // capacity 1: Resync
 
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -224,6 +226,7 @@ func New(opts Options) *Engine {
 	e.scheduleSweep()
 	if e.ring != nil && e.ring.Changed(membership.RoleMatching) != nil {
 		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
+		e.resync = make(chan struct{}, 1)
 		go e.followRing()
 	}
 	return e

@@ -43,7 +43,22 @@ func (e *Engine) followRing() {
 		case <-e.stopRing:
 			return
 		case <-changed:
+		case <-e.resync:
+			e.reconcile(true)
 		}
+	}
+}
+
+// Resync drops every partition and leases the ring's share again: for a
+// process whose membership lease lapsed (it was paused or cut off past the
+// TTL), whose leases were likely taken meanwhile.
+func (e *Engine) Resync() {
+	if e.resync == nil {
+		return
+	}
+	select {
+	case e.resync <- struct{}{}:
+	default:
 	}
 }
 

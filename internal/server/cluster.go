@@ -63,6 +63,9 @@ func (s *Server) startMembership(ctx context.Context, store persistence.Membersh
 			if h := s.historyEngine(); h != nil {
 				h.Resync()
 			}
+			if m := s.matchingRef.Load(); m != nil {
+				m.Resync()
+			}
 		},
 	})
 	if err != nil {

@@ -95,8 +95,10 @@ type Server struct {
 	// the process is part of a multi-process cluster, else nil.
 	ring    membership.Ring
 	monitor *membership.Monitor
-	// historyRef is history for the membership heartbeat's OnLapse.
-	historyRef atomic.Pointer[history.Engine]
+	// historyRef and matchingRef are the roles for the membership
+	// heartbeat's OnLapse, which must not take s.mu.
+	historyRef  atomic.Pointer[history.Engine]
+	matchingRef atomic.Pointer[matching.Engine]
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -166,6 +168,7 @@ func (s *Server) start() error {
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
 		Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces), Ring: s.ring,
 	})
+	s.matchingRef.Store(s.matching)
 	searchAttrs := visibility.NewRegistry(visibility.RegistryOptions{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
 	})
