@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -202,8 +203,11 @@ func TestClusterShardOwnership(t *testing.T) {
 	}
 	took, owned := awaitOwnership(t, ctx, procs, shards, "three processes")
 	t.Logf("3 processes: shards split %v (converged %v after start)", owned, took.Round(time.Millisecond))
-	d, err := procs[0].describe(ctx)
+	// The operator's view: `sundial admin cluster describe`.
+	cli, err := exec.CommandContext(ctx, bin, "admin", "cluster", "describe", "--address", procs[0].admin).Output()
 	require.NoError(t, err)
+	var d server.AdminCluster
+	require.NoError(t, json.Unmarshal(cli, &d), "%s", cli)
 	history := 0
 	for _, m := range d.Members {
 		if m.Role == "history" && m.Alive {
