@@ -175,6 +175,10 @@ func (st *Static) unusedGlobal() []string {
 	if g.Membership.MaxJoinDuration != 0 {
 		keys = append(keys, "global.membership.maxJoinDuration (joining is one heartbeat into the database)")
 	}
+	if g.Membership.BroadcastAddress != "" && !slices.ContainsFunc([]string{"history", "matching", "worker"},
+		func(role string) bool { return st.Services[role].RPC.GRPCPort != 0 }) {
+		keys = append(keys, "global.membership.broadcastAddress (no history, matching or worker rpc.grpcPort to advertise)")
+	}
 	if m := g.Metrics; m != nil {
 		if len(m.Tags) > 0 || len(m.ExcludeTags) > 0 || m.Prefix != "" || len(m.PerUnitHistogramBoundaries) > 0 ||
 			m.WithoutUnitSuffix || m.WithoutCounterSuffix {

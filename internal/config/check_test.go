@@ -148,3 +148,24 @@ func TestCheckSampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// global.membership.broadcastAddress is used only with an internal
+// address to advertise.
+func TestCheckBroadcastAddress(t *testing.T) {
+	for text, unused := range map[string]bool{
+		"global: {membership: {broadcastAddress: 10.0.0.1}}":                                               true,
+		"global: {membership: {broadcastAddress: 10.0.0.1}}\nservices: {history: {rpc: {grpcPort: 7234}}}": false,
+	} {
+		st, err := Parse("t.yaml", []byte(text), lookupFrom(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := st.Check()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(strings.Join(keys, "; "), "broadcastAddress"); got != unused {
+			t.Errorf("%s: unused %q, want broadcastAddress named: %v", text, keys, unused)
+		}
+	}
+}
