@@ -31,8 +31,8 @@ type MonitorOptions struct {
 	HeartbeatInterval time.Duration
 	TTL               time.Duration
 	Logger            *slog.Logger
-	// OnChange is called (from the heartbeat goroutine) after role's member
-	// set changed.
+	// OnChange is called (from the heartbeat goroutine, without the
+	// monitor's lock) after role's member set changed.
 	OnChange func(role string, members []Member)
 	// OnLapse is called (from the heartbeat goroutine) when a heartbeat
 	// succeeds after this process's own lease had run out (it was paused or
@@ -163,8 +163,9 @@ func (m *Monitor) beat(ctx context.Context) error {
 	if err == nil {
 		m.lastOK, m.rows = now, rows
 	}
-	m.updateLocked(now)
+	changes := m.updateLocked(now)
 	m.mu.Unlock()
+	m.notify(changes)
 	if lapsed {
 		m.opts.Logger.Warn("membership lease had lapsed: this process was away longer than the TTL",
 			"ttl", m.opts.TTL)
@@ -176,8 +177,8 @@ func (m *Monitor) beat(ctx context.Context) error {
 }
 
 // updateLocked recomputes the live members of every role from the last
-// rows read, and signals the roles whose set changed.
-func (m *Monitor) updateLocked(now time.Time) {
+// rows read, signals the roles whose set changed and returns them.
+func (m *Monitor) updateLocked(now time.Time) (changes []change) {
 	selfAlive := now.Sub(m.lastOK) < m.opts.TTL
 	next := map[string][]Member{}
 	for _, r := range m.rows {
@@ -204,9 +205,24 @@ func (m *Monitor) updateLocked(now time.Time) {
 			close(ch)
 			delete(m.changed, role)
 		}
-		if m.opts.OnChange != nil {
-			m.opts.OnChange(role, slices.Clone(next[role]))
-		}
+		changes = append(changes, change{role, slices.Clone(next[role])})
+	}
+	return changes
+}
+
+// change is a role's new member set, for OnChange.
+type change struct {
+	role    string
+	members []Member
+}
+
+// notify calls OnChange for changes, without m.mu (so it may use the ring).
+func (m *Monitor) notify(changes []change) {
+	if m.opts.OnChange == nil {
+		return
+	}
+	for _, c := range changes {
+		m.opts.OnChange(c.role, c.members)
 	}
 }
 
@@ -270,9 +286,10 @@ func (m *Monitor) Leave(ctx context.Context) {
 		}
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.lastOK = time.Time{}
-	m.updateLocked(m.opts.Now())
+	changes := m.updateLocked(m.opts.Now())
+	m.mu.Unlock()
+	m.notify(changes)
 }
 
 // Stop stops the heartbeat; the rows expire after the TTL.

@@ -101,6 +101,12 @@ func TestMonitorMembership(t *testing.T) {
 		t.Fatalf("a alone: members %v", got)
 	}
 	changed := a.Changed(RoleHistory)
+	var reported [][]string
+	a.opts.OnChange = func(role string, ms []Member) {
+		// Called without the monitor's lock: the ring may be used.
+		_ = a.Members(role)
+		reported = append(reported, identities(ms))
+	}
 	b := newTestMonitor(t, store, clock, "b")
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -116,6 +122,10 @@ func TestMonitorMembership(t *testing.T) {
 	if got := identities(a.Members(RoleHistory)); len(got) != 2 {
 		t.Fatalf("after b joined: members %v", got)
 	}
+	if len(reported) != 1 || len(reported[0]) != 2 {
+		t.Fatalf("OnChange reported %v, want one change to [a b]", reported)
+	}
+	a.opts.OnChange = nil
 	// b stops heartbeating: after the TTL a sees it dead.
 	changed = a.Changed(RoleHistory)
 	clock.add(6 * unit)
