@@ -185,6 +185,8 @@ type Error struct {
 	WorkflowId     string      `protobuf:"bytes,5,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
 	Msg            string      `protobuf:"bytes,6,opt,name=msg,proto3" json:"msg,omitempty"`
 	Failure        *v1.Failure `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
+	ShardId        int32       `protobuf:"varint,8,opt,name=shard_id,json=shardId,proto3" json:"shard_id,omitempty"`
+	RangeId        int64       `protobuf:"varint,9,opt,name=range_id,json=rangeId,proto3" json:"range_id,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -266,6 +268,20 @@ func (x *Error) GetFailure() *v1.Failure {
 		return x.Failure
 	}
 	return nil
+}
+
+func (x *Error) GetShardId() int32 {
+	if x != nil {
+		return x.ShardId
+	}
+	return 0
+}
+
+func (x *Error) GetRangeId() int64 {
+	if x != nil {
+		return x.RangeId
+	}
+	return 0
 }
 
 type StartWorkflowExecutionRequest struct {
@@ -2366,7 +2382,7 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\aattempt\x18\x06 \x01(\x05R\aattempt\x12\x1f\n" +
 	"\vactivity_id\x18\a \x01(\tR\n" +
 	"activityId\x12\x1a\n" +
-	"\bactivity\x18\b \x01(\bR\bactivity\"\xe5\x01\n" +
+	"\bactivity\x18\b \x01(\bR\bactivity\"\x9b\x02\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12(\n" +
@@ -2375,7 +2391,9 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\vworkflow_id\x18\x05 \x01(\tR\n" +
 	"workflowId\x12\x10\n" +
 	"\x03msg\x18\x06 \x01(\tR\x03msg\x12:\n" +
-	"\afailure\x18\a \x01(\v2 .temporal.api.failure.v1.FailureR\afailure\"\x9c\x01\n" +
+	"\afailure\x18\a \x01(\v2 .temporal.api.failure.v1.FailureR\afailure\x12\x19\n" +
+	"\bshard_id\x18\b \x01(\x05R\ashardId\x12\x19\n" +
+	"\brange_id\x18\t \x01(\x03R\arangeId\"\x9c\x01\n" +
 	"\x1dStartWorkflowExecutionRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12X\n" +
 	"\arequest\x18\x02 \x01(\v2>.temporal.api.workflowservice.v1.StartWorkflowExecutionRequestR\arequest\"\xbb\x01\n" +
