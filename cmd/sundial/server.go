@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/rpc"
 	"github.com/sundialhq/sundial/internal/server"
 )
 
@@ -67,6 +68,11 @@ func serverCommand() *cobra.Command {
 			st := ld.Static
 			if services != "" {
 				cfg.Roles = strings.Split(services, ",")
+			}
+			if ring := os.Getenv(server.StaticRingEnv); ring != "" {
+				if cfg.StaticRing, err = rpc.ParseStaticMembers(ring); err != nil {
+					return fmt.Errorf("%s: %w", server.StaticRingEnv, err)
+				}
 			}
 			cfg.Store.SkipSchemaMigration = cfg.Store.SkipSchemaMigration || skipMigration
 			cfg.AllowNoAuth = cfg.AllowNoAuth || allowNoAuth

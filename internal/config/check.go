@@ -143,8 +143,9 @@ func (st *Static) unusedPersistence() []string {
 	return keys
 }
 
-// unusedServices: every role runs in this process and only the
-// frontend's gRPC listener is placed by the config.
+// unusedServices: the frontend's gRPC listener and the internal gRPC
+// listeners of history and matching (grpcPort, bindOnIP) are placed by the
+// config; the worker serves nothing and membership is not gossiped.
 func (st *Static) unusedServices() []string {
 	var keys []string
 	var roles []string
@@ -154,14 +155,23 @@ func (st *Static) unusedServices() []string {
 	sort.Strings(roles)
 	for _, role := range roles {
 		rpc := st.Services[role].RPC
-		if role != "frontend" {
+		switch role {
+		case "frontend":
+		case "history", "matching":
+			if rpc.HTTPPort != 0 {
+				keys = append(keys, "services."+role+".rpc.httpPort")
+			}
+			if rpc.BindOnLocalHost {
+				keys = append(keys, "services."+role+".rpc.bindOnLocalHost (use bindOnIP)")
+			}
+		default:
 			if rpc != (RPC{}) {
-				keys = append(keys, "services."+role+".rpc (roles run in one process)")
+				keys = append(keys, "services."+role+".rpc (the "+role+" role serves no RPC)")
 			}
 			continue
 		}
 		if rpc.MembershipPort != 0 {
-			keys = append(keys, "services.frontend.rpc.membershipPort")
+			keys = append(keys, "services."+role+".rpc.membershipPort")
 		}
 	}
 	return keys

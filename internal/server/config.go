@@ -12,6 +12,7 @@ import (
 	"github.com/sundialhq/sundial/internal/auth"
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/sqlstore"
 )
@@ -73,10 +74,19 @@ type Config struct {
 	// Store selects the database. The zero value is SQLite at DBFilename.
 	Store StoreConfig
 	// Roles are the roles this process runs (frontend, history, matching,
-	// worker); empty means all. Until roles can reach each other across
-	// processes, a process must run frontend, history and matching
-	// together.
+	// worker); empty means all. A process that is the whole cluster (no
+	// StaticRing) must run frontend, history and matching together.
 	Roles []string
+	// InternalRPC maps history and matching to the host:port where this
+	// process serves that role to the other processes of a cluster
+	// (services.<role>.rpc.grpcPort and bindOnIP). Used when StaticRing is
+	// set; a process that is the whole cluster serves nothing internally.
+	InternalRPC map[string]string
+	// StaticRing lists the history and matching members of a cluster whose
+	// roles run in separate processes (SUNDIAL_STATIC_RING). Empty: this
+	// process is the whole cluster and its roles call each other in
+	// process.
+	StaticRing []membership.Member
 	// MetricsAddress, when set, serves Prometheus metrics over HTTP on
 	// host:port (port 0 picks a free one, see Server.MetricsAddr) at
 	// MetricsPath (default "/metrics"). Metrics are collected either way.
@@ -235,7 +245,10 @@ func (c Config) Validate() error {
 			return errors.New("invalid namespace name: empty")
 		}
 	}
-	if err := validateRoles(c.Roles); err != nil {
+	if err := validateRoles(c.Roles, c.clustered()); err != nil {
+		return err
+	}
+	if err := c.checkCluster(); err != nil {
 		return err
 	}
 	if c.TLSRefreshInterval < 0 {
@@ -265,10 +278,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// validateRoles accepts known role names, and for now only sets that run
-// frontend, history and matching together: the roles do not reach each
-// other across processes yet.
-func validateRoles(roles []string) error {
+// validateRoles accepts known role names; any set when the cluster's
+// members are known (clustered), else only sets that run frontend, history
+// and matching together.
+func validateRoles(roles []string, clustered bool) error {
 	have := map[string]bool{}
 	for _, r := range roles {
 		if !slices.Contains(AllRoles, r) {
@@ -276,9 +289,9 @@ func validateRoles(roles []string) error {
 		}
 		have[r] = true
 	}
-	if !have[RoleFrontend] || !have[RoleHistory] || !have[RoleMatching] {
+	if !clustered && (!have[RoleFrontend] || !have[RoleHistory] || !have[RoleMatching]) {
 		return fmt.Errorf("services %s: frontend, history and matching must run in the same process"+
-			" until roles can reach each other across processes", strings.Join(roles, ","))
+			" unless the cluster's members are listed (%s)", strings.Join(roles, ","), StaticRingEnv)
 	}
 	return nil
 }

@@ -75,6 +75,23 @@ func FromStatic(st *config.Static) (Config, error) {
 			return Config{}, fmt.Errorf("services.%s: unknown service; want frontend, history, matching or worker", role)
 		}
 	}
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		rpc := st.Services[role].RPC
+		if rpc.GRPCPort == 0 {
+			continue
+		}
+		if rpc.GRPCPort < 0 || rpc.GRPCPort > 65535 {
+			return Config{}, fmt.Errorf("services.%s.rpc.grpcPort %d: want 1-65535", role, rpc.GRPCPort)
+		}
+		ip := DefaultIP
+		if rpc.BindOnIP != "" {
+			ip = rpc.BindOnIP
+		}
+		if cfg.InternalRPC == nil {
+			cfg.InternalRPC = map[string]string{}
+		}
+		cfg.InternalRPC[role] = net.JoinHostPort(ip, strconv.Itoa(rpc.GRPCPort))
+	}
 	cfg.FrontendTLS = st.Global.TLS.Frontend
 	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
 	if a := st.Global.Authorization; a != nil {

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"slices"
+
+	"google.golang.org/grpc"
+
+	"github.com/sundialhq/sundial/internal/membership"
+	"github.com/sundialhq/sundial/internal/rpc"
+	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
+)
+
+// StaticRingEnv names the environment variable that lists the cluster's
+// history and matching members ("history=host:port,matching=host:port");
+// see docs/DECISIONS.md. It stands in for the membership table.
+const StaticRingEnv = "SUNDIAL_STATIC_RING"
+
+// runs reports whether this process runs role.
+func (c Config) runs(role string) bool { return slices.Contains(c.Roles, role) }
+
+// clustered reports whether roles reach each other over internal gRPC:
+// the cluster's members are known (and then a process may run any subset
+// of the roles). Otherwise this process is the whole cluster, wired in
+// process as always.
+func (c Config) clustered() bool { return len(c.StaticRing) > 0 }
+
+// ring is the membership ring of a clustered process.
+func (c Config) ring() membership.Ring {
+	self := map[string]string{}
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		if c.runs(role) {
+			self[role] = c.InternalRPC[role]
+		}
+	}
+	return rpc.NewStaticRing(c.StaticRing, self)
+}
+
+// checkCluster validates the internal RPC settings of a clustered
+// process: each history or matching role it runs has an address listed in
+// the ring.
+func (c Config) checkCluster() error {
+	if !c.clustered() {
+		return nil
+	}
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		if !c.runs(role) {
+			continue
+		}
+		addr := c.InternalRPC[role]
+		if addr == "" {
+			return fmt.Errorf("services.%s.rpc.grpcPort is required when roles run in separate processes", role)
+		}
+		if !slices.ContainsFunc(c.StaticRing, func(m membership.Member) bool { return m.Role == role && m.RPCAddress == addr }) {
+			return fmt.Errorf("%s: this process's %s address %s is not listed", StaticRingEnv, role, addr)
+		}
+	}
+	return nil
+}
+
+// startInternal serves the history and matching roles this process runs
+// to the other processes, on each role's services.<role>.rpc address (one
+// gRPC server on one or two listeners). Called with s.mu held.
+func (s *Server) startInternal(ring membership.Ring) error {
+	if s.history == nil && s.matching == nil {
+		return nil
+	}
+	g := grpc.NewServer(grpc.MaxRecvMsgSize(128<<20), grpc.MaxSendMsgSize(128<<20))
+	if s.history != nil {
+		rpcpb.RegisterHistoryServiceServer(g, rpc.NewHistoryServer(ring, s.cfg.NumShards, s.history))
+	}
+	if s.matching != nil {
+		rpcpb.RegisterMatchingServiceServer(g, rpc.NewMatchingServer(ring, s.matching))
+	}
+	s.internal = g
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		if !s.cfg.runs(role) {
+			continue
+		}
+		addr := s.cfg.InternalRPC[role]
+		lis, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s (services.%s.rpc): %w", addr, role, err)
+		}
+		s.internalLis = append(s.internalLis, lis)
+		go func() { s.served <- g.Serve(lis) }()
+	}
+	s.log.Info("internal gRPC serving", "history", s.cfg.InternalRPC[RoleHistory], "matching", s.cfg.InternalRPC[RoleMatching])
+	return nil
+}
