@@ -25,14 +25,14 @@ var ErrNotOwner = errors.New("rpc: this process does not own the key; ownership 
 
 // Kinds of typed errors (sentinels are named by the sentinels table).
 const (
-	kindAlreadyStarted     = "history.AlreadyStartedError"
-	kindInvalidArgument    = "history.InvalidArgumentError"
-	kindQueryFailed        = "history.QueryFailedError"
-	kindFailedPrecondition = "history.FailedPreconditionError"
-	kindInvalidSearchAttr  = "visibility.InvalidSearchAttributeError"
-	kindUnavailable        = "persistence.UnavailableError"
-	kindShardLost          = "persistence.ShardOwnershipLostError"
-	kindLeaseLost          = "persistence.TaskQueueLeaseLostError"
+	kindAlreadyStarted     = "history:AlreadyStartedError"
+	kindInvalidArgument    = "history:InvalidArgumentError"
+	kindQueryFailed        = "history:QueryFailedError"
+	kindFailedPrecondition = "history:FailedPreconditionError"
+	kindInvalidSearchAttr  = "visibility:InvalidSearchAttributeError"
+	kindUnavailable        = "persistence:UnavailableError"
+	kindShardLost          = "persistence:ShardOwnershipLostError"
+	kindLeaseLost          = "persistence:TaskQueueLeaseLostError"
 )
 
 // sentinels are the errors compared with errors.Is across the roles, by
@@ -42,38 +42,38 @@ var sentinels = []struct {
 	kind string
 	err  error
 }{
-	{"rpc.NotOwner", ErrNotOwner},
-	{"history.WorkflowNotFound", history.ErrWorkflowNotFound},
-	{"history.WorkflowCompleted", history.ErrWorkflowCompleted},
-	{"history.WorkflowTaskNotFound", history.ErrWorkflowTaskNotFound},
-	{"history.ActivityTaskNotFound", history.ErrActivityTaskNotFound},
-	{"history.Busy", history.ErrBusy},
-	{"history.QueryTimeout", history.ErrQueryTimeout},
-	{"history.ShuttingDown", history.ErrShuttingDown},
-	{"history.UpdateNotFound", history.ErrUpdateNotFound},
-	{"history.UpdateAbortedByClose", history.ErrUpdateAbortedByClose},
-	{"history.TooManyInFlightUpdates", history.ErrTooManyInFlightUpdates},
-	{"matching.TaskGone", matching.ErrTaskGone},
-	{"matching.NoSuchPartition", matching.ErrNoSuchPartition},
-	{"matching.InvalidRequest", matching.ErrInvalidRequest},
-	{"matching.Busy", matching.ErrBusy},
-	{"matching.TooManyPollers", matching.ErrTooManyPollers},
-	{"matching.NoHistoryClient", matching.ErrNoHistoryClient},
-	{"matching.NoPoller", matching.ErrNoPoller},
-	{"matching.QueryTaskNotFound", matching.ErrQueryTaskNotFound},
-	{"matching.MalformedQueryToken", matching.ErrMalformedQueryToken},
-	{"matching.TooManyQueries", matching.ErrTooManyQueries},
-	{"matching.StickyWorkerUnavailable", matching.ErrStickyWorkerUnavailable},
-	{"persistence.NotFound", persistence.ErrNotFound},
-	{"persistence.ConditionFailed", persistence.ErrConditionFailed},
-	{"persistence.AlreadyExists", persistence.ErrAlreadyExists},
-	{"persistence.UnknownOutcome", persistence.ErrUnknownOutcome},
-	{"persistence.InvalidPageToken", persistence.ErrInvalidPageToken},
-	{"namespace.NotFound", namespace.ErrNotFound},
-	{"namespace.InvalidState", namespace.ErrInvalidState},
-	{"tasktoken.Malformed", tasktoken.ErrMalformed},
-	{"context.DeadlineExceeded", context.DeadlineExceeded},
-	{"context.Canceled", context.Canceled},
+	{"rpc:NotOwner", ErrNotOwner},
+	{"history:WorkflowNotFound", history.ErrWorkflowNotFound},
+	{"history:WorkflowCompleted", history.ErrWorkflowCompleted},
+	{"history:WorkflowTaskNotFound", history.ErrWorkflowTaskNotFound},
+	{"history:ActivityTaskNotFound", history.ErrActivityTaskNotFound},
+	{"history:Busy", history.ErrBusy},
+	{"history:QueryTimeout", history.ErrQueryTimeout},
+	{"history:ShuttingDown", history.ErrShuttingDown},
+	{"history:UpdateNotFound", history.ErrUpdateNotFound},
+	{"history:UpdateAbortedByClose", history.ErrUpdateAbortedByClose},
+	{"history:TooManyInFlightUpdates", history.ErrTooManyInFlightUpdates},
+	{"matching:TaskGone", matching.ErrTaskGone},
+	{"matching:NoSuchPartition", matching.ErrNoSuchPartition},
+	{"matching:InvalidRequest", matching.ErrInvalidRequest},
+	{"matching:Busy", matching.ErrBusy},
+	{"matching:TooManyPollers", matching.ErrTooManyPollers},
+	{"matching:NoHistoryClient", matching.ErrNoHistoryClient},
+	{"matching:NoPoller", matching.ErrNoPoller},
+	{"matching:QueryTaskNotFound", matching.ErrQueryTaskNotFound},
+	{"matching:MalformedQueryToken", matching.ErrMalformedQueryToken},
+	{"matching:TooManyQueries", matching.ErrTooManyQueries},
+	{"matching:StickyWorkerUnavailable", matching.ErrStickyWorkerUnavailable},
+	{"persistence:NotFound", persistence.ErrNotFound},
+	{"persistence:ConditionFailed", persistence.ErrConditionFailed},
+	{"persistence:AlreadyExists", persistence.ErrAlreadyExists},
+	{"persistence:UnknownOutcome", persistence.ErrUnknownOutcome},
+	{"persistence:InvalidPageToken", persistence.ErrInvalidPageToken},
+	{"namespace:NotFound", namespace.ErrNotFound},
+	{"namespace:InvalidState", namespace.ErrInvalidState},
+	{"tasktoken:Malformed", tasktoken.ErrMalformed},
+	{"context:DeadlineExceeded", context.DeadlineExceeded},
+	{"context:Canceled", context.Canceled},
 }
 
 // ToStatus turns a role's error into the gRPC status error a server
@@ -132,11 +132,11 @@ func ToStatus(err error) error {
 			}
 		}
 		switch pb.Kind {
-		case "rpc.NotOwner", "history.ShuttingDown":
+		case "rpc:NotOwner", "history:ShuttingDown":
 			code = codes.Unavailable
-		case "context.DeadlineExceeded":
+		case "context:DeadlineExceeded":
 			code = codes.DeadlineExceeded
-		case "context.Canceled":
+		case "context:Canceled":
 			code = codes.Canceled
 		}
 	}
