@@ -86,7 +86,9 @@ func ToStatus(err error) error {
 	}
 	var svcErr serviceerror.ServiceError
 	if errors.As(err, &svcErr) {
-		return serviceerror.ToStatus(svcErr).Err()
+		st := serviceerror.ToStatus(svcErr).Proto()
+		st.Message = err.Error() // a wrapping error's message, as gRPC reports it
+		return status.ErrorProto(st)
 	}
 	if _, ok := status.FromError(err); ok {
 		return err
