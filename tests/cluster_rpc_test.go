@@ -1,0 +1,144 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/sundialhq/sundial/internal/persistence/sqltest"
+)
+
+// clusterRPCConfig is twoProcessConfig with the internal gRPC listeners of
+// history and matching.
+const clusterRPCConfig = twoProcessConfig + `
+  history:
+    rpc:
+      grpcPort: ${SUNDIAL_HISTORY_PORT}
+      bindOnIP: 127.0.0.1
+  matching:
+    rpc:
+      grpcPort: ${SUNDIAL_MATCHING_PORT}
+      bindOnIP: 127.0.0.1
+`
+
+// Frontend (with the worker role), history and matching in three
+// processes on one PostgreSQL database, reaching each other over internal
+// gRPC through a static ring. The golden scenarios (timers, activities,
+// signals, updates, children, ...) run through the frontend process and
+// must produce exactly the histories of one process; queries cross
+// frontend → history → matching → worker and back.
+func TestRolesInSeparateProcesses(t *testing.T) {
+	opts := sqltest.Postgres.NewDatabase(t)
+	bin := buildSundial(t)
+	ctx := testContext(t, 3*time.Minute)
+	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
+	require.NoError(t, os.WriteFile(cfgFile, []byte(clusterRPCConfig), 0o600))
+	historyPort, matchingPort := freePort(t), freePort(t)
+	env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
+		"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password,
+		"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(historyPort), "SUNDIAL_MATCHING_PORT=" + strconv.Itoa(matchingPort),
+		fmt.Sprintf("SUNDIAL_STATIC_RING=history=127.0.0.1:%d,matching=127.0.0.1:%d", historyPort, matchingPort)}
+
+	outs := map[string]*lockedBuffer{"history": {}, "matching": {}, "frontend": {}}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for role, out := range outs {
+				t.Logf("%s process output:\n%s", role, out.String())
+			}
+		}
+	})
+	// One at a time: the first migrates the schema.
+	hist := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-history"), outs["history"],
+		"--services", "history")
+	waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(historyPort)), hist.proc)
+	match := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-matching"), outs["matching"],
+		"--services", "matching")
+	waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(matchingPort)), match.proc)
+	fe := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-frontend"), outs["frontend"],
+		"--services", "frontend,worker")
+	c := dialWhenUp(t, ctx, fe.addr, fe.proc)
+	t.Cleanup(c.Close)
+	// Only the frontend process serves the public API.
+	for _, p := range []*configuredServer{hist, match} {
+		conn, err := net.DialTimeout("tcp", p.addr, time.Second)
+		if err == nil {
+			conn.Close()
+			t.Fatalf("a process without the frontend role serves the public API on %s", p.addr)
+		}
+	}
+
+	tenv := &testEnv{addr: fe.addr, client: c, logs: &lockedBuffer{}}
+	t.Run("golden", func(t *testing.T) {
+		for _, sc := range goldenScenarios() {
+			t.Run(sc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := testContext(t, 90*time.Second)
+				for _, r := range sc.run(t, tenv, ctx) {
+					events := requireHistory(t, ctx, c, r.workflowID, r.runID)
+					got, err := goldenJSON(events)
+					require.NoError(t, err)
+					compareGolden(t, r.name, got)
+				}
+			})
+		}
+	})
+	t.Run("query", func(t *testing.T) {
+		tq := uniqueName(t, "tq")
+		tenv.startWorkerOn(t, tq, func(r worker.Registry) { r.RegisterWorkflowWithOptions(queryable, workflow.RegisterOptions{Name: "Queryable"}) })
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: tq}, "Queryable")
+		require.NoError(t, err)
+		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", "sig", nil))
+		eventually(t, ctx, "the query to see the signal", func() error {
+			got, err := queryString(t, c, run.GetID(), "state", "n=")
+			if err != nil {
+				return err
+			}
+			if got != "n=1" {
+				return fmt.Errorf("%w: state %q", errNotYet, got)
+			}
+			return nil
+		})
+		_, err = queryString(t, c, run.GetID(), "boom")
+		require.ErrorContains(t, err, "query handler exploded")
+		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", "done", nil))
+		var out string
+		require.NoError(t, run.Get(ctx, &out))
+		require.Equal(t, "1", out)
+	})
+	for role, p := range map[string]*configuredServer{"history": hist, "matching": match, "frontend": fe} {
+		select {
+		case <-p.proc.done:
+			t.Fatalf("%s process exited: %v", role, p.proc.cmd.ProcessState)
+		default:
+		}
+	}
+}
+
+// waitListening waits until addr accepts TCP connections.
+func waitListening(t *testing.T, ctx context.Context, addr string, p *serverProcess) {
+	t.Helper()
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("process exited before listening on %s: %v\n%s", addr, p.cmd.ProcessState, p.output.String())
+		case <-ctx.Done():
+			t.Fatalf("nothing listens on %s: %v\n%s", addr, err, p.output.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
