@@ -74,6 +74,7 @@ type Engine struct {
 	stopped atomic.Bool
 	ops     calls
 	dlqSize atomic.Int64 // tasks in the DLQ, for task_dlq_size
+	xs      crossShard   // reaches workflows of other shards
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.

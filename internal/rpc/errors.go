@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/sundialhq/sundial/internal/history"
+	sm "github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/matching"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -53,6 +54,13 @@ var sentinels = []struct {
 	{"history:UpdateNotFound", history.ErrUpdateNotFound},
 	{"history:UpdateAbortedByClose", history.ErrUpdateAbortedByClose},
 	{"history:TooManyInFlightUpdates", history.ErrTooManyInFlightUpdates},
+	{"statemachine:StaleWorkflowTask", sm.ErrStaleWorkflowTask},
+	{"statemachine:StaleActivityTask", sm.ErrStaleActivityTask},
+	{"statemachine:Closed", sm.ErrClosed},
+	{"statemachine:SignalLimit", sm.ErrSignalLimit},
+	{"statemachine:TaskGone", sm.ErrTaskGone},
+	{"statemachine:InvalidResetPoint", sm.ErrInvalidResetPoint},
+	{"statemachine:TooManyUpdates", sm.ErrTooManyUpdates},
 	{"matching:TaskGone", matching.ErrTaskGone},
 	{"matching:NoSuchPartition", matching.ErrNoSuchPartition},
 	{"matching:InvalidRequest", matching.ErrInvalidRequest},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -132,10 +133,12 @@ func (c *MatchingClient) PollWorkflowTaskQueue(ctx context.Context, namespaceID 
 			return err
 		},
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) (err error) {
+			ctx, cancel := pollContext(ctx)
+			defer cancel()
 			resp, err = cl.PollWorkflowTaskQueue(ctx, &rpcpb.PollWorkflowTaskQueueRequest{NamespaceId: namespaceID, Request: req})
 			return err
 		})
-	if err != nil && ctx.Err() != nil {
+	if pollEnded(ctx, err) {
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 	}
 	return resp, err
@@ -149,13 +152,40 @@ func (c *MatchingClient) PollActivityTaskQueue(ctx context.Context, namespaceID 
 			return err
 		},
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) (err error) {
+			ctx, cancel := pollContext(ctx)
+			defer cancel()
 			resp, err = cl.PollActivityTaskQueue(ctx, &rpcpb.PollActivityTaskQueueRequest{NamespaceId: namespaceID, Request: req})
 			return err
 		})
-	if err != nil && ctx.Err() != nil {
+	if pollEnded(ctx, err) {
 		return &workflowservice.PollActivityTaskQueueResponse{}, nil
 	}
 	return resp, err
+}
+
+// pollContext ends a remote long poll a little before the caller's
+// deadline, so the owner answers empty in time rather than the hop failing
+// with the deadline.
+func pollContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	margin := min(time.Second, time.Until(dl)/5)
+	return context.WithDeadline(ctx, dl.Add(-margin))
+}
+
+// pollEnded: a poll that failed because its context ended (the caller's
+// or the hop's) found no task, which the engine reports as an empty
+// response.
+func pollEnded(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	var deadline *serviceerror.DeadlineExceeded
+	var canceled *serviceerror.Canceled
+	return ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
+		errors.As(err, &deadline) || errors.As(err, &canceled)
 }
 
 // RespondQueryTaskCompleted goes to the matching host whose DispatchQuery

@@ -94,12 +94,18 @@ func route(ctx context.Context, ring membership.Ring, conns *Conns, role, key st
 		defer cancel()
 	}
 	wait := retryMin
+	var moved error // the last retryable answer
 	for {
 		changed := ring.Changed(role)
 		err := callOwner(ctx, ring, conns, role, key, hasLocal, local, remote)
+		if err != nil && moved != nil && ctx.Err() != nil {
+			// The deadline passed while ownership was moving.
+			return unavailable(moved)
+		}
 		if err == nil || !retryable(err) {
 			return err
 		}
+		moved = err
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

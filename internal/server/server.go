@@ -200,7 +200,11 @@ func (s *Server) start() error {
 		if s.history != nil {
 			local = s.history
 		}
-		hist = rpc.NewHistoryClient(ring, s.conns, s.cfg.NumShards, local)
+		hc := rpc.NewHistoryClient(ring, s.conns, s.cfg.NumShards, local)
+		if s.history != nil {
+			s.history.SetCrossShard(hc.CrossShard(s.history))
+		}
+		hist = hc
 	}
 	if s.matching != nil {
 		s.matching.SetHistoryClient(hist)

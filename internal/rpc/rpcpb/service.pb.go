@@ -14,8 +14,10 @@
 package rpcpb
 
 import (
-	v12 "go.temporal.io/api/common/v1"
+	v14 "go.temporal.io/api/common/v1"
+	v13 "go.temporal.io/api/enums/v1"
 	v1 "go.temporal.io/api/failure/v1"
+	v12 "go.temporal.io/api/history/v1"
 	v11 "go.temporal.io/api/workflowservice/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -284,6 +286,514 @@ func (x *Error) GetRangeId() int64 {
 	return 0
 }
 
+type WorkflowKey struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId   string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	WorkflowId    string                 `protobuf:"bytes,2,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId         string                 `protobuf:"bytes,3,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WorkflowKey) Reset() {
+	*x = WorkflowKey{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WorkflowKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WorkflowKey) ProtoMessage() {}
+
+func (x *WorkflowKey) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WorkflowKey.ProtoReflect.Descriptor instead.
+func (*WorkflowKey) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WorkflowKey) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *WorkflowKey) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *WorkflowKey) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+type ParentInfo struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId      string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Namespace        string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	WorkflowId       string                 `protobuf:"bytes,3,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId            string                 `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	InitiatedEventId int64                  `protobuf:"varint,5,opt,name=initiated_event_id,json=initiatedEventId,proto3" json:"initiated_event_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ParentInfo) Reset() {
+	*x = ParentInfo{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParentInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParentInfo) ProtoMessage() {}
+
+func (x *ParentInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParentInfo.ProtoReflect.Descriptor instead.
+func (*ParentInfo) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ParentInfo) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ParentInfo) GetInitiatedEventId() int64 {
+	if x != nil {
+		return x.InitiatedEventId
+	}
+	return 0
+}
+
+type StartChildRequest struct {
+	state          protoimpl.MessageState             `protogen:"open.v1"`
+	NamespaceId    string                             `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Request        *v11.StartWorkflowExecutionRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	Parent         *ParentInfo                        `protobuf:"bytes,3,opt,name=parent,proto3" json:"parent,omitempty"`
+	RootWorkflowId string                             `protobuf:"bytes,4,opt,name=root_workflow_id,json=rootWorkflowId,proto3" json:"root_workflow_id,omitempty"`
+	RootRunId      string                             `protobuf:"bytes,5,opt,name=root_run_id,json=rootRunId,proto3" json:"root_run_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StartChildRequest) Reset() {
+	*x = StartChildRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartChildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartChildRequest) ProtoMessage() {}
+
+func (x *StartChildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartChildRequest.ProtoReflect.Descriptor instead.
+func (*StartChildRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StartChildRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *StartChildRequest) GetRequest() *v11.StartWorkflowExecutionRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *StartChildRequest) GetParent() *ParentInfo {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *StartChildRequest) GetRootWorkflowId() string {
+	if x != nil {
+		return x.RootWorkflowId
+	}
+	return ""
+}
+
+func (x *StartChildRequest) GetRootRunId() string {
+	if x != nil {
+		return x.RootRunId
+	}
+	return ""
+}
+
+type RecordChildClosedRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Parent           *WorkflowKey           `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	InitiatedEventId int64                  `protobuf:"varint,2,opt,name=initiated_event_id,json=initiatedEventId,proto3" json:"initiated_event_id,omitempty"`
+	ChildNamespaceId string                 `protobuf:"bytes,3,opt,name=child_namespace_id,json=childNamespaceId,proto3" json:"child_namespace_id,omitempty"`
+	ChildFirstRunId  string                 `protobuf:"bytes,4,opt,name=child_first_run_id,json=childFirstRunId,proto3" json:"child_first_run_id,omitempty"`
+	CloseEvent       *v12.HistoryEvent      `protobuf:"bytes,5,opt,name=close_event,json=closeEvent,proto3" json:"close_event,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RecordChildClosedRequest) Reset() {
+	*x = RecordChildClosedRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordChildClosedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordChildClosedRequest) ProtoMessage() {}
+
+func (x *RecordChildClosedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordChildClosedRequest.ProtoReflect.Descriptor instead.
+func (*RecordChildClosedRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RecordChildClosedRequest) GetParent() *WorkflowKey {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *RecordChildClosedRequest) GetInitiatedEventId() int64 {
+	if x != nil {
+		return x.InitiatedEventId
+	}
+	return 0
+}
+
+func (x *RecordChildClosedRequest) GetChildNamespaceId() string {
+	if x != nil {
+		return x.ChildNamespaceId
+	}
+	return ""
+}
+
+func (x *RecordChildClosedRequest) GetChildFirstRunId() string {
+	if x != nil {
+		return x.ChildFirstRunId
+	}
+	return ""
+}
+
+func (x *RecordChildClosedRequest) GetCloseEvent() *v12.HistoryEvent {
+	if x != nil {
+		return x.CloseEvent
+	}
+	return nil
+}
+
+type ApplyParentClosePolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Parent        *WorkflowKey           `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	Child         *WorkflowKey           `protobuf:"bytes,2,opt,name=child,proto3" json:"child,omitempty"`
+	Policy        v13.ParentClosePolicy  `protobuf:"varint,3,opt,name=policy,proto3,enum=temporal.api.enums.v1.ParentClosePolicy" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApplyParentClosePolicyRequest) Reset() {
+	*x = ApplyParentClosePolicyRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApplyParentClosePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApplyParentClosePolicyRequest) ProtoMessage() {}
+
+func (x *ApplyParentClosePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApplyParentClosePolicyRequest.ProtoReflect.Descriptor instead.
+func (*ApplyParentClosePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ApplyParentClosePolicyRequest) GetParent() *WorkflowKey {
+	if x != nil {
+		return x.Parent
+	}
+	return nil
+}
+
+func (x *ApplyParentClosePolicyRequest) GetChild() *WorkflowKey {
+	if x != nil {
+		return x.Child
+	}
+	return nil
+}
+
+func (x *ApplyParentClosePolicyRequest) GetPolicy() v13.ParentClosePolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return v13.ParentClosePolicy(0)
+}
+
+type SignalExternalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        *WorkflowKey           `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	NamespaceId   string                 `protobuf:"bytes,2,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution     *v14.WorkflowExecution `protobuf:"bytes,3,opt,name=execution,proto3" json:"execution,omitempty"`
+	ChildOnly     bool                   `protobuf:"varint,4,opt,name=child_only,json=childOnly,proto3" json:"child_only,omitempty"`
+	Signal        *SignalInput           `protobuf:"bytes,5,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignalExternalRequest) Reset() {
+	*x = SignalExternalRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignalExternalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignalExternalRequest) ProtoMessage() {}
+
+func (x *SignalExternalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignalExternalRequest.ProtoReflect.Descriptor instead.
+func (*SignalExternalRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SignalExternalRequest) GetSource() *WorkflowKey {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *SignalExternalRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *SignalExternalRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *SignalExternalRequest) GetChildOnly() bool {
+	if x != nil {
+		return x.ChildOnly
+	}
+	return false
+}
+
+func (x *SignalExternalRequest) GetSignal() *SignalInput {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
+type CancelExternalRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        *WorkflowKey           `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	NamespaceId   string                 `protobuf:"bytes,2,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution     *v14.WorkflowExecution `protobuf:"bytes,3,opt,name=execution,proto3" json:"execution,omitempty"`
+	ChildOnly     bool                   `protobuf:"varint,4,opt,name=child_only,json=childOnly,proto3" json:"child_only,omitempty"`
+	RequestId     string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelExternalRequest) Reset() {
+	*x = CancelExternalRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelExternalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelExternalRequest) ProtoMessage() {}
+
+func (x *CancelExternalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelExternalRequest.ProtoReflect.Descriptor instead.
+func (*CancelExternalRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CancelExternalRequest) GetSource() *WorkflowKey {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *CancelExternalRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *CancelExternalRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *CancelExternalRequest) GetChildOnly() bool {
+	if x != nil {
+		return x.ChildOnly
+	}
+	return false
+}
+
+func (x *CancelExternalRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CancelExternalRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type StartWorkflowExecutionRequest struct {
 	state         protoimpl.MessageState             `protogen:"open.v1"`
 	NamespaceId   string                             `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
@@ -294,7 +804,7 @@ type StartWorkflowExecutionRequest struct {
 
 func (x *StartWorkflowExecutionRequest) Reset() {
 	*x = StartWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[3]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +816,7 @@ func (x *StartWorkflowExecutionRequest) String() string {
 func (*StartWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *StartWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[3]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +829,7 @@ func (x *StartWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*StartWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{3}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StartWorkflowExecutionRequest) GetNamespaceId() string {
@@ -346,7 +856,7 @@ type RespondWorkflowTaskCompletedRequest struct {
 
 func (x *RespondWorkflowTaskCompletedRequest) Reset() {
 	*x = RespondWorkflowTaskCompletedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[4]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +868,7 @@ func (x *RespondWorkflowTaskCompletedRequest) String() string {
 func (*RespondWorkflowTaskCompletedRequest) ProtoMessage() {}
 
 func (x *RespondWorkflowTaskCompletedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[4]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +881,7 @@ func (x *RespondWorkflowTaskCompletedRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RespondWorkflowTaskCompletedRequest.ProtoReflect.Descriptor instead.
 func (*RespondWorkflowTaskCompletedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{4}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RespondWorkflowTaskCompletedRequest) GetToken() *TaskToken {
@@ -398,7 +908,7 @@ type RespondWorkflowTaskFailedRequest struct {
 
 func (x *RespondWorkflowTaskFailedRequest) Reset() {
 	*x = RespondWorkflowTaskFailedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[5]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +920,7 @@ func (x *RespondWorkflowTaskFailedRequest) String() string {
 func (*RespondWorkflowTaskFailedRequest) ProtoMessage() {}
 
 func (x *RespondWorkflowTaskFailedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[5]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +933,7 @@ func (x *RespondWorkflowTaskFailedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondWorkflowTaskFailedRequest.ProtoReflect.Descriptor instead.
 func (*RespondWorkflowTaskFailedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{5}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RespondWorkflowTaskFailedRequest) GetToken() *TaskToken {
@@ -443,7 +953,7 @@ func (x *RespondWorkflowTaskFailedRequest) GetRequest() *v11.RespondWorkflowTask
 type RespondActivityTaskCompletedRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         *TaskToken             `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Result        *v12.Payloads          `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	Result        *v14.Payloads          `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
 	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -451,7 +961,7 @@ type RespondActivityTaskCompletedRequest struct {
 
 func (x *RespondActivityTaskCompletedRequest) Reset() {
 	*x = RespondActivityTaskCompletedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[6]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +973,7 @@ func (x *RespondActivityTaskCompletedRequest) String() string {
 func (*RespondActivityTaskCompletedRequest) ProtoMessage() {}
 
 func (x *RespondActivityTaskCompletedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[6]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +986,7 @@ func (x *RespondActivityTaskCompletedRequest) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RespondActivityTaskCompletedRequest.ProtoReflect.Descriptor instead.
 func (*RespondActivityTaskCompletedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{6}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RespondActivityTaskCompletedRequest) GetToken() *TaskToken {
@@ -486,7 +996,7 @@ func (x *RespondActivityTaskCompletedRequest) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *RespondActivityTaskCompletedRequest) GetResult() *v12.Payloads {
+func (x *RespondActivityTaskCompletedRequest) GetResult() *v14.Payloads {
 	if x != nil {
 		return x.Result
 	}
@@ -504,7 +1014,7 @@ type RespondActivityTaskFailedRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         *TaskToken             `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
 	Failure       *v1.Failure            `protobuf:"bytes,2,opt,name=failure,proto3" json:"failure,omitempty"`
-	LastHeartbeat *v12.Payloads          `protobuf:"bytes,3,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
+	LastHeartbeat *v14.Payloads          `protobuf:"bytes,3,opt,name=last_heartbeat,json=lastHeartbeat,proto3" json:"last_heartbeat,omitempty"`
 	Identity      string                 `protobuf:"bytes,4,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -512,7 +1022,7 @@ type RespondActivityTaskFailedRequest struct {
 
 func (x *RespondActivityTaskFailedRequest) Reset() {
 	*x = RespondActivityTaskFailedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[7]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +1034,7 @@ func (x *RespondActivityTaskFailedRequest) String() string {
 func (*RespondActivityTaskFailedRequest) ProtoMessage() {}
 
 func (x *RespondActivityTaskFailedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[7]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +1047,7 @@ func (x *RespondActivityTaskFailedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondActivityTaskFailedRequest.ProtoReflect.Descriptor instead.
 func (*RespondActivityTaskFailedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{7}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RespondActivityTaskFailedRequest) GetToken() *TaskToken {
@@ -554,7 +1064,7 @@ func (x *RespondActivityTaskFailedRequest) GetFailure() *v1.Failure {
 	return nil
 }
 
-func (x *RespondActivityTaskFailedRequest) GetLastHeartbeat() *v12.Payloads {
+func (x *RespondActivityTaskFailedRequest) GetLastHeartbeat() *v14.Payloads {
 	if x != nil {
 		return x.LastHeartbeat
 	}
@@ -571,7 +1081,7 @@ func (x *RespondActivityTaskFailedRequest) GetIdentity() string {
 type RespondActivityTaskCanceledRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         *TaskToken             `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Details       *v12.Payloads          `protobuf:"bytes,2,opt,name=details,proto3" json:"details,omitempty"`
+	Details       *v14.Payloads          `protobuf:"bytes,2,opt,name=details,proto3" json:"details,omitempty"`
 	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -579,7 +1089,7 @@ type RespondActivityTaskCanceledRequest struct {
 
 func (x *RespondActivityTaskCanceledRequest) Reset() {
 	*x = RespondActivityTaskCanceledRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[8]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +1101,7 @@ func (x *RespondActivityTaskCanceledRequest) String() string {
 func (*RespondActivityTaskCanceledRequest) ProtoMessage() {}
 
 func (x *RespondActivityTaskCanceledRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[8]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +1114,7 @@ func (x *RespondActivityTaskCanceledRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RespondActivityTaskCanceledRequest.ProtoReflect.Descriptor instead.
 func (*RespondActivityTaskCanceledRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{8}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RespondActivityTaskCanceledRequest) GetToken() *TaskToken {
@@ -614,7 +1124,7 @@ func (x *RespondActivityTaskCanceledRequest) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *RespondActivityTaskCanceledRequest) GetDetails() *v12.Payloads {
+func (x *RespondActivityTaskCanceledRequest) GetDetails() *v14.Payloads {
 	if x != nil {
 		return x.Details
 	}
@@ -631,7 +1141,7 @@ func (x *RespondActivityTaskCanceledRequest) GetIdentity() string {
 type RecordActivityTaskHeartbeatRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         *TaskToken             `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
-	Details       *v12.Payloads          `protobuf:"bytes,2,opt,name=details,proto3" json:"details,omitempty"`
+	Details       *v14.Payloads          `protobuf:"bytes,2,opt,name=details,proto3" json:"details,omitempty"`
 	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -639,7 +1149,7 @@ type RecordActivityTaskHeartbeatRequest struct {
 
 func (x *RecordActivityTaskHeartbeatRequest) Reset() {
 	*x = RecordActivityTaskHeartbeatRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[9]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +1161,7 @@ func (x *RecordActivityTaskHeartbeatRequest) String() string {
 func (*RecordActivityTaskHeartbeatRequest) ProtoMessage() {}
 
 func (x *RecordActivityTaskHeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[9]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +1174,7 @@ func (x *RecordActivityTaskHeartbeatRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RecordActivityTaskHeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*RecordActivityTaskHeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{9}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordActivityTaskHeartbeatRequest) GetToken() *TaskToken {
@@ -674,7 +1184,7 @@ func (x *RecordActivityTaskHeartbeatRequest) GetToken() *TaskToken {
 	return nil
 }
 
-func (x *RecordActivityTaskHeartbeatRequest) GetDetails() *v12.Payloads {
+func (x *RecordActivityTaskHeartbeatRequest) GetDetails() *v14.Payloads {
 	if x != nil {
 		return x.Details
 	}
@@ -697,7 +1207,7 @@ type RecordActivityTaskHeartbeatResponse struct {
 
 func (x *RecordActivityTaskHeartbeatResponse) Reset() {
 	*x = RecordActivityTaskHeartbeatResponse{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[10]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +1219,7 @@ func (x *RecordActivityTaskHeartbeatResponse) String() string {
 func (*RecordActivityTaskHeartbeatResponse) ProtoMessage() {}
 
 func (x *RecordActivityTaskHeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[10]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +1232,7 @@ func (x *RecordActivityTaskHeartbeatResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RecordActivityTaskHeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*RecordActivityTaskHeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordActivityTaskHeartbeatResponse) GetCancelRequested() bool {
@@ -742,7 +1252,7 @@ type GetWorkflowExecutionHistoryRequest struct {
 
 func (x *GetWorkflowExecutionHistoryRequest) Reset() {
 	*x = GetWorkflowExecutionHistoryRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[11]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +1264,7 @@ func (x *GetWorkflowExecutionHistoryRequest) String() string {
 func (*GetWorkflowExecutionHistoryRequest) ProtoMessage() {}
 
 func (x *GetWorkflowExecutionHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[11]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +1277,7 @@ func (x *GetWorkflowExecutionHistoryRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use GetWorkflowExecutionHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowExecutionHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{11}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetWorkflowExecutionHistoryRequest) GetNamespaceId() string {
@@ -794,7 +1304,7 @@ type GetWorkflowExecutionHistoryReverseRequest struct {
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) Reset() {
 	*x = GetWorkflowExecutionHistoryReverseRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[12]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1316,7 @@ func (x *GetWorkflowExecutionHistoryReverseRequest) String() string {
 func (*GetWorkflowExecutionHistoryReverseRequest) ProtoMessage() {}
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[12]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1329,7 @@ func (x *GetWorkflowExecutionHistoryReverseRequest) ProtoReflect() protoreflect.
 
 // Deprecated: Use GetWorkflowExecutionHistoryReverseRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowExecutionHistoryReverseRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{12}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) GetNamespaceId() string {
@@ -846,7 +1356,7 @@ type SignalWorkflowExecutionRequest struct {
 
 func (x *SignalWorkflowExecutionRequest) Reset() {
 	*x = SignalWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[13]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -858,7 +1368,7 @@ func (x *SignalWorkflowExecutionRequest) String() string {
 func (*SignalWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *SignalWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[13]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -871,7 +1381,7 @@ func (x *SignalWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*SignalWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{13}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SignalWorkflowExecutionRequest) GetNamespaceId() string {
@@ -892,8 +1402,8 @@ func (x *SignalWorkflowExecutionRequest) GetRequest() *v11.SignalWorkflowExecuti
 type SignalInput struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Name           string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Input          *v12.Payloads          `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
-	Header         *v12.Header            `protobuf:"bytes,3,opt,name=header,proto3" json:"header,omitempty"`
+	Input          *v14.Payloads          `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	Header         *v14.Header            `protobuf:"bytes,3,opt,name=header,proto3" json:"header,omitempty"`
 	Identity       string                 `protobuf:"bytes,4,opt,name=identity,proto3" json:"identity,omitempty"`
 	RequestId      string                 `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	EndsStartDelay bool                   `protobuf:"varint,6,opt,name=ends_start_delay,json=endsStartDelay,proto3" json:"ends_start_delay,omitempty"`
@@ -903,7 +1413,7 @@ type SignalInput struct {
 
 func (x *SignalInput) Reset() {
 	*x = SignalInput{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[14]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1425,7 @@ func (x *SignalInput) String() string {
 func (*SignalInput) ProtoMessage() {}
 
 func (x *SignalInput) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[14]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1438,7 @@ func (x *SignalInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalInput.ProtoReflect.Descriptor instead.
 func (*SignalInput) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{14}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SignalInput) GetName() string {
@@ -938,14 +1448,14 @@ func (x *SignalInput) GetName() string {
 	return ""
 }
 
-func (x *SignalInput) GetInput() *v12.Payloads {
+func (x *SignalInput) GetInput() *v14.Payloads {
 	if x != nil {
 		return x.Input
 	}
 	return nil
 }
 
-func (x *SignalInput) GetHeader() *v12.Header {
+func (x *SignalInput) GetHeader() *v14.Header {
 	if x != nil {
 		return x.Header
 	}
@@ -984,7 +1494,7 @@ type SignalWithStartWorkflowExecutionRequest struct {
 
 func (x *SignalWithStartWorkflowExecutionRequest) Reset() {
 	*x = SignalWithStartWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[15]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1506,7 @@ func (x *SignalWithStartWorkflowExecutionRequest) String() string {
 func (*SignalWithStartWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *SignalWithStartWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[15]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1519,7 @@ func (x *SignalWithStartWorkflowExecutionRequest) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use SignalWithStartWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*SignalWithStartWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{15}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SignalWithStartWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1043,7 +1553,7 @@ type RequestCancelWorkflowExecutionRequest struct {
 
 func (x *RequestCancelWorkflowExecutionRequest) Reset() {
 	*x = RequestCancelWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[16]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1565,7 @@ func (x *RequestCancelWorkflowExecutionRequest) String() string {
 func (*RequestCancelWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *RequestCancelWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[16]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1578,7 @@ func (x *RequestCancelWorkflowExecutionRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use RequestCancelWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{16}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RequestCancelWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1095,7 +1605,7 @@ type TerminateWorkflowExecutionRequest struct {
 
 func (x *TerminateWorkflowExecutionRequest) Reset() {
 	*x = TerminateWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[17]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1617,7 @@ func (x *TerminateWorkflowExecutionRequest) String() string {
 func (*TerminateWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *TerminateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[17]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1630,7 @@ func (x *TerminateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TerminateWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{17}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TerminateWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1147,7 +1657,7 @@ type DescribeWorkflowExecutionRequest struct {
 
 func (x *DescribeWorkflowExecutionRequest) Reset() {
 	*x = DescribeWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1159,7 +1669,7 @@ func (x *DescribeWorkflowExecutionRequest) String() string {
 func (*DescribeWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *DescribeWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1172,7 +1682,7 @@ func (x *DescribeWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*DescribeWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DescribeWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1199,7 +1709,7 @@ type QueryWorkflowRequest struct {
 
 func (x *QueryWorkflowRequest) Reset() {
 	*x = QueryWorkflowRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1721,7 @@ func (x *QueryWorkflowRequest) String() string {
 func (*QueryWorkflowRequest) ProtoMessage() {}
 
 func (x *QueryWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1734,7 @@ func (x *QueryWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*QueryWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *QueryWorkflowRequest) GetNamespaceId() string {
@@ -1244,14 +1754,14 @@ func (x *QueryWorkflowRequest) GetRequest() *v11.QueryWorkflowRequest {
 type ExecutionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	NamespaceId   string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
-	Execution     *v12.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Execution     *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecutionRequest) Reset() {
 	*x = ExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1263,7 +1773,7 @@ func (x *ExecutionRequest) String() string {
 func (*ExecutionRequest) ProtoMessage() {}
 
 func (x *ExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1276,7 +1786,7 @@ func (x *ExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutionRequest.ProtoReflect.Descriptor instead.
 func (*ExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExecutionRequest) GetNamespaceId() string {
@@ -1286,7 +1796,7 @@ func (x *ExecutionRequest) GetNamespaceId() string {
 	return ""
 }
 
-func (x *ExecutionRequest) GetExecution() *v12.WorkflowExecution {
+func (x *ExecutionRequest) GetExecution() *v14.WorkflowExecution {
 	if x != nil {
 		return x.Execution
 	}
@@ -1303,7 +1813,7 @@ type UpdateWorkflowExecutionRequest struct {
 
 func (x *UpdateWorkflowExecutionRequest) Reset() {
 	*x = UpdateWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1825,7 @@ func (x *UpdateWorkflowExecutionRequest) String() string {
 func (*UpdateWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *UpdateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1838,7 @@ func (x *UpdateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1355,7 +1865,7 @@ type PollWorkflowExecutionUpdateRequest struct {
 
 func (x *PollWorkflowExecutionUpdateRequest) Reset() {
 	*x = PollWorkflowExecutionUpdateRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1877,7 @@ func (x *PollWorkflowExecutionUpdateRequest) String() string {
 func (*PollWorkflowExecutionUpdateRequest) ProtoMessage() {}
 
 func (x *PollWorkflowExecutionUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1890,7 @@ func (x *PollWorkflowExecutionUpdateRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PollWorkflowExecutionUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PollWorkflowExecutionUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PollWorkflowExecutionUpdateRequest) GetNamespaceId() string {
@@ -1407,7 +1917,7 @@ type ResetWorkflowExecutionRequest struct {
 
 func (x *ResetWorkflowExecutionRequest) Reset() {
 	*x = ResetWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1929,7 @@ func (x *ResetWorkflowExecutionRequest) String() string {
 func (*ResetWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *ResetWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1942,7 @@ func (x *ResetWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*ResetWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResetWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1465,7 +1975,7 @@ type RecordStartedRequest struct {
 
 func (x *RecordStartedRequest) Reset() {
 	*x = RecordStartedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1477,7 +1987,7 @@ func (x *RecordStartedRequest) String() string {
 func (*RecordStartedRequest) ProtoMessage() {}
 
 func (x *RecordStartedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1490,7 +2000,7 @@ func (x *RecordStartedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordStartedRequest.ProtoReflect.Descriptor instead.
 func (*RecordStartedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecordStartedRequest) GetNamespaceId() string {
@@ -1558,7 +2068,7 @@ type AddTaskRequest struct {
 
 func (x *AddTaskRequest) Reset() {
 	*x = AddTaskRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +2080,7 @@ func (x *AddTaskRequest) String() string {
 func (*AddTaskRequest) ProtoMessage() {}
 
 func (x *AddTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +2093,7 @@ func (x *AddTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTaskRequest.ProtoReflect.Descriptor instead.
 func (*AddTaskRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AddTaskRequest) GetNamespaceId() string {
@@ -1647,7 +2157,7 @@ type DispatchQueryRequest struct {
 
 func (x *DispatchQueryRequest) Reset() {
 	*x = DispatchQueryRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1659,7 +2169,7 @@ func (x *DispatchQueryRequest) String() string {
 func (*DispatchQueryRequest) ProtoMessage() {}
 
 func (x *DispatchQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1672,7 +2182,7 @@ func (x *DispatchQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchQueryRequest.ProtoReflect.Descriptor instead.
 func (*DispatchQueryRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DispatchQueryRequest) GetNamespaceId() string {
@@ -1706,7 +2216,7 @@ func (x *DispatchQueryRequest) GetTask() *v11.PollWorkflowTaskQueueResponse {
 // QueryResult is matching.QueryResult.
 type QueryResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Answer        *v12.Payloads          `protobuf:"bytes,1,opt,name=answer,proto3" json:"answer,omitempty"`
+	Answer        *v14.Payloads          `protobuf:"bytes,1,opt,name=answer,proto3" json:"answer,omitempty"`
 	Failed        bool                   `protobuf:"varint,2,opt,name=failed,proto3" json:"failed,omitempty"`
 	ErrorMessage  string                 `protobuf:"bytes,3,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
 	Failure       *v1.Failure            `protobuf:"bytes,4,opt,name=failure,proto3" json:"failure,omitempty"`
@@ -1716,7 +2226,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +2238,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,10 +2251,10 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
-func (x *QueryResult) GetAnswer() *v12.Payloads {
+func (x *QueryResult) GetAnswer() *v14.Payloads {
 	if x != nil {
 		return x.Answer
 	}
@@ -1782,7 +2292,7 @@ type PollWorkflowTaskQueueRequest struct {
 
 func (x *PollWorkflowTaskQueueRequest) Reset() {
 	*x = PollWorkflowTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +2304,7 @@ func (x *PollWorkflowTaskQueueRequest) String() string {
 func (*PollWorkflowTaskQueueRequest) ProtoMessage() {}
 
 func (x *PollWorkflowTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +2317,7 @@ func (x *PollWorkflowTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollWorkflowTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*PollWorkflowTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PollWorkflowTaskQueueRequest) GetNamespaceId() string {
@@ -1834,7 +2344,7 @@ type PollActivityTaskQueueRequest struct {
 
 func (x *PollActivityTaskQueueRequest) Reset() {
 	*x = PollActivityTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1846,7 +2356,7 @@ func (x *PollActivityTaskQueueRequest) String() string {
 func (*PollActivityTaskQueueRequest) ProtoMessage() {}
 
 func (x *PollActivityTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1859,7 +2369,7 @@ func (x *PollActivityTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollActivityTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*PollActivityTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PollActivityTaskQueueRequest) GetNamespaceId() string {
@@ -1886,7 +2396,7 @@ type RespondQueryTaskCompletedRequest struct {
 
 func (x *RespondQueryTaskCompletedRequest) Reset() {
 	*x = RespondQueryTaskCompletedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2408,7 @@ func (x *RespondQueryTaskCompletedRequest) String() string {
 func (*RespondQueryTaskCompletedRequest) ProtoMessage() {}
 
 func (x *RespondQueryTaskCompletedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2421,7 @@ func (x *RespondQueryTaskCompletedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondQueryTaskCompletedRequest.ProtoReflect.Descriptor instead.
 func (*RespondQueryTaskCompletedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RespondQueryTaskCompletedRequest) GetNamespaceId() string {
@@ -1938,7 +2448,7 @@ type ShutdownStickyRequest struct {
 
 func (x *ShutdownStickyRequest) Reset() {
 	*x = ShutdownStickyRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2460,7 @@ func (x *ShutdownStickyRequest) String() string {
 func (*ShutdownStickyRequest) ProtoMessage() {}
 
 func (x *ShutdownStickyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2473,7 @@ func (x *ShutdownStickyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownStickyRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownStickyRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ShutdownStickyRequest) GetNamespaceId() string {
@@ -1991,7 +2501,7 @@ type StickyTask struct {
 
 func (x *StickyTask) Reset() {
 	*x = StickyTask{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2003,7 +2513,7 @@ func (x *StickyTask) String() string {
 func (*StickyTask) ProtoMessage() {}
 
 func (x *StickyTask) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2016,7 +2526,7 @@ func (x *StickyTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StickyTask.ProtoReflect.Descriptor instead.
 func (*StickyTask) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *StickyTask) GetWorkflowId() string {
@@ -2049,7 +2559,7 @@ type ShutdownStickyResponse struct {
 
 func (x *ShutdownStickyResponse) Reset() {
 	*x = ShutdownStickyResponse{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2571,7 @@ func (x *ShutdownStickyResponse) String() string {
 func (*ShutdownStickyResponse) ProtoMessage() {}
 
 func (x *ShutdownStickyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2584,7 @@ func (x *ShutdownStickyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownStickyResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownStickyResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ShutdownStickyResponse) GetTasks() []*StickyTask {
@@ -2098,7 +2608,7 @@ type DescribeTaskQueueRequest struct {
 
 func (x *DescribeTaskQueueRequest) Reset() {
 	*x = DescribeTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2110,7 +2620,7 @@ func (x *DescribeTaskQueueRequest) String() string {
 func (*DescribeTaskQueueRequest) ProtoMessage() {}
 
 func (x *DescribeTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2123,7 +2633,7 @@ func (x *DescribeTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DescribeTaskQueueRequest) GetNamespaceId() string {
@@ -2172,7 +2682,7 @@ type Poller struct {
 
 func (x *Poller) Reset() {
 	*x = Poller{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2184,7 +2694,7 @@ func (x *Poller) String() string {
 func (*Poller) ProtoMessage() {}
 
 func (x *Poller) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2197,7 +2707,7 @@ func (x *Poller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Poller.ProtoReflect.Descriptor instead.
 func (*Poller) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{35}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Poller) GetIdentity() string {
@@ -2235,7 +2745,7 @@ type PartitionStats struct {
 
 func (x *PartitionStats) Reset() {
 	*x = PartitionStats{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2247,7 +2757,7 @@ func (x *PartitionStats) String() string {
 func (*PartitionStats) ProtoMessage() {}
 
 func (x *PartitionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2260,7 +2770,7 @@ func (x *PartitionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStats.ProtoReflect.Descriptor instead.
 func (*PartitionStats) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{36}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PartitionStats) GetPartition() int32 {
@@ -2317,7 +2827,7 @@ type DescribeTaskQueueResponse struct {
 
 func (x *DescribeTaskQueueResponse) Reset() {
 	*x = DescribeTaskQueueResponse{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2839,7 @@ func (x *DescribeTaskQueueResponse) String() string {
 func (*DescribeTaskQueueResponse) ProtoMessage() {}
 
 func (x *DescribeTaskQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2852,7 @@ func (x *DescribeTaskQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskQueueResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskQueueResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{37}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DescribeTaskQueueResponse) GetPollers() []*Poller {
@@ -2370,7 +2880,7 @@ var File_sundial_internal_v1_service_proto protoreflect.FileDescriptor
 
 const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"!sundial/internal/v1/service.proto\x12\x13sundial.internal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$temporal/api/common/v1/message.proto\x1a%temporal/api/failure/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\a\n" +
+	"!sundial/internal/v1/service.proto\x12\x13sundial.internal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/history/v1/message.proto\x1a%temporal/api/failure/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\a\n" +
 	"\x05Empty\"\x95\x02\n" +
 	"\tTaskToken\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1f\n" +
@@ -2393,7 +2903,53 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x03msg\x18\x06 \x01(\tR\x03msg\x12:\n" +
 	"\afailure\x18\a \x01(\v2 .temporal.api.failure.v1.FailureR\afailure\x12\x19\n" +
 	"\bshard_id\x18\b \x01(\x05R\ashardId\x12\x19\n" +
-	"\brange_id\x18\t \x01(\x03R\arangeId\"\x9c\x01\n" +
+	"\brange_id\x18\t \x01(\x03R\arangeId\"h\n" +
+	"\vWorkflowKey\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1f\n" +
+	"\vworkflow_id\x18\x02 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x03 \x01(\tR\x05runId\"\xb3\x01\n" +
+	"\n" +
+	"ParentInfo\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x1f\n" +
+	"\vworkflow_id\x18\x03 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x04 \x01(\tR\x05runId\x12,\n" +
+	"\x12initiated_event_id\x18\x05 \x01(\x03R\x10initiatedEventId\"\x93\x02\n" +
+	"\x11StartChildRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12X\n" +
+	"\arequest\x18\x02 \x01(\v2>.temporal.api.workflowservice.v1.StartWorkflowExecutionRequestR\arequest\x127\n" +
+	"\x06parent\x18\x03 \x01(\v2\x1f.sundial.internal.v1.ParentInfoR\x06parent\x12(\n" +
+	"\x10root_workflow_id\x18\x04 \x01(\tR\x0erootWorkflowId\x12\x1e\n" +
+	"\vroot_run_id\x18\x05 \x01(\tR\trootRunId\"\xa5\x02\n" +
+	"\x18RecordChildClosedRequest\x128\n" +
+	"\x06parent\x18\x01 \x01(\v2 .sundial.internal.v1.WorkflowKeyR\x06parent\x12,\n" +
+	"\x12initiated_event_id\x18\x02 \x01(\x03R\x10initiatedEventId\x12,\n" +
+	"\x12child_namespace_id\x18\x03 \x01(\tR\x10childNamespaceId\x12+\n" +
+	"\x12child_first_run_id\x18\x04 \x01(\tR\x0fchildFirstRunId\x12F\n" +
+	"\vclose_event\x18\x05 \x01(\v2%.temporal.api.history.v1.HistoryEventR\n" +
+	"closeEvent\"\xd3\x01\n" +
+	"\x1dApplyParentClosePolicyRequest\x128\n" +
+	"\x06parent\x18\x01 \x01(\v2 .sundial.internal.v1.WorkflowKeyR\x06parent\x126\n" +
+	"\x05child\x18\x02 \x01(\v2 .sundial.internal.v1.WorkflowKeyR\x05child\x12@\n" +
+	"\x06policy\x18\x03 \x01(\x0e2(.temporal.api.enums.v1.ParentClosePolicyR\x06policy\"\x96\x02\n" +
+	"\x15SignalExternalRequest\x128\n" +
+	"\x06source\x18\x01 \x01(\v2 .sundial.internal.v1.WorkflowKeyR\x06source\x12!\n" +
+	"\fnamespace_id\x18\x02 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x03 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12\x1d\n" +
+	"\n" +
+	"child_only\x18\x04 \x01(\bR\tchildOnly\x128\n" +
+	"\x06signal\x18\x05 \x01(\v2 .sundial.internal.v1.SignalInputR\x06signal\"\x93\x02\n" +
+	"\x15CancelExternalRequest\x128\n" +
+	"\x06source\x18\x01 \x01(\v2 .sundial.internal.v1.WorkflowKeyR\x06source\x12!\n" +
+	"\fnamespace_id\x18\x02 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x03 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12\x1d\n" +
+	"\n" +
+	"child_only\x18\x04 \x01(\bR\tchildOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\x9c\x01\n" +
 	"\x1dStartWorkflowExecutionRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12X\n" +
 	"\arequest\x18\x02 \x01(\v2>.temporal.api.workflowservice.v1.StartWorkflowExecutionRequestR\arequest\"\xbb\x01\n" +
@@ -2542,7 +3098,7 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x02 \x03(\v2#.sundial.internal.v1.PartitionStatsR\n" +
 	"partitions\x129\n" +
-	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total2\x92\x17\n" +
+	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total2\x87\x1b\n" +
 	"\x0eHistoryService\x12\x8d\x01\n" +
 	"\x16StartWorkflowExecution\x122.sundial.internal.v1.StartWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.StartWorkflowExecutionResponse\x12\x9f\x01\n" +
 	"\x1cRespondWorkflowTaskCompleted\x128.sundial.internal.v1.RespondWorkflowTaskCompletedRequest\x1aE.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse\x12n\n" +
@@ -2565,7 +3121,13 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x17DeleteWorkflowExecution\x12%.sundial.internal.v1.ExecutionRequest\x1a\x1a.sundial.internal.v1.Empty\x12\x8d\x01\n" +
 	"\x16ResetWorkflowExecution\x122.sundial.internal.v1.ResetWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse\x12\x86\x01\n" +
 	"\x19RecordWorkflowTaskStarted\x12).sundial.internal.v1.RecordStartedRequest\x1a>.temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse\x12\x86\x01\n" +
-	"\x19RecordActivityTaskStarted\x12).sundial.internal.v1.RecordStartedRequest\x1a>.temporal.api.workflowservice.v1.PollActivityTaskQueueResponse2\x80\a\n" +
+	"\x19RecordActivityTaskStarted\x12).sundial.internal.v1.RecordStartedRequest\x1a>.temporal.api.workflowservice.v1.PollActivityTaskQueueResponse\x12u\n" +
+	"\n" +
+	"StartChild\x12&.sundial.internal.v1.StartChildRequest\x1a?.temporal.api.workflowservice.v1.StartWorkflowExecutionResponse\x12^\n" +
+	"\x11RecordChildClosed\x12-.sundial.internal.v1.RecordChildClosedRequest\x1a\x1a.sundial.internal.v1.Empty\x12h\n" +
+	"\x16ApplyParentClosePolicy\x122.sundial.internal.v1.ApplyParentClosePolicyRequest\x1a\x1a.sundial.internal.v1.Empty\x12X\n" +
+	"\x0eSignalExternal\x12*.sundial.internal.v1.SignalExternalRequest\x1a\x1a.sundial.internal.v1.Empty\x12X\n" +
+	"\x0eCancelExternal\x12*.sundial.internal.v1.CancelExternalRequest\x1a\x1a.sundial.internal.v1.Empty2\x80\a\n" +
 	"\x0fMatchingService\x12R\n" +
 	"\x0fAddWorkflowTask\x12#.sundial.internal.v1.AddTaskRequest\x1a\x1a.sundial.internal.v1.Empty\x12R\n" +
 	"\x0fAddActivityTask\x12#.sundial.internal.v1.AddTaskRequest\x1a\x1a.sundial.internal.v1.Empty\x12\\\n" +
@@ -2588,190 +3150,221 @@ func file_sundial_internal_v1_service_proto_rawDescGZIP() []byte {
 	return file_sundial_internal_v1_service_proto_rawDescData
 }
 
-var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_sundial_internal_v1_service_proto_goTypes = []any{
 	(*Empty)(nil),                                          // 0: sundial.internal.v1.Empty
 	(*TaskToken)(nil),                                      // 1: sundial.internal.v1.TaskToken
 	(*Error)(nil),                                          // 2: sundial.internal.v1.Error
-	(*StartWorkflowExecutionRequest)(nil),                  // 3: sundial.internal.v1.StartWorkflowExecutionRequest
-	(*RespondWorkflowTaskCompletedRequest)(nil),            // 4: sundial.internal.v1.RespondWorkflowTaskCompletedRequest
-	(*RespondWorkflowTaskFailedRequest)(nil),               // 5: sundial.internal.v1.RespondWorkflowTaskFailedRequest
-	(*RespondActivityTaskCompletedRequest)(nil),            // 6: sundial.internal.v1.RespondActivityTaskCompletedRequest
-	(*RespondActivityTaskFailedRequest)(nil),               // 7: sundial.internal.v1.RespondActivityTaskFailedRequest
-	(*RespondActivityTaskCanceledRequest)(nil),             // 8: sundial.internal.v1.RespondActivityTaskCanceledRequest
-	(*RecordActivityTaskHeartbeatRequest)(nil),             // 9: sundial.internal.v1.RecordActivityTaskHeartbeatRequest
-	(*RecordActivityTaskHeartbeatResponse)(nil),            // 10: sundial.internal.v1.RecordActivityTaskHeartbeatResponse
-	(*GetWorkflowExecutionHistoryRequest)(nil),             // 11: sundial.internal.v1.GetWorkflowExecutionHistoryRequest
-	(*GetWorkflowExecutionHistoryReverseRequest)(nil),      // 12: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
-	(*SignalWorkflowExecutionRequest)(nil),                 // 13: sundial.internal.v1.SignalWorkflowExecutionRequest
-	(*SignalInput)(nil),                                    // 14: sundial.internal.v1.SignalInput
-	(*SignalWithStartWorkflowExecutionRequest)(nil),        // 15: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
-	(*RequestCancelWorkflowExecutionRequest)(nil),          // 16: sundial.internal.v1.RequestCancelWorkflowExecutionRequest
-	(*TerminateWorkflowExecutionRequest)(nil),              // 17: sundial.internal.v1.TerminateWorkflowExecutionRequest
-	(*DescribeWorkflowExecutionRequest)(nil),               // 18: sundial.internal.v1.DescribeWorkflowExecutionRequest
-	(*QueryWorkflowRequest)(nil),                           // 19: sundial.internal.v1.QueryWorkflowRequest
-	(*ExecutionRequest)(nil),                               // 20: sundial.internal.v1.ExecutionRequest
-	(*UpdateWorkflowExecutionRequest)(nil),                 // 21: sundial.internal.v1.UpdateWorkflowExecutionRequest
-	(*PollWorkflowExecutionUpdateRequest)(nil),             // 22: sundial.internal.v1.PollWorkflowExecutionUpdateRequest
-	(*ResetWorkflowExecutionRequest)(nil),                  // 23: sundial.internal.v1.ResetWorkflowExecutionRequest
-	(*RecordStartedRequest)(nil),                           // 24: sundial.internal.v1.RecordStartedRequest
-	(*AddTaskRequest)(nil),                                 // 25: sundial.internal.v1.AddTaskRequest
-	(*DispatchQueryRequest)(nil),                           // 26: sundial.internal.v1.DispatchQueryRequest
-	(*QueryResult)(nil),                                    // 27: sundial.internal.v1.QueryResult
-	(*PollWorkflowTaskQueueRequest)(nil),                   // 28: sundial.internal.v1.PollWorkflowTaskQueueRequest
-	(*PollActivityTaskQueueRequest)(nil),                   // 29: sundial.internal.v1.PollActivityTaskQueueRequest
-	(*RespondQueryTaskCompletedRequest)(nil),               // 30: sundial.internal.v1.RespondQueryTaskCompletedRequest
-	(*ShutdownStickyRequest)(nil),                          // 31: sundial.internal.v1.ShutdownStickyRequest
-	(*StickyTask)(nil),                                     // 32: sundial.internal.v1.StickyTask
-	(*ShutdownStickyResponse)(nil),                         // 33: sundial.internal.v1.ShutdownStickyResponse
-	(*DescribeTaskQueueRequest)(nil),                       // 34: sundial.internal.v1.DescribeTaskQueueRequest
-	(*Poller)(nil),                                         // 35: sundial.internal.v1.Poller
-	(*PartitionStats)(nil),                                 // 36: sundial.internal.v1.PartitionStats
-	(*DescribeTaskQueueResponse)(nil),                      // 37: sundial.internal.v1.DescribeTaskQueueResponse
-	(*v1.Failure)(nil),                                     // 38: temporal.api.failure.v1.Failure
-	(*v11.StartWorkflowExecutionRequest)(nil),              // 39: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 40: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 41: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v12.Payloads)(nil),                                   // 42: temporal.api.common.v1.Payloads
-	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 43: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 44: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	(*v11.SignalWorkflowExecutionRequest)(nil),             // 45: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v12.Header)(nil),                                     // 46: temporal.api.common.v1.Header
-	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 47: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 48: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 49: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	(*v11.QueryWorkflowRequest)(nil),                       // 50: temporal.api.workflowservice.v1.QueryWorkflowRequest
-	(*v12.WorkflowExecution)(nil),                          // 51: temporal.api.common.v1.WorkflowExecution
-	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 52: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 53: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	(*v11.ResetWorkflowExecutionRequest)(nil),              // 54: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	(*durationpb.Duration)(nil),                            // 55: google.protobuf.Duration
-	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 56: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 57: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	(*v11.PollActivityTaskQueueRequest)(nil),               // 58: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 59: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
-	(*timestamppb.Timestamp)(nil),                          // 60: google.protobuf.Timestamp
-	(*v11.StartWorkflowExecutionResponse)(nil),             // 61: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 62: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 63: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 64: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 65: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 66: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	(*v11.QueryWorkflowResponse)(nil),                      // 67: temporal.api.workflowservice.v1.QueryWorkflowResponse
-	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 68: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 69: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	(*v11.ResetWorkflowExecutionResponse)(nil),             // 70: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	(*v11.PollActivityTaskQueueResponse)(nil),              // 71: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	(*WorkflowKey)(nil),                                    // 3: sundial.internal.v1.WorkflowKey
+	(*ParentInfo)(nil),                                     // 4: sundial.internal.v1.ParentInfo
+	(*StartChildRequest)(nil),                              // 5: sundial.internal.v1.StartChildRequest
+	(*RecordChildClosedRequest)(nil),                       // 6: sundial.internal.v1.RecordChildClosedRequest
+	(*ApplyParentClosePolicyRequest)(nil),                  // 7: sundial.internal.v1.ApplyParentClosePolicyRequest
+	(*SignalExternalRequest)(nil),                          // 8: sundial.internal.v1.SignalExternalRequest
+	(*CancelExternalRequest)(nil),                          // 9: sundial.internal.v1.CancelExternalRequest
+	(*StartWorkflowExecutionRequest)(nil),                  // 10: sundial.internal.v1.StartWorkflowExecutionRequest
+	(*RespondWorkflowTaskCompletedRequest)(nil),            // 11: sundial.internal.v1.RespondWorkflowTaskCompletedRequest
+	(*RespondWorkflowTaskFailedRequest)(nil),               // 12: sundial.internal.v1.RespondWorkflowTaskFailedRequest
+	(*RespondActivityTaskCompletedRequest)(nil),            // 13: sundial.internal.v1.RespondActivityTaskCompletedRequest
+	(*RespondActivityTaskFailedRequest)(nil),               // 14: sundial.internal.v1.RespondActivityTaskFailedRequest
+	(*RespondActivityTaskCanceledRequest)(nil),             // 15: sundial.internal.v1.RespondActivityTaskCanceledRequest
+	(*RecordActivityTaskHeartbeatRequest)(nil),             // 16: sundial.internal.v1.RecordActivityTaskHeartbeatRequest
+	(*RecordActivityTaskHeartbeatResponse)(nil),            // 17: sundial.internal.v1.RecordActivityTaskHeartbeatResponse
+	(*GetWorkflowExecutionHistoryRequest)(nil),             // 18: sundial.internal.v1.GetWorkflowExecutionHistoryRequest
+	(*GetWorkflowExecutionHistoryReverseRequest)(nil),      // 19: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
+	(*SignalWorkflowExecutionRequest)(nil),                 // 20: sundial.internal.v1.SignalWorkflowExecutionRequest
+	(*SignalInput)(nil),                                    // 21: sundial.internal.v1.SignalInput
+	(*SignalWithStartWorkflowExecutionRequest)(nil),        // 22: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
+	(*RequestCancelWorkflowExecutionRequest)(nil),          // 23: sundial.internal.v1.RequestCancelWorkflowExecutionRequest
+	(*TerminateWorkflowExecutionRequest)(nil),              // 24: sundial.internal.v1.TerminateWorkflowExecutionRequest
+	(*DescribeWorkflowExecutionRequest)(nil),               // 25: sundial.internal.v1.DescribeWorkflowExecutionRequest
+	(*QueryWorkflowRequest)(nil),                           // 26: sundial.internal.v1.QueryWorkflowRequest
+	(*ExecutionRequest)(nil),                               // 27: sundial.internal.v1.ExecutionRequest
+	(*UpdateWorkflowExecutionRequest)(nil),                 // 28: sundial.internal.v1.UpdateWorkflowExecutionRequest
+	(*PollWorkflowExecutionUpdateRequest)(nil),             // 29: sundial.internal.v1.PollWorkflowExecutionUpdateRequest
+	(*ResetWorkflowExecutionRequest)(nil),                  // 30: sundial.internal.v1.ResetWorkflowExecutionRequest
+	(*RecordStartedRequest)(nil),                           // 31: sundial.internal.v1.RecordStartedRequest
+	(*AddTaskRequest)(nil),                                 // 32: sundial.internal.v1.AddTaskRequest
+	(*DispatchQueryRequest)(nil),                           // 33: sundial.internal.v1.DispatchQueryRequest
+	(*QueryResult)(nil),                                    // 34: sundial.internal.v1.QueryResult
+	(*PollWorkflowTaskQueueRequest)(nil),                   // 35: sundial.internal.v1.PollWorkflowTaskQueueRequest
+	(*PollActivityTaskQueueRequest)(nil),                   // 36: sundial.internal.v1.PollActivityTaskQueueRequest
+	(*RespondQueryTaskCompletedRequest)(nil),               // 37: sundial.internal.v1.RespondQueryTaskCompletedRequest
+	(*ShutdownStickyRequest)(nil),                          // 38: sundial.internal.v1.ShutdownStickyRequest
+	(*StickyTask)(nil),                                     // 39: sundial.internal.v1.StickyTask
+	(*ShutdownStickyResponse)(nil),                         // 40: sundial.internal.v1.ShutdownStickyResponse
+	(*DescribeTaskQueueRequest)(nil),                       // 41: sundial.internal.v1.DescribeTaskQueueRequest
+	(*Poller)(nil),                                         // 42: sundial.internal.v1.Poller
+	(*PartitionStats)(nil),                                 // 43: sundial.internal.v1.PartitionStats
+	(*DescribeTaskQueueResponse)(nil),                      // 44: sundial.internal.v1.DescribeTaskQueueResponse
+	(*v1.Failure)(nil),                                     // 45: temporal.api.failure.v1.Failure
+	(*v11.StartWorkflowExecutionRequest)(nil),              // 46: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v12.HistoryEvent)(nil),                               // 47: temporal.api.history.v1.HistoryEvent
+	(v13.ParentClosePolicy)(0),                             // 48: temporal.api.enums.v1.ParentClosePolicy
+	(*v14.WorkflowExecution)(nil),                          // 49: temporal.api.common.v1.WorkflowExecution
+	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 50: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 51: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v14.Payloads)(nil),                                   // 52: temporal.api.common.v1.Payloads
+	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 53: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 54: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	(*v11.SignalWorkflowExecutionRequest)(nil),             // 55: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v14.Header)(nil),                                     // 56: temporal.api.common.v1.Header
+	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 57: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 58: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 59: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	(*v11.QueryWorkflowRequest)(nil),                       // 60: temporal.api.workflowservice.v1.QueryWorkflowRequest
+	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 61: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 62: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	(*v11.ResetWorkflowExecutionRequest)(nil),              // 63: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	(*durationpb.Duration)(nil),                            // 64: google.protobuf.Duration
+	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 65: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 66: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	(*v11.PollActivityTaskQueueRequest)(nil),               // 67: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 68: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	(*timestamppb.Timestamp)(nil),                          // 69: google.protobuf.Timestamp
+	(*v11.StartWorkflowExecutionResponse)(nil),             // 70: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 71: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 72: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 73: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 74: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 75: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	(*v11.QueryWorkflowResponse)(nil),                      // 76: temporal.api.workflowservice.v1.QueryWorkflowResponse
+	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 77: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 78: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	(*v11.ResetWorkflowExecutionResponse)(nil),             // 79: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	(*v11.PollActivityTaskQueueResponse)(nil),              // 80: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
 }
 var file_sundial_internal_v1_service_proto_depIdxs = []int32{
-	38, // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
-	39, // 1: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	1,  // 2: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	40, // 3: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	1,  // 4: sundial.internal.v1.RespondWorkflowTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	41, // 5: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	1,  // 6: sundial.internal.v1.RespondActivityTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	42, // 7: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
-	1,  // 8: sundial.internal.v1.RespondActivityTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	38, // 9: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
-	42, // 10: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
-	1,  // 11: sundial.internal.v1.RespondActivityTaskCanceledRequest.token:type_name -> sundial.internal.v1.TaskToken
-	42, // 12: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
-	1,  // 13: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.token:type_name -> sundial.internal.v1.TaskToken
-	42, // 14: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
-	43, // 15: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	44, // 16: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	45, // 17: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	42, // 18: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
-	46, // 19: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
-	39, // 20: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	14, // 21: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.signal:type_name -> sundial.internal.v1.SignalInput
-	47, // 22: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	48, // 23: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	49, // 24: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	50, // 25: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
-	51, // 26: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	52, // 27: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	53, // 28: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	54, // 29: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	55, // 30: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
-	56, // 31: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	42, // 32: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
-	38, // 33: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
-	57, // 34: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	58, // 35: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	59, // 36: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
-	32, // 37: sundial.internal.v1.ShutdownStickyResponse.tasks:type_name -> sundial.internal.v1.StickyTask
-	60, // 38: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
-	55, // 39: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
-	35, // 40: sundial.internal.v1.DescribeTaskQueueResponse.pollers:type_name -> sundial.internal.v1.Poller
-	36, // 41: sundial.internal.v1.DescribeTaskQueueResponse.partitions:type_name -> sundial.internal.v1.PartitionStats
-	36, // 42: sundial.internal.v1.DescribeTaskQueueResponse.total:type_name -> sundial.internal.v1.PartitionStats
-	3,  // 43: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
-	4,  // 44: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
-	5,  // 45: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
-	6,  // 46: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
-	7,  // 47: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
-	8,  // 48: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
-	9,  // 49: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
-	11, // 50: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
-	12, // 51: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
-	13, // 52: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
-	15, // 53: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
-	16, // 54: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
-	17, // 55: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
-	18, // 56: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
-	19, // 57: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
-	20, // 58: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
-	21, // 59: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
-	22, // 60: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
-	20, // 61: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
-	23, // 62: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
-	24, // 63: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	24, // 64: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	25, // 65: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
-	25, // 66: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
-	26, // 67: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
-	28, // 68: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
-	29, // 69: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
-	30, // 70: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
-	31, // 71: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
-	34, // 72: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
-	61, // 73: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	62, // 74: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	0,  // 75: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,  // 76: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
-	0,  // 77: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,  // 78: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
-	10, // 79: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
-	63, // 80: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	64, // 81: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	0,  // 82: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	65, // 83: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	0,  // 84: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	0,  // 85: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	66, // 86: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	67, // 87: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
-	0,  // 88: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
-	68, // 89: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	69, // 90: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	0,  // 91: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	70, // 92: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	56, // 93: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	71, // 94: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	0,  // 95: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
-	0,  // 96: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
-	27, // 97: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
-	56, // 98: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	71, // 99: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	0,  // 100: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
-	33, // 101: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
-	37, // 102: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
-	73, // [73:103] is the sub-list for method output_type
-	43, // [43:73] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	45, // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
+	46, // 1: sundial.internal.v1.StartChildRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	4,  // 2: sundial.internal.v1.StartChildRequest.parent:type_name -> sundial.internal.v1.ParentInfo
+	3,  // 3: sundial.internal.v1.RecordChildClosedRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
+	47, // 4: sundial.internal.v1.RecordChildClosedRequest.close_event:type_name -> temporal.api.history.v1.HistoryEvent
+	3,  // 5: sundial.internal.v1.ApplyParentClosePolicyRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
+	3,  // 6: sundial.internal.v1.ApplyParentClosePolicyRequest.child:type_name -> sundial.internal.v1.WorkflowKey
+	48, // 7: sundial.internal.v1.ApplyParentClosePolicyRequest.policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	3,  // 8: sundial.internal.v1.SignalExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
+	49, // 9: sundial.internal.v1.SignalExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	21, // 10: sundial.internal.v1.SignalExternalRequest.signal:type_name -> sundial.internal.v1.SignalInput
+	3,  // 11: sundial.internal.v1.CancelExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
+	49, // 12: sundial.internal.v1.CancelExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	46, // 13: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	1,  // 14: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	50, // 15: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	1,  // 16: sundial.internal.v1.RespondWorkflowTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	51, // 17: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	1,  // 18: sundial.internal.v1.RespondActivityTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	52, // 19: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
+	1,  // 20: sundial.internal.v1.RespondActivityTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	45, // 21: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
+	52, // 22: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
+	1,  // 23: sundial.internal.v1.RespondActivityTaskCanceledRequest.token:type_name -> sundial.internal.v1.TaskToken
+	52, // 24: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
+	1,  // 25: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.token:type_name -> sundial.internal.v1.TaskToken
+	52, // 26: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
+	53, // 27: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	54, // 28: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	55, // 29: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	52, // 30: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
+	56, // 31: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
+	46, // 32: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	21, // 33: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.signal:type_name -> sundial.internal.v1.SignalInput
+	57, // 34: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	58, // 35: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	59, // 36: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	60, // 37: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
+	49, // 38: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	61, // 39: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	62, // 40: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	63, // 41: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	64, // 42: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
+	65, // 43: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	52, // 44: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
+	45, // 45: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
+	66, // 46: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	67, // 47: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	68, // 48: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	39, // 49: sundial.internal.v1.ShutdownStickyResponse.tasks:type_name -> sundial.internal.v1.StickyTask
+	69, // 50: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
+	64, // 51: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
+	42, // 52: sundial.internal.v1.DescribeTaskQueueResponse.pollers:type_name -> sundial.internal.v1.Poller
+	43, // 53: sundial.internal.v1.DescribeTaskQueueResponse.partitions:type_name -> sundial.internal.v1.PartitionStats
+	43, // 54: sundial.internal.v1.DescribeTaskQueueResponse.total:type_name -> sundial.internal.v1.PartitionStats
+	10, // 55: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
+	11, // 56: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
+	12, // 57: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
+	13, // 58: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
+	14, // 59: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
+	15, // 60: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
+	16, // 61: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
+	18, // 62: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
+	19, // 63: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
+	20, // 64: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
+	22, // 65: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
+	23, // 66: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
+	24, // 67: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
+	25, // 68: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
+	26, // 69: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
+	27, // 70: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
+	28, // 71: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
+	29, // 72: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
+	27, // 73: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
+	30, // 74: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
+	31, // 75: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	31, // 76: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	5,  // 77: sundial.internal.v1.HistoryService.StartChild:input_type -> sundial.internal.v1.StartChildRequest
+	6,  // 78: sundial.internal.v1.HistoryService.RecordChildClosed:input_type -> sundial.internal.v1.RecordChildClosedRequest
+	7,  // 79: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:input_type -> sundial.internal.v1.ApplyParentClosePolicyRequest
+	8,  // 80: sundial.internal.v1.HistoryService.SignalExternal:input_type -> sundial.internal.v1.SignalExternalRequest
+	9,  // 81: sundial.internal.v1.HistoryService.CancelExternal:input_type -> sundial.internal.v1.CancelExternalRequest
+	32, // 82: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
+	32, // 83: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
+	33, // 84: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
+	35, // 85: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
+	36, // 86: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
+	37, // 87: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
+	38, // 88: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
+	41, // 89: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
+	70, // 90: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	71, // 91: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	0,  // 92: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,  // 93: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
+	0,  // 94: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,  // 95: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
+	17, // 96: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
+	72, // 97: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	73, // 98: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	0,  // 99: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	74, // 100: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	0,  // 101: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	0,  // 102: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	75, // 103: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	76, // 104: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
+	0,  // 105: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
+	77, // 106: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	78, // 107: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	0,  // 108: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	79, // 109: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	65, // 110: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	80, // 111: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	70, // 112: sundial.internal.v1.HistoryService.StartChild:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	0,  // 113: sundial.internal.v1.HistoryService.RecordChildClosed:output_type -> sundial.internal.v1.Empty
+	0,  // 114: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:output_type -> sundial.internal.v1.Empty
+	0,  // 115: sundial.internal.v1.HistoryService.SignalExternal:output_type -> sundial.internal.v1.Empty
+	0,  // 116: sundial.internal.v1.HistoryService.CancelExternal:output_type -> sundial.internal.v1.Empty
+	0,  // 117: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
+	0,  // 118: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
+	34, // 119: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
+	65, // 120: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	80, // 121: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	0,  // 122: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
+	40, // 123: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
+	44, // 124: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
+	90, // [90:125] is the sub-list for method output_type
+	55, // [55:90] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_sundial_internal_v1_service_proto_init() }
@@ -2785,7 +3378,7 @@ func file_sundial_internal_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sundial_internal_v1_service_proto_rawDesc), len(file_sundial_internal_v1_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -49,6 +49,11 @@ const (
 	HistoryService_ResetWorkflowExecution_FullMethodName             = "/sundial.internal.v1.HistoryService/ResetWorkflowExecution"
 	HistoryService_RecordWorkflowTaskStarted_FullMethodName          = "/sundial.internal.v1.HistoryService/RecordWorkflowTaskStarted"
 	HistoryService_RecordActivityTaskStarted_FullMethodName          = "/sundial.internal.v1.HistoryService/RecordActivityTaskStarted"
+	HistoryService_StartChild_FullMethodName                         = "/sundial.internal.v1.HistoryService/StartChild"
+	HistoryService_RecordChildClosed_FullMethodName                  = "/sundial.internal.v1.HistoryService/RecordChildClosed"
+	HistoryService_ApplyParentClosePolicy_FullMethodName             = "/sundial.internal.v1.HistoryService/ApplyParentClosePolicy"
+	HistoryService_SignalExternal_FullMethodName                     = "/sundial.internal.v1.HistoryService/SignalExternal"
+	HistoryService_CancelExternal_FullMethodName                     = "/sundial.internal.v1.HistoryService/CancelExternal"
 )
 
 // HistoryServiceClient is the client API for HistoryService service.
@@ -78,6 +83,13 @@ type HistoryServiceClient interface {
 	// matching.HistoryClient.
 	RecordWorkflowTaskStarted(ctx context.Context, in *RecordStartedRequest, opts ...grpc.CallOption) (*v1.PollWorkflowTaskQueueResponse, error)
 	RecordActivityTaskStarted(ctx context.Context, in *RecordStartedRequest, opts ...grpc.CallOption) (*v1.PollActivityTaskQueueResponse, error)
+	// history.CrossShard: one workflow acting on another, on the target's
+	// shard owner.
+	StartChild(ctx context.Context, in *StartChildRequest, opts ...grpc.CallOption) (*v1.StartWorkflowExecutionResponse, error)
+	RecordChildClosed(ctx context.Context, in *RecordChildClosedRequest, opts ...grpc.CallOption) (*Empty, error)
+	ApplyParentClosePolicy(ctx context.Context, in *ApplyParentClosePolicyRequest, opts ...grpc.CallOption) (*Empty, error)
+	SignalExternal(ctx context.Context, in *SignalExternalRequest, opts ...grpc.CallOption) (*Empty, error)
+	CancelExternal(ctx context.Context, in *CancelExternalRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type historyServiceClient struct {
@@ -308,6 +320,56 @@ func (c *historyServiceClient) RecordActivityTaskStarted(ctx context.Context, in
 	return out, nil
 }
 
+func (c *historyServiceClient) StartChild(ctx context.Context, in *StartChildRequest, opts ...grpc.CallOption) (*v1.StartWorkflowExecutionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.StartWorkflowExecutionResponse)
+	err := c.cc.Invoke(ctx, HistoryService_StartChild_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) RecordChildClosed(ctx context.Context, in *RecordChildClosedRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_RecordChildClosed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) ApplyParentClosePolicy(ctx context.Context, in *ApplyParentClosePolicyRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_ApplyParentClosePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) SignalExternal(ctx context.Context, in *SignalExternalRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_SignalExternal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) CancelExternal(ctx context.Context, in *CancelExternalRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_CancelExternal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HistoryServiceServer is the server API for HistoryService service.
 // All implementations must embed UnimplementedHistoryServiceServer
 // for forward compatibility.
@@ -335,6 +397,13 @@ type HistoryServiceServer interface {
 	// matching.HistoryClient.
 	RecordWorkflowTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollWorkflowTaskQueueResponse, error)
 	RecordActivityTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollActivityTaskQueueResponse, error)
+	// history.CrossShard: one workflow acting on another, on the target's
+	// shard owner.
+	StartChild(context.Context, *StartChildRequest) (*v1.StartWorkflowExecutionResponse, error)
+	RecordChildClosed(context.Context, *RecordChildClosedRequest) (*Empty, error)
+	ApplyParentClosePolicy(context.Context, *ApplyParentClosePolicyRequest) (*Empty, error)
+	SignalExternal(context.Context, *SignalExternalRequest) (*Empty, error)
+	CancelExternal(context.Context, *CancelExternalRequest) (*Empty, error)
 	mustEmbedUnimplementedHistoryServiceServer()
 }
 
@@ -410,6 +479,21 @@ func (UnimplementedHistoryServiceServer) RecordWorkflowTaskStarted(context.Conte
 }
 func (UnimplementedHistoryServiceServer) RecordActivityTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollActivityTaskQueueResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RecordActivityTaskStarted not implemented")
+}
+func (UnimplementedHistoryServiceServer) StartChild(context.Context, *StartChildRequest) (*v1.StartWorkflowExecutionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StartChild not implemented")
+}
+func (UnimplementedHistoryServiceServer) RecordChildClosed(context.Context, *RecordChildClosedRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecordChildClosed not implemented")
+}
+func (UnimplementedHistoryServiceServer) ApplyParentClosePolicy(context.Context, *ApplyParentClosePolicyRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ApplyParentClosePolicy not implemented")
+}
+func (UnimplementedHistoryServiceServer) SignalExternal(context.Context, *SignalExternalRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SignalExternal not implemented")
+}
+func (UnimplementedHistoryServiceServer) CancelExternal(context.Context, *CancelExternalRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CancelExternal not implemented")
 }
 func (UnimplementedHistoryServiceServer) mustEmbedUnimplementedHistoryServiceServer() {}
 func (UnimplementedHistoryServiceServer) testEmbeddedByValue()                        {}
@@ -828,6 +912,96 @@ func _HistoryService_RecordActivityTaskStarted_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HistoryService_StartChild_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartChildRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).StartChild(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_StartChild_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).StartChild(ctx, req.(*StartChildRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_RecordChildClosed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordChildClosedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).RecordChildClosed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_RecordChildClosed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).RecordChildClosed(ctx, req.(*RecordChildClosedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_ApplyParentClosePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApplyParentClosePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).ApplyParentClosePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_ApplyParentClosePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).ApplyParentClosePolicy(ctx, req.(*ApplyParentClosePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_SignalExternal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignalExternalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).SignalExternal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_SignalExternal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).SignalExternal(ctx, req.(*SignalExternalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_CancelExternal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelExternalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).CancelExternal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_CancelExternal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).CancelExternal(ctx, req.(*CancelExternalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HistoryService_ServiceDesc is the grpc.ServiceDesc for HistoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -922,6 +1096,26 @@ var HistoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordActivityTaskStarted",
 			Handler:    _HistoryService_RecordActivityTaskStarted_Handler,
+		},
+		{
+			MethodName: "StartChild",
+			Handler:    _HistoryService_StartChild_Handler,
+		},
+		{
+			MethodName: "RecordChildClosed",
+			Handler:    _HistoryService_RecordChildClosed_Handler,
+		},
+		{
+			MethodName: "ApplyParentClosePolicy",
+			Handler:    _HistoryService_ApplyParentClosePolicy_Handler,
+		},
+		{
+			MethodName: "SignalExternal",
+			Handler:    _HistoryService_SignalExternal_Handler,
+		},
+		{
+			MethodName: "CancelExternal",
+			Handler:    _HistoryService_CancelExternal_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
