@@ -94,7 +94,9 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	})
 	t.Run("query", func(t *testing.T) {
 		tq := uniqueName(t, "tq")
-		tenv.startWorkerOn(t, tq, func(r worker.Registry) { r.RegisterWorkflowWithOptions(queryable, workflow.RegisterOptions{Name: "Queryable"}) })
+		tenv.startWorkerOn(t, tq, func(r worker.Registry) {
+			r.RegisterWorkflowWithOptions(queryable, workflow.RegisterOptions{Name: "Queryable"})
+		})
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: uniqueName(t, "wf"), TaskQueue: tq}, "Queryable")
 		require.NoError(t, err)
 		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", "sig", nil))

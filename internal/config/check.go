@@ -49,13 +49,14 @@ func (st *Static) Check() (unused []string, err error) {
 
 // tlsRefusal names the TLS settings Sundial cannot honour yet, each with
 // the reason, or returns nil. global.tls.frontend's server side and
-// hostOverrides, and refreshInterval, are served (internal/tlsconfig,
-// which checks their values at start). Every role runs in this process
-// and nothing in it dials the frontend over the network, so the settings
-// for such connections (internode, systemWorker, frontend.client,
-// remoteClusters) would protect nothing: accepting them would tell the
-// operator that traffic is encrypted when no such traffic exists, and
-// would silently stay off once it does.
+// hostOverrides, global.tls.internode (the internal gRPC between the
+// processes of a cluster) and refreshInterval are served
+// (internal/tlsconfig, which checks their values at start). Nothing in
+// Sundial dials the frontend over the network, so the settings for such
+// connections (systemWorker, frontend.client, remoteClusters) would
+// protect nothing: accepting them would tell the operator that traffic is
+// encrypted when no such traffic exists, and would silently stay off once
+// it does.
 func tlsRefusal(t RootTLS) error {
 	var msgs []string
 	add := func(keys []string, why string) {
@@ -66,8 +67,7 @@ func tlsRefusal(t RootTLS) error {
 	}
 	add(clientKeys("global.tls.frontend.client", t.Frontend.Client),
 		"nothing in Sundial dials the frontend over the network: every role runs in one process")
-	internode := append(serverKeys("global.tls.internode", t.Internode), clientKeys("global.tls.internode.client", t.Internode.Client)...)
-	add(internode, "roles run in one process, so there is no internode traffic to protect")
+	// global.tls.internode is served (internal gRPC between processes).
 	if w := t.SystemWorker; w.CertFile != "" || w.KeyFile != "" || w.CertData != "" || w.KeyData != "" ||
 		len(clientKeys("", w.Client)) > 0 {
 		add([]string{"global.tls.systemWorker"}, "the system worker runs in process and does not dial the frontend")

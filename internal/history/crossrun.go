@@ -112,7 +112,7 @@ func (e *Engine) notifyParent(ctx context.Context, key persistence.WorkflowKey) 
 func (e *Engine) applyParentClosePolicy(ctx context.Context, key persistence.WorkflowKey, t sm.Task) error {
 	target := t.Target
 	err := e.cross().ApplyParentClosePolicy(ctx, &ParentCloseRequest{Parent: key,
-		Child: persistence.WorkflowKey{NamespaceID: target.NamespaceID, WorkflowID: target.WorkflowID},
+		Child:  persistence.WorkflowKey{NamespaceID: target.NamespaceID, WorkflowID: target.WorkflowID},
 		Policy: enumspb.ParentClosePolicy(t.TimeoutType)})
 	return ignoreGone(err)
 }

@@ -124,12 +124,18 @@ type noCrossShard struct{}
 func (noCrossShard) StartChild(context.Context, *history.ChildStartRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	return nil, ErrNotOwner
 }
-func (noCrossShard) RecordChildClosed(context.Context, *history.ChildClosedRequest) error { return ErrNotOwner }
+func (noCrossShard) RecordChildClosed(context.Context, *history.ChildClosedRequest) error {
+	return ErrNotOwner
+}
 func (noCrossShard) ApplyParentClosePolicy(context.Context, *history.ParentCloseRequest) error {
 	return ErrNotOwner
 }
-func (noCrossShard) SignalExternal(context.Context, *history.ExternalSignalRequest) error { return ErrNotOwner }
-func (noCrossShard) CancelExternal(context.Context, *history.ExternalCancelRequest) error { return ErrNotOwner }
+func (noCrossShard) SignalExternal(context.Context, *history.ExternalSignalRequest) error {
+	return ErrNotOwner
+}
+func (noCrossShard) CancelExternal(context.Context, *history.ExternalCancelRequest) error {
+	return ErrNotOwner
+}
 
 func (s *HistoryServer) StartChild(ctx context.Context, r *rpcpb.StartChildRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	return serve(s, r.GetNamespaceId(), r.GetRequest().GetWorkflowId(), func() (*workflowservice.StartWorkflowExecutionResponse, error) {

@@ -97,7 +97,10 @@ func unary[Resp any](ctx context.Context, c *HistoryClient, namespaceID, workflo
 	var resp Resp
 	err := c.call(ctx, namespaceID, workflowID,
 		func(ctx context.Context, h HistoryRole) (err error) { resp, err = local(ctx, h); return err },
-		func(ctx context.Context, cl rpcpb.HistoryServiceClient) (err error) { resp, err = remote(ctx, cl); return err })
+		func(ctx context.Context, cl rpcpb.HistoryServiceClient) (err error) {
+			resp, err = remote(ctx, cl)
+			return err
+		})
 	return resp, err
 }
 
@@ -200,7 +203,9 @@ func (c *HistoryClient) GetWorkflowExecutionHistoryReverse(ctx context.Context, 
 
 func (c *HistoryClient) SignalWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.SignalWorkflowExecutionRequest) error {
 	return c.call(ctx, namespaceID, req.GetWorkflowExecution().GetWorkflowId(),
-		func(ctx context.Context, h HistoryRole) error { return h.SignalWorkflowExecution(ctx, namespaceID, req) },
+		func(ctx context.Context, h HistoryRole) error {
+			return h.SignalWorkflowExecution(ctx, namespaceID, req)
+		},
 		func(ctx context.Context, cl rpcpb.HistoryServiceClient) error {
 			_, err := cl.SignalWorkflowExecution(ctx, &rpcpb.SignalWorkflowExecutionRequest{NamespaceId: namespaceID, Request: req})
 			return err
@@ -221,7 +226,9 @@ func (c *HistoryClient) SignalWithStartWorkflowExecution(ctx context.Context, na
 
 func (c *HistoryClient) RequestCancelWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.RequestCancelWorkflowExecutionRequest) error {
 	return c.call(ctx, namespaceID, req.GetWorkflowExecution().GetWorkflowId(),
-		func(ctx context.Context, h HistoryRole) error { return h.RequestCancelWorkflowExecution(ctx, namespaceID, req) },
+		func(ctx context.Context, h HistoryRole) error {
+			return h.RequestCancelWorkflowExecution(ctx, namespaceID, req)
+		},
 		func(ctx context.Context, cl rpcpb.HistoryServiceClient) error {
 			_, err := cl.RequestCancelWorkflowExecution(ctx, &rpcpb.RequestCancelWorkflowExecutionRequest{NamespaceId: namespaceID, Request: req})
 			return err
@@ -230,7 +237,9 @@ func (c *HistoryClient) RequestCancelWorkflowExecution(ctx context.Context, name
 
 func (c *HistoryClient) TerminateWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.TerminateWorkflowExecutionRequest) error {
 	return c.call(ctx, namespaceID, req.GetWorkflowExecution().GetWorkflowId(),
-		func(ctx context.Context, h HistoryRole) error { return h.TerminateWorkflowExecution(ctx, namespaceID, req) },
+		func(ctx context.Context, h HistoryRole) error {
+			return h.TerminateWorkflowExecution(ctx, namespaceID, req)
+		},
 		func(ctx context.Context, cl rpcpb.HistoryServiceClient) error {
 			_, err := cl.TerminateWorkflowExecution(ctx, &rpcpb.TerminateWorkflowExecutionRequest{NamespaceId: namespaceID, Request: req})
 			return err
@@ -288,7 +297,9 @@ func (c *HistoryClient) PollWorkflowExecutionUpdate(ctx context.Context, namespa
 
 func (c *HistoryClient) DeleteWorkflowExecution(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution) error {
 	return c.call(ctx, namespaceID, exec.GetWorkflowId(),
-		func(ctx context.Context, h HistoryRole) error { return h.DeleteWorkflowExecution(ctx, namespaceID, exec) },
+		func(ctx context.Context, h HistoryRole) error {
+			return h.DeleteWorkflowExecution(ctx, namespaceID, exec)
+		},
 		func(ctx context.Context, cl rpcpb.HistoryServiceClient) error {
 			_, err := cl.DeleteWorkflowExecution(ctx, &rpcpb.ExecutionRequest{NamespaceId: namespaceID, Execution: exec})
 			return err

@@ -46,7 +46,6 @@ func serve[Resp any](s *HistoryServer, namespaceID, workflowID string, f func() 
 	return resp, nil
 }
 
-
 func (s *HistoryServer) StartWorkflowExecution(ctx context.Context, r *rpcpb.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
 	return serve(s, r.GetNamespaceId(), r.GetRequest().GetWorkflowId(), func() (*workflowservice.StartWorkflowExecutionResponse, error) {
 		return s.local.StartWorkflowExecution(ctx, r.GetNamespaceId(), r.GetRequest())

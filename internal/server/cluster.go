@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/rpc"
 	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
+	"github.com/sundialhq/sundial/internal/tlsconfig"
 )
 
 // StaticRingEnv names the environment variable that lists the cluster's
@@ -41,6 +43,12 @@ func (c Config) ring() membership.Ring {
 // process: each history or matching role it runs has an address listed in
 // the ring.
 func (c Config) checkCluster() error {
+	t := c.InternodeTLS
+	if !tlsconfig.Enabled(t) && (t.Client.ServerName != "" || t.Client.DisableHostVerification || t.Client.ForceTLS ||
+		len(t.Client.RootCAFiles) > 0 || len(t.Client.RootCAData) > 0) {
+		return errors.New("global.tls.internode.client is set but global.tls.internode.server is not: " +
+			"every process serves and dials internode TLS with the same group, so set both")
+	}
 	if !c.clustered() {
 		return nil
 	}
@@ -66,7 +74,11 @@ func (s *Server) startInternal(ring membership.Ring) error {
 	if s.history == nil && s.matching == nil {
 		return nil
 	}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(128<<20), grpc.MaxSendMsgSize(128<<20))
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(128 << 20), grpc.MaxSendMsgSize(128 << 20)}
+	if s.internodeTLS != nil {
+		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
+	}
+	g := grpc.NewServer(opts...)
 	if s.history != nil {
 		rpcpb.RegisterHistoryServiceServer(g, rpc.NewHistoryServer(ring, s.cfg.NumShards, s.history))
 	}
@@ -83,9 +95,34 @@ func (s *Server) startInternal(ring membership.Ring) error {
 		if err != nil {
 			return fmt.Errorf("listening on %s (services.%s.rpc): %w", addr, role, err)
 		}
+		if s.internodeTLS != nil {
+			lis = s.internodeTLS.Listener(lis, tlsconfig.GRPC)
+		}
 		s.internalLis = append(s.internalLis, lis)
 		go func() { s.served <- g.Serve(lis) }()
 	}
-	s.log.Info("internal gRPC serving", "history", s.cfg.InternalRPC[RoleHistory], "matching", s.cfg.InternalRPC[RoleMatching])
+	s.log.Info("internal gRPC serving", "history", s.cfg.InternalRPC[RoleHistory], "matching", s.cfg.InternalRPC[RoleMatching],
+		"tls", s.internodeTLS != nil)
 	return nil
+}
+
+// dialer returns the connections of a clustered process to the others,
+// in internode TLS when global.tls.internode is set.
+func (s *Server) dialer() (*rpc.Conns, error) {
+	if !tlsconfig.Enabled(s.cfg.InternodeTLS) {
+		return rpc.NewConns(nil), nil
+	}
+	p, err := tlsconfig.New(tlsconfig.Options{
+		Group: s.cfg.InternodeTLS, Key: "global.tls.internode", RefreshInterval: s.cfg.TLSRefreshInterval,
+		Logger: s.log.With("component", "tls"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.internodeTLS = p
+	cfg, err := p.ClientConfig(s.cfg.InternodeTLS.Client, "global.tls.internode.client")
+	if err != nil {
+		return nil, err
+	}
+	return rpc.NewConns(cfg), nil
 }

@@ -87,6 +87,12 @@ type Config struct {
 	// process is the whole cluster and its roles call each other in
 	// process.
 	StaticRing []membership.Member
+	// InternodeTLS is Temporal's global.tls.internode: when its server side
+	// is set, the internal gRPC between processes is TLS both ways (each
+	// process presents the group's certificate as server and as client).
+	// A process that is the whole cluster has no internode traffic and
+	// warns that it is unused.
+	InternodeTLS config.GroupTLS
 	// MetricsAddress, when set, serves Prometheus metrics over HTTP on
 	// host:port (port 0 picks a free one, see Server.MetricsAddr) at
 	// MetricsPath (default "/metrics"). Metrics are collected either way.

@@ -77,6 +77,8 @@ type Server struct {
 	internal    *grpc.Server
 	internalLis []net.Listener
 	conns       *rpc.Conns
+	// internodeTLS serves global.tls.internode (nil: plaintext).
+	internodeTLS *tlsconfig.Provider
 
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
@@ -170,7 +172,11 @@ func (s *Server) start() error {
 	clustered := s.cfg.clustered()
 	if clustered {
 		ring = s.cfg.ring()
-		s.conns = rpc.NewConns(nil)
+		if s.conns, err = s.dialer(); err != nil {
+			return err
+		}
+	} else if tlsconfig.Enabled(s.cfg.InternodeTLS) {
+		s.log.Warn("global.tls.internode is not used: this process runs every role, so there is no internode traffic")
 	}
 	if s.cfg.runs(RoleMatching) {
 		s.matching = matching.New(matching.Options{
@@ -490,6 +496,9 @@ func (s *Server) teardown() {
 	s.stopHTTP()
 	if s.tls != nil {
 		s.tls.Close()
+	}
+	if s.internodeTLS != nil {
+		s.internodeTLS.Close()
 	}
 	if s.stopAuth != nil {
 		s.stopAuth()

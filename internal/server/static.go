@@ -93,6 +93,7 @@ func FromStatic(st *config.Static) (Config, error) {
 		cfg.InternalRPC[role] = net.JoinHostPort(ip, strconv.Itoa(rpc.GRPCPort))
 	}
 	cfg.FrontendTLS = st.Global.TLS.Frontend
+	cfg.InternodeTLS = st.Global.TLS.Internode
 	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
 	if a := st.Global.Authorization; a != nil {
 		cfg.AllowNoAuth = a.AllowNoAuth
