@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -11,15 +12,24 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/sundialhq/sundial/internal/persistence/sqltest"
+	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
+	"github.com/sundialhq/sundial/internal/tlsconfig/certtest"
 )
 
 // clusterRPCConfig is twoProcessConfig with the internal gRPC listeners of
-// history and matching.
+// history and matching, in internode mutual TLS.
 const clusterRPCConfig = twoProcessConfig + `
   history:
     rpc:
@@ -29,11 +39,24 @@ const clusterRPCConfig = twoProcessConfig + `
     rpc:
       grpcPort: ${SUNDIAL_MATCHING_PORT}
       bindOnIP: 127.0.0.1
+global:
+  tls:
+    internode:
+      server:
+        certFile: ${SUNDIAL_NODE_CERT}
+        keyFile: ${SUNDIAL_NODE_KEY}
+        clientCaFiles:
+          - ${SUNDIAL_NODE_CA}
+        requireClientAuth: true
+      client:
+        serverName: localhost
+        rootCaFiles:
+          - ${SUNDIAL_NODE_CA}
 `
 
 // Frontend (with the worker role), history and matching in three
 // processes on one PostgreSQL database, reaching each other over internal
-// gRPC through a static ring. The golden scenarios (timers, activities,
+// gRPC (mutual TLS) through a static ring. The golden scenarios (timers, activities,
 // signals, updates, children, ...) run through the frontend process and
 // must produce exactly the histories of one process; queries cross
 // frontend → history → matching → worker and back.
@@ -44,7 +67,12 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(clusterRPCConfig), 0o600))
 	historyPort, matchingPort := freePort(t), freePort(t)
-	env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
+	ca := certtest.NewCA(t, "internode-ca")
+	certDir := t.TempDir()
+	nodeCert, nodeKey := ca.Node(t).WriteFiles(t, certDir, "node")
+	caFile := filepath.Join(certDir, "ca.pem")
+	certtest.WriteFile(t, caFile, ca.CertPEM)
+	env := []string{"SUNDIAL_NODE_CERT=" + nodeCert, "SUNDIAL_NODE_KEY=" + nodeKey, "SUNDIAL_NODE_CA=" + caFile, "SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
 		"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password,
 		"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(historyPort), "SUNDIAL_MATCHING_PORT=" + strconv.Itoa(matchingPort),
 		fmt.Sprintf("SUNDIAL_STATIC_RING=history=127.0.0.1:%d,matching=127.0.0.1:%d", historyPort, matchingPort)}
@@ -75,6 +103,30 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 			conn.Close()
 			t.Fatalf("a process without the frontend role serves the public API on %s", p.addr)
 		}
+	}
+
+	// The internal ports speak mutual TLS only: a plaintext call, or one
+	// without the node certificate, never reaches history (Unavailable);
+	// with it, the call reaches the engine (which finds no such workflow).
+	node := ca.Node(t).TLS(t)
+	for name, creds := range map[string]credentials.TransportCredentials{
+		"plaintext":      insecure.NewCredentials(),
+		"no client cert": credentials.NewTLS(&tls.Config{RootCAs: certtest.Pool(ca), ServerName: "localhost"}),
+		"node cert": credentials.NewTLS(&tls.Config{RootCAs: certtest.Pool(ca), ServerName: "localhost",
+			Certificates: []tls.Certificate{node}}),
+	} {
+		conn, err := grpc.NewClient(net.JoinHostPort("127.0.0.1", strconv.Itoa(historyPort)), grpc.WithTransportCredentials(creds))
+		require.NoError(t, err)
+		_, err = rpcpb.NewHistoryServiceClient(conn).DescribeWorkflowExecution(ctx, &rpcpb.DescribeWorkflowExecutionRequest{
+			NamespaceId: "no-such-namespace", Request: &workflowservice.DescribeWorkflowExecutionRequest{
+				Execution: &commonpb.WorkflowExecution{WorkflowId: "no-such-workflow"}}})
+		require.Error(t, err, name)
+		if name == "node cert" {
+			require.NotEqual(t, codes.Unavailable, status.Code(err), "%s: %v", name, err)
+		} else {
+			require.Equal(t, codes.Unavailable, status.Code(err), "%s: %v", name, err)
+		}
+		require.NoError(t, conn.Close())
 	}
 
 	tenv := &testEnv{addr: fe.addr, client: c, logs: &lockedBuffer{}}
