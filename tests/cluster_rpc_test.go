@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/sundialhq/sundial/internal/persistence/postgres"
 	"github.com/sundialhq/sundial/internal/persistence/sqltest"
 	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
 	"github.com/sundialhq/sundial/internal/tlsconfig/certtest"
@@ -54,8 +55,8 @@ global:
           - ${SUNDIAL_NODE_CA}
 `
 
-// Frontend (with the worker role), history and matching in three
-// processes on one PostgreSQL database, reaching each other over internal
+// Frontend (with the worker role), history and two matching processes on
+// one PostgreSQL database, reaching each other over internal
 // gRPC (mutual TLS) through a static ring. The golden scenarios (timers, activities,
 // signals, updates, children, ...) run through the frontend process and
 // must produce exactly the histories of one process; queries cross
@@ -66,7 +67,7 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	ctx := testContext(t, 3*time.Minute)
 	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(clusterRPCConfig), 0o600))
-	historyPort, matchingPort := freePort(t), freePort(t)
+	historyPort, matchingPort, matchingPort2 := freePort(t), freePort(t), freePort(t)
 	ca := certtest.NewCA(t, "internode-ca")
 	certDir := t.TempDir()
 	nodeCert, nodeKey := ca.Node(t).WriteFiles(t, certDir, "node")
@@ -74,10 +75,11 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	certtest.WriteFile(t, caFile, ca.CertPEM)
 	env := []string{"SUNDIAL_NODE_CERT=" + nodeCert, "SUNDIAL_NODE_KEY=" + nodeKey, "SUNDIAL_NODE_CA=" + caFile, "SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
 		"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password,
-		"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(historyPort), "SUNDIAL_MATCHING_PORT=" + strconv.Itoa(matchingPort),
-		fmt.Sprintf("SUNDIAL_STATIC_RING=history=127.0.0.1:%d,matching=127.0.0.1:%d", historyPort, matchingPort)}
+		"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(historyPort),
+		fmt.Sprintf("SUNDIAL_STATIC_RING=history=127.0.0.1:%d,matching=127.0.0.1:%d,matching=127.0.0.1:%d",
+			historyPort, matchingPort, matchingPort2)}
 
-	outs := map[string]*lockedBuffer{"history": {}, "matching": {}, "frontend": {}}
+	outs := map[string]*lockedBuffer{"history": {}, "matching": {}, "matching2": {}, "frontend": {}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for role, out := range outs {
@@ -89,9 +91,16 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	hist := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-history"), outs["history"],
 		"--services", "history")
 	waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(historyPort)), hist.proc)
-	match := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-matching"), outs["matching"],
-		"--services", "matching")
+	db, err := postgres.OpenDB(opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	installAudit(t, ctx, db) // who writes what: the schema exists once history listens
+	match := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-matching",
+		"SUNDIAL_MATCHING_PORT="+strconv.Itoa(matchingPort)), outs["matching"], "--services", "matching")
+	match2 := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-matching2",
+		"SUNDIAL_MATCHING_PORT="+strconv.Itoa(matchingPort2)), outs["matching2"], "--services", "matching")
 	waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(matchingPort)), match.proc)
+	waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(matchingPort2)), match2.proc)
 	fe := startConfiguredServer(t, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-frontend"), outs["frontend"],
 		"--services", "frontend,worker")
 	c := dialWhenUp(t, ctx, fe.addr, fe.proc)
@@ -169,7 +178,28 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 		require.NoError(t, run.Get(ctx, &out))
 		require.Equal(t, "1", out)
 	})
-	for role, p := range map[string]*configuredServer{"history": hist, "matching": match, "frontend": fe} {
+	// Each role wrote only its own tables: the frontend process no
+	// workflow or task queue rows (it routed every call), the history
+	// process no task queue rows; and both matching processes served
+	// task queues.
+	writers := map[string]map[string]bool{}
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT app, tbl FROM write_audit`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var app, tbl string
+		require.NoError(t, rows.Scan(&app, &tbl))
+		if writers[tbl] == nil {
+			writers[tbl] = map[string]bool{}
+		}
+		writers[tbl][app] = true
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Equal(t, map[string]bool{"sundial-history": true}, writers["history_events"], "writers of history_events")
+	require.Equal(t, map[string]bool{"sundial-history": true}, writers["executions"], "writers of executions")
+	require.Equal(t, map[string]bool{"sundial-matching": true, "sundial-matching2": true}, writers["task_queues"],
+		"writers of task_queues")
+	for role, p := range map[string]*configuredServer{"history": hist, "matching": match, "matching2": match2, "frontend": fe} {
 		select {
 		case <-p.proc.done:
 			t.Fatalf("%s process exited: %v", role, p.proc.cmd.ProcessState)
