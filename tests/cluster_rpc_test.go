@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,11 +200,25 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 	require.Equal(t, map[string]bool{"sundial-history": true}, writers["executions"], "writers of executions")
 	require.Equal(t, map[string]bool{"sundial-matching": true, "sundial-matching2": true}, writers["task_queues"],
 		"writers of task_queues")
-	for role, p := range map[string]*configuredServer{"history": hist, "matching": match, "matching2": match2, "frontend": fe} {
+	procs := map[string]*configuredServer{"history": hist, "matching": match, "matching2": match2, "frontend": fe}
+	for role, p := range procs {
 		select {
 		case <-p.proc.done:
 			t.Fatalf("%s process exited: %v", role, p.proc.cmd.ProcessState)
 		default:
+		}
+	}
+	// Every process stops cleanly on SIGTERM, whatever roles it runs.
+	c.Close()
+	for role, p := range procs {
+		require.NoError(t, p.proc.cmd.Process.Signal(syscall.SIGTERM), role)
+	}
+	for role, p := range procs {
+		select {
+		case <-p.proc.done:
+			require.True(t, p.proc.cmd.ProcessState.Success(), "%s process: %v", role, p.proc.cmd.ProcessState)
+		case <-ctx.Done():
+			t.Fatalf("%s process did not stop on SIGTERM", role)
 		}
 	}
 }

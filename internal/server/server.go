@@ -96,9 +96,11 @@ type Server struct {
 	audit    *audit.Log         // nil when auditing is off
 	bindings *auth.Bindings     // nil when authorization is off
 
-	// reclaimer removes the data of deleted namespaces.
-	reclaimer *worker.Reclaimer
-	ui        *webui.Server
+	// reclaimer removes the data of deleted namespaces (where the worker
+	// role runs: reclaimerRunning).
+	reclaimer        *worker.Reclaimer
+	reclaimerRunning bool
+	ui               *webui.Server
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -227,6 +229,7 @@ func (s *Server) start() error {
 	})
 	if s.runsWorker() {
 		s.reclaimer.Start()
+		s.reclaimerRunning = true
 	}
 	s.batch, err = batch.New(batch.Options{
 		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
@@ -479,7 +482,7 @@ func (s *Server) teardown() {
 	for _, l := range s.internalLis {
 		_ = l.Close()
 	}
-	if s.reclaimer != nil {
+	if s.reclaimer != nil && s.reclaimerRunning {
 		s.reclaimer.Stop()
 	}
 	if s.history != nil {
