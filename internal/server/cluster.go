@@ -52,6 +52,14 @@ func (c Config) checkCluster() error {
 	if !c.clustered() {
 		return nil
 	}
+	// A history engine acquires every shard at start: two history members
+	// would take the shards from each other while calls are routed by the
+	// ring. Refused until shard ownership follows the ring.
+	if n := len(slices.DeleteFunc(slices.Clone(c.StaticRing), func(m membership.Member) bool {
+		return m.Role != RoleHistory
+	})); n > 1 {
+		return fmt.Errorf("%s lists %d history members: one history process per cluster until shards follow membership", StaticRingEnv, n)
+	}
 	for _, role := range []string{RoleHistory, RoleMatching} {
 		if !c.runs(role) {
 			continue

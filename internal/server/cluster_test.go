@@ -31,6 +31,14 @@ func TestRolesInSeparateProcessesNeedTheRing(t *testing.T) {
 		!strings.Contains(err.Error(), "not listed") {
 		t.Errorf("history at an address the ring does not list: %v", err)
 	}
+	twoHistories, err := rpc.ParseStaticMembers("history=127.0.0.1:7301,history=127.0.0.1:7303,matching=127.0.0.1:7302")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Config{Roles: []string{"history"}, StaticRing: twoHistories, InternalRPC: internal}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "2 history members") {
+		t.Errorf("two history members: %v, want a refusal", err)
+	}
 	ring := Config{Roles: []string{"history"}, StaticRing: members, InternalRPC: internal}.ring()
 	if self, ok := ring.Self(membership.RoleHistory); !ok || self.RPCAddress != "127.0.0.1:7301" {
 		t.Errorf("Self(history) = %v, %v", self, ok)
