@@ -335,6 +335,9 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 		s.schedule.Start()
 	}
 	if lis == nil {
+		if s.cfg.HTTPAddress != "" {
+			s.log.Warn("services.frontend.rpc.httpPort is served by frontend processes only: not served here")
+		}
 		s.log.Info("sundial started", "roles", s.cfg.Roles, "db", describeStore(s.cfg),
 			"numHistoryShards", s.cfg.NumShards, "version", Version)
 		return nil
