@@ -201,7 +201,7 @@ func TestNotOwnerIsRetriedOnTheNewOwner(t *testing.T) {
 	// A view that never catches up ends at the caller's deadline, with a
 	// retryable code.
 	stuck := &movedRing{Ring: ring, stale: members[0], staleFor: 1 << 30}
-	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
 	_, err = start(short, NewHistoryClient(stuck, conns, testShards, nil), wf)
 	var unavailable *serviceerror.Unavailable
