@@ -179,6 +179,29 @@ func TestRolesInSeparateProcesses(t *testing.T) {
 		require.NoError(t, run.Get(ctx, &out))
 		require.Equal(t, "1", out)
 	})
+	// The history process is SIGKILLed with workflows in flight and
+	// started again on the same port: meanwhile the frontend answers
+	// retryable codes, which the SDK retries; every workflow completes
+	// exactly once.
+	top := t // the restarted process outlives the subtest
+	t.Run("history restart", func(t *testing.T) {
+		tq := uniqueName(t, "tq")
+		tenv.startWorkerOn(t, tq, registerTimerThenActivity)
+		const n = 20
+		runs := make([]client.WorkflowRun, n)
+		for i := range n {
+			runs[i], err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%02d", tq, i), TaskQueue: tq},
+				"TimerThenActivity", i, time.Duration(1+i%4)*time.Second)
+			require.NoError(t, err, "start %d", i)
+		}
+		hist.proc.kill()
+		outs["history (restarted)"] = &lockedBuffer{}
+		hist = startConfiguredServer(top, bin, cfgFile, append(env, "SUNDIAL_APP=sundial-history"), outs["history (restarted)"],
+			"--services", "history")
+		waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(historyPort)), hist.proc)
+		awaitThrough(t, ctx, c, runs, db)
+	})
+
 	// Each role wrote only its own tables: the frontend process no
 	// workflow or task queue rows (it routed every call), the history
 	// process no task queue rows; and both matching processes served
