@@ -197,9 +197,9 @@ type configuredServer struct {
 	addr string
 }
 
-// startConfiguredServer starts bin with the config file on a free port
-// (and extra arguments); it is killed (and continued first, if paused)
-// when t ends.
+// startConfiguredServer starts bin with the config file (and args, e.g.
+// --services) on a free port; it is killed (and continued first, if
+// paused) when t ends.
 func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, args ...string) *configuredServer {
 	t.Helper()
 	port := freePort(t)

@@ -94,6 +94,7 @@ type Engine struct {
 	ringDone chan struct{}
 	resync   chan struct{} // capacity 1: reconcile now (Resync)
 	dlqSize  atomic.Int64  // tasks in the DLQ, for task_dlq_size
+	xs       crossShard    // reaches workflows of other shards
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.

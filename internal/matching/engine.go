@@ -497,11 +497,15 @@ func (e *Engine) release(q *taskQueue) {
 // has: matching.numTaskqueueWritePartitions (default 4), sticky queues 1.
 func (e *Engine) NumPartitions(sticky bool) int { return e.numPartitions(sticky) }
 
-func (e *Engine) numPartitions(sticky bool) int {
+func (e *Engine) numPartitions(sticky bool) int { return NumPartitions(e.dyn, sticky) }
+
+// NumPartitions is the number of partitions of a normal (or sticky) task
+// queue under dyn, as every process of the cluster computes it.
+func NumPartitions(dyn *config.Dynamic, sticky bool) int {
 	if sticky {
 		return 1
 	}
-	n := e.dyn.Int(KeyNumWritePartitions, defaultNumPartitions)
+	n := dyn.Int(KeyNumWritePartitions, defaultNumPartitions)
 	return max(1, min(n, maxPartitions))
 }
 

@@ -2,15 +2,22 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
+	"github.com/sundialhq/sundial/internal/rpc"
+	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
+	"github.com/sundialhq/sundial/internal/tlsconfig"
 )
 
 // Dynamic-config keys of the membership heartbeat (Sundial's own), read
@@ -44,7 +51,7 @@ func (s *Server) startMembership(ctx context.Context, store persistence.Membersh
 	for _, w := range s.cfg.Cluster.Warnings {
 		s.log.Warn(w)
 	}
-	if !s.cfg.Cluster.Enabled(s.cfg.Roles) {
+	if !s.cfg.clustered() {
 		s.ring = membership.Single(self...)
 		return nil
 	}
@@ -120,3 +127,98 @@ func (s *Server) Ring() membership.Ring {
 	defer s.mu.Unlock()
 	return s.ring
 }
+
+// runs reports whether this process runs role.
+func (c Config) runs(role string) bool { return slices.Contains(c.Roles, role) }
+
+// clustered reports whether roles reach each other over internal gRPC:
+// the config gives history or matching an internal address
+// (services.<role>.rpc.grpcPort), so every process reading it joins the
+// membership table and may run any subset of the roles. Otherwise this
+// process is the whole cluster, wired in process as always.
+func (c Config) clustered() bool { return c.Cluster.Enabled() }
+
+// checkCluster validates the internal RPC settings of a clustered
+// process: each history or matching role it runs has an address listed in
+// the ring.
+func (c Config) checkCluster() error {
+	t := c.InternodeTLS
+	if !tlsconfig.Enabled(t) && (t.Client.ServerName != "" || t.Client.DisableHostVerification || t.Client.ForceTLS ||
+		len(t.Client.RootCAFiles) > 0 || len(t.Client.RootCAData) > 0) {
+		return errors.New("global.tls.internode.client is set but global.tls.internode.server is not: " +
+			"every process serves and dials internode TLS with the same group, so set both")
+	}
+	if !c.clustered() {
+		return nil
+	}
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		if !c.runs(role) {
+			continue
+		}
+		if c.Cluster.Listen[role] == "" || c.Cluster.RPCAddresses[role] == "" {
+			return fmt.Errorf("services.%s.rpc.grpcPort is required when roles run in separate processes", role)
+		}
+	}
+	return nil
+}
+
+// startInternal serves the history and matching roles this process runs
+// to the other processes, on each role's services.<role>.rpc address (one
+// gRPC server on one or two listeners). Called with s.mu held.
+func (s *Server) startInternal(ring membership.Ring) error {
+	if s.history == nil && s.matching == nil {
+		return nil
+	}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(128 << 20), grpc.MaxSendMsgSize(128 << 20)}
+	if s.internodeTLS != nil {
+		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
+	}
+	g := grpc.NewServer(opts...)
+	if s.history != nil {
+		rpcpb.RegisterHistoryServiceServer(g, rpc.NewHistoryServer(ring, s.cfg.NumShards, s.history))
+	}
+	if s.matching != nil {
+		rpcpb.RegisterMatchingServiceServer(g, rpc.NewMatchingServer(ring, s.matching))
+	}
+	s.internal = g
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		if !s.cfg.runs(role) {
+			continue
+		}
+		addr := s.cfg.Cluster.Listen[role]
+		lis, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listening on %s (services.%s.rpc): %w", addr, role, err)
+		}
+		if s.internodeTLS != nil {
+			lis = s.internodeTLS.Listener(lis, tlsconfig.GRPC)
+		}
+		s.internalLis = append(s.internalLis, lis)
+		go func() { s.served <- g.Serve(lis) }()
+	}
+	s.log.Info("internal gRPC serving", "history", s.cfg.Cluster.Listen[RoleHistory], "matching", s.cfg.Cluster.Listen[RoleMatching],
+		"tls", s.internodeTLS != nil)
+	return nil
+}
+
+// dialer returns the connections of a clustered process to the others,
+// in internode TLS when global.tls.internode is set.
+func (s *Server) dialer() (*rpc.Conns, error) {
+	if !tlsconfig.Enabled(s.cfg.InternodeTLS) {
+		return rpc.NewConns(nil), nil
+	}
+	p, err := tlsconfig.New(tlsconfig.Options{
+		Group: s.cfg.InternodeTLS, Key: "global.tls.internode", RefreshInterval: s.cfg.TLSRefreshInterval,
+		Logger: s.log.With("component", "tls"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.internodeTLS = p
+	cfg, err := p.ClientConfig(s.cfg.InternodeTLS.Client, "global.tls.internode.client")
+	if err != nil {
+		return nil, err
+	}
+	return rpc.NewConns(cfg), nil
+}
+

@@ -79,6 +79,7 @@ func FromStatic(st *config.Static) (Config, error) {
 		return Config{}, err
 	}
 	cfg.FrontendTLS = st.Global.TLS.Frontend
+	cfg.InternodeTLS = st.Global.TLS.Internode
 	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
 	if a := st.Global.Authorization; a != nil {
 		cfg.AllowNoAuth = a.AllowNoAuth
@@ -113,8 +114,8 @@ func FromStatic(st *config.Static) (Config, error) {
 	return cfg, nil
 }
 
-// clusterFromStatic reads the internal RPC address of every role other
-// than the frontend: services.<role>.rpc.grpcPort on its bindOnIP (or
+// clusterFromStatic reads the internal RPC address of history and
+// matching: services.<role>.rpc.grpcPort on its bindOnIP (or
 // 127.0.0.1 with bindOnLocalHost, else the frontend's IP). Other hosts
 // must reach the address, so a wildcard IP needs
 // global.membership.broadcastAddress, which, when set, names the host in
@@ -126,7 +127,7 @@ func clusterFromStatic(st *config.Static, frontendIP string) (ClusterConfig, err
 	if broadcast != "" && net.ParseIP(broadcast) == nil {
 		return c, fmt.Errorf("global.membership.broadcastAddress %q: want an IP address", broadcast)
 	}
-	for _, role := range []string{RoleHistory, RoleMatching, RoleWorker} {
+	for _, role := range []string{RoleHistory, RoleMatching} {
 		svc, ok := st.Services[role]
 		if !ok || svc.RPC.GRPCPort == 0 {
 			continue
@@ -144,6 +145,7 @@ func clusterFromStatic(st *config.Static, frontendIP string) (ClusterConfig, err
 		case net.ParseIP(host) == nil:
 			return c, fmt.Errorf("services.%s.rpc.bindOnIP %q: want an IP address", role, host)
 		}
+		listen := net.JoinHostPort(host, strconv.Itoa(rpc.GRPCPort))
 		switch ip := net.ParseIP(host); {
 		case broadcast != "":
 			host = broadcast
@@ -160,6 +162,10 @@ func clusterFromStatic(st *config.Static, frontendIP string) (ClusterConfig, err
 			c.RPCAddresses = map[string]string{}
 		}
 		c.RPCAddresses[role] = net.JoinHostPort(host, strconv.Itoa(rpc.GRPCPort))
+		if c.Listen == nil {
+			c.Listen = map[string]string{}
+		}
+		c.Listen[role] = listen
 	}
 	return c, nil
 }

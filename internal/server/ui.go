@@ -92,6 +92,10 @@ func (s *Server) startUI() error {
 	if s.cfg.UI == nil {
 		return nil
 	}
+	if s.lis == nil {
+		s.log.Warn("the web UI is served by frontend processes only: not served here")
+		return nil
+	}
 	ui, err := webui.Start(s.cfg.UI.options(s.lis.Addr().String(), s.cfg))
 	if err != nil {
 		return err

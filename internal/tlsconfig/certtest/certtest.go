@@ -63,6 +63,13 @@ func (ca *CA) Server(t testing.TB, names ...string) *Leaf {
 		time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 }
 
+// Node issues a certificate for localhost, 127.0.0.1 and names usable as
+// both server and client (an internode certificate).
+func (ca *CA) Node(t testing.TB, names ...string) *Leaf {
+	return ca.issue(t, "node", append([]string{"localhost"}, names...), x509.ExtKeyUsageServerAuth,
+		time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), x509.ExtKeyUsageClientAuth)
+}
+
 // Client issues a client certificate for subject cn.
 func (ca *CA) Client(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
@@ -73,13 +80,13 @@ func (ca *CA) ExpiredClient(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 }
 
-func (ca *CA) issue(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, from, to time.Time) *Leaf {
+func (ca *CA) issue(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, from, to time.Time, more ...x509.ExtKeyUsage) *Leaf {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial.Add(1)), Subject: pkix.Name{CommonName: cn},
 		NotBefore: from, NotAfter: to, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{usage}, DNSNames: dns,
+		ExtKeyUsage: append([]x509.ExtKeyUsage{usage}, more...), DNSNames: dns,
 	}
 	if len(dns) > 0 {
 		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}

@@ -1,14 +1,3 @@
--- Sundial schema v7 for MySQL 8 and MariaDB 10.6 or newer: cluster
--- membership; the same layout as SQLite's v7 (see there).
-
-CREATE TABLE IF NOT EXISTS cluster_membership (
-    role            VARBINARY(64) NOT NULL,
-    identity        VARBINARY(255) NOT NULL,
-    rpc_address     VARBINARY(255) NOT NULL,
-    host            VARBINARY(255) NOT NULL,
-    started_at      BIGINT NOT NULL,
-    last_heartbeat  BIGINT NOT NULL,
-    session_expiry  BIGINT NOT NULL,
-    PRIMARY KEY (role, identity),
-    INDEX cluster_membership_expiry (session_expiry)
-) ENGINE=InnoDB;
+-- Placeholder for schema v7, which branch sched takes (schedules): this
+-- branch runs no statement at v7 so that its v8 (cluster membership)
+-- applies. When sched is merged, its v7.sql replaces this file.
