@@ -431,9 +431,9 @@ func TestBatchBadInput(t *testing.T) {
 		{"bad query", &workflowservice.StartBatchOperationRequest{Namespace: testNamespace, JobId: "j", Reason: "r", Operation: term,
 			VisibilityQuery: "WorkflowType = "}, codes.InvalidArgument, ""},
 		{"unsupported operation", &workflowservice.StartBatchOperationRequest{Namespace: testNamespace, JobId: "j", Reason: "r", Executions: one,
-			Operation: &workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation{
-				UnpauseActivitiesOperation: &batchpb.BatchOperationUnpauseActivities{}}},
-			codes.Unimplemented, "Batch operation unpause_activities_operation is not supported by this server."},
+			Operation: &workflowservice.StartBatchOperationRequest_CancelActivitiesOperation{
+				CancelActivitiesOperation: &batchpb.BatchOperationCancelActivities{}}},
+			codes.Unimplemented, "Batch operation cancel_activities_operation is not supported by this server."},
 		{"activity target", &workflowservice.StartBatchOperationRequest{Namespace: testNamespace, JobId: "j", Reason: "r", Operation: term,
 			TargetExecutions: []*commonpb.Execution{{Type: enumspb.EXECUTION_TYPE_ACTIVITY, BusinessId: "a"}}},
 			codes.InvalidArgument, "target_executions[0]: execution type Activity does not match the workflow batch operation."},

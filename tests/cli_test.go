@@ -139,8 +139,6 @@ func TestCLIUnimplementedFeatures(t *testing.T) {
 	cli.fails(t, "Worker deployments are not implemented by Sundial yet (method ListWorkerDeployments)", "worker", "deployment", "list")
 	cli.fails(t, "Nexus endpoints are not implemented by Sundial yet (method ListNexusEndpoints)", "operator", "nexus", "endpoint", "list")
 	cli.fails(t, "Worker heartbeats and the worker list are not implemented by Sundial yet (method ListWorkers)", "worker", "list")
-	cli.fails(t, "Activity pause, reset and option updates are not implemented by Sundial yet (method PauseActivity)",
-		"activity", "pause", "--workflow-id", "w", "--activity-id", "1")
 	cli.fails(t, "Worker versioning (build IDs) is not implemented by Sundial yet (method GetWorkerVersioningRules)",
 		"task-queue", "versioning", "get-rules", "--task-queue", "q")
 }

@@ -147,14 +147,31 @@ func target(m protoreflect.Message, e *persistence.AuditEntry) {
 		}
 		return msg.Get(f).String()
 	}
-	if f := m.Descriptor().Fields().ByName("workflow_execution"); f != nil && f.Kind() == protoreflect.MessageKind && m.Has(f) {
-		ex := m.Get(f).Message()
-		e.WorkflowID, e.RunID = str(ex, "workflow_id"), str(ex, "run_id")
+	// "execution" names the run in the activity operator calls.
+	for _, name := range []protoreflect.Name{"workflow_execution", "execution"} {
+		if f := m.Descriptor().Fields().ByName(name); e.WorkflowID == "" && f != nil && f.Kind() == protoreflect.MessageKind && m.Has(f) {
+			ex := m.Get(f).Message()
+			e.WorkflowID, e.RunID = str(ex, "workflow_id"), str(ex, "run_id")
+		}
 	}
 	if e.WorkflowID == "" {
 		e.WorkflowID, e.RunID = str(m, "workflow_id"), str(m, "run_id")
 	}
 	e.RequestID = str(m, "request_id")
+	// The activities an activity operator call (pause, reset, ...) names.
+	if o := m.Descriptor().Oneofs().ByName("activity"); o != nil {
+		if f := m.WhichOneof(o); f != nil {
+			switch f.Name() {
+			case "id":
+				e.Target = "activity_id:" + m.Get(f).String()
+			case "type":
+				e.Target = "activity_type:" + m.Get(f).String()
+			default: // match_all, unpause_all
+				e.Target = "activity:all"
+			}
+			return
+		}
+	}
 	for _, name := range []protoreflect.Name{"schedule_id", "job_id", "deployment_name", "rule_id"} {
 		if v := str(m, name); v != "" {
 			e.Target = string(name) + ":" + v

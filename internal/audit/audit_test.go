@@ -26,6 +26,11 @@ func TestAudited(t *testing.T) {
 		wf + "GetSystemInfo":                                               false,
 		auth.HealthCheckMethod:                                             false,
 		wf + "SomeFutureMethod":                                            true,
+		wf + "PauseActivity":                                               true,
+		wf + "UnpauseActivity":                                             true,
+		wf + "ResetActivity":                                               true,
+		wf + "UpdateActivityOptions":                                       true,
+		wf + "UpdateWorkflowExecutionOptions":                              true,
 	} {
 		if got := l.Audited(method); got != want {
 			t.Errorf("Audited(%s) = %v, want %v", method, got, want)
@@ -53,5 +58,15 @@ func TestEntryTarget(t *testing.T) {
 	e = Entry(auth.Call{Method: wf + "DeleteSchedule", Request: &workflowservice.DeleteScheduleRequest{ScheduleId: "sch"}})
 	if e.Target != "schedule_id:sch" {
 		t.Errorf("schedule entry = %+v", e)
+	}
+	e = Entry(auth.Call{Method: wf + "PauseActivity", Request: &workflowservice.PauseActivityRequest{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "w3", RunId: "r3"}, Activity: &workflowservice.PauseActivityRequest_Id{Id: "a1"}}})
+	if e.WorkflowID != "w3" || e.RunID != "r3" || e.Target != "activity_id:a1" {
+		t.Errorf("pause entry = %+v", e)
+	}
+	e = Entry(auth.Call{Method: wf + "UnpauseActivity", Request: &workflowservice.UnpauseActivityRequest{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "w4"}, Activity: &workflowservice.UnpauseActivityRequest_UnpauseAll{UnpauseAll: true}}})
+	if e.WorkflowID != "w4" || e.Target != "activity:all" {
+		t.Errorf("unpause entry = %+v", e)
 	}
 }

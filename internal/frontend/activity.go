@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/tasktoken"
 )
 
@@ -153,17 +154,19 @@ func (h *Handler) cancelActivity(ctx context.Context, tok *tasktoken.Token, deta
 }
 
 // RecordActivityTaskHeartbeat records progress; the answer's
-// cancel_requested tells the worker to cancel the activity.
+// cancel_requested tells the worker to cancel the activity, activity_paused
+// and activity_reset that an operator paused or reset it.
 func (h *Handler) RecordActivityTaskHeartbeat(ctx context.Context, req *workflowservice.RecordActivityTaskHeartbeatRequest) (*workflowservice.RecordActivityTaskHeartbeatResponse, error) {
 	tok, err := h.decodeToken(ctx, req.GetNamespace(), req.GetTaskToken(), activityTask)
 	if err != nil {
 		return nil, err
 	}
-	cancel, err := h.heartbeat(ctx, tok, req.GetDetails(), req.GetIdentity())
+	ans, err := h.heartbeat(ctx, tok, req.GetDetails(), req.GetIdentity())
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: cancel}, nil
+	return &workflowservice.RecordActivityTaskHeartbeatResponse{CancelRequested: ans.CancelRequested,
+		ActivityPaused: ans.Paused, ActivityReset: ans.Reset}, nil
 }
 
 // RecordActivityTaskHeartbeatById is RecordActivityTaskHeartbeat for an
@@ -173,16 +176,17 @@ func (h *Handler) RecordActivityTaskHeartbeatById(ctx context.Context, req *work
 	if err != nil {
 		return nil, err
 	}
-	cancel, err := h.heartbeat(ctx, tok, req.GetDetails(), req.GetIdentity())
+	ans, err := h.heartbeat(ctx, tok, req.GetDetails(), req.GetIdentity())
 	if err != nil {
 		return nil, err
 	}
-	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: cancel}, nil
+	return &workflowservice.RecordActivityTaskHeartbeatByIdResponse{CancelRequested: ans.CancelRequested,
+		ActivityPaused: ans.Paused, ActivityReset: ans.Reset}, nil
 }
 
-func (h *Handler) heartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (bool, error) {
+func (h *Handler) heartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (history.HeartbeatAnswer, error) {
 	if err := h.checkActivityReport(identity, details); err != nil {
-		return false, err
+		return history.HeartbeatAnswer{}, err
 	}
 	return h.hist.RecordActivityTaskHeartbeat(ctx, tok, details, identity)
 }

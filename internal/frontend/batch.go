@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/sundialhq/sundial/internal/namespace"
@@ -35,6 +36,7 @@ var (
 	errBatchSignalNameNotSet  = serviceerror.NewInvalidArgument("must provide signal name")
 	errBatchResetNoTarget     = serviceerror.NewInvalidArgument("batch reset missing target")
 	errBatchReasonNotSet      = serviceerror.NewInvalidArgument("Reason is not set on request.")
+	errBatchActivityNotSet    = serviceerror.NewInvalidArgument("Either activity type or match_all should be set on request.")
 	errBatchConcurrentLimit   = &serviceerror.ResourceExhausted{Cause: enumspb.RESOURCE_EXHAUSTED_CAUSE_CONCURRENT_LIMIT,
 		Scope: enumspb.RESOURCE_EXHAUSTED_SCOPE_NAMESPACE, Message: "Max concurrent batch operations is reached"}
 	errBatchNotFound     = serviceerror.NewNotFound("workflow execution not found")
@@ -164,12 +166,45 @@ func validateBatchOperation(req *workflowservice.StartBatchOperationRequest, lim
 		return validateBlob(sig.GetHeader(), lim)
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return validateBatchReset(op.ResetOperation, lim)
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		o := op.UpdateWorkflowOptionsOperation
+		if _, err := workflowOptionPaths(o.GetWorkflowExecutionOptions(), o.GetUpdateMask()); err != nil {
+			return err
+		}
+		return validateOptionalID(o.GetIdentity(), "Identity", lim)
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		o := op.UnpauseActivitiesOperation
+		return validateBatchActivities(o.GetType(), o.GetMatchAll(), o.GetIdentity(), o.GetJitter(), lim)
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		o := op.ResetActivitiesOperation
+		return validateBatchActivities(o.GetType(), o.GetMatchAll(), o.GetIdentity(), o.GetJitter(), lim)
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		o := op.UpdateActivityOptionsOperation
+		if _, err := activityOptionsInput(o.GetActivityOptions(), o.GetUpdateMask(), o.GetRestoreOriginal(), lim); err != nil {
+			return err
+		}
+		return validateBatchActivities(o.GetType(), o.GetMatchAll(), o.GetIdentity(), nil, lim)
 	}
 	name := "unknown"
 	if f := req.ProtoReflect().WhichOneof(req.ProtoReflect().Descriptor().Oneofs().ByName("operation")); f != nil {
 		name = string(f.Name())
 	}
 	return serviceerror.NewUnimplemented(fmt.Sprintf("Batch operation %s is not supported by this server.", name))
+}
+
+// validateBatchActivities checks the activities part of a batch activity
+// operation: a type or match_all, the identity and the jitter.
+func validateBatchActivities(typ string, all bool, identity string, jitter *durationpb.Duration, lim limits) error {
+	if typ == "" && !all {
+		return errBatchActivityNotSet
+	}
+	if len(typ) > lim.maxIDLength {
+		return serviceerror.NewInvalidArgument("ActivityType length exceeds limit.")
+	}
+	if _, err := jitterDelay(jitter); err != nil {
+		return err
+	}
+	return validateOptionalID(identity, "Identity", lim)
 }
 
 func validateBatchReset(op *batchpb.BatchOperationReset, lim limits) error {
@@ -358,6 +393,26 @@ func (c batchClient) DeleteWorkflowExecution(ctx context.Context, r *workflowser
 
 func (c batchClient) ResetWorkflowExecution(ctx context.Context, r *workflowservice.ResetWorkflowExecutionRequest) (*workflowservice.ResetWorkflowExecutionResponse, error) {
 	resp, err := c.h.ResetWorkflowExecution(ctx, r)
+	return resp, toServiceError(err)
+}
+
+func (c batchClient) UpdateWorkflowExecutionOptions(ctx context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
+	resp, err := c.h.UpdateWorkflowExecutionOptions(ctx, r)
+	return resp, toServiceError(err)
+}
+
+func (c batchClient) UnpauseActivity(ctx context.Context, r *workflowservice.UnpauseActivityRequest) (*workflowservice.UnpauseActivityResponse, error) {
+	resp, err := c.h.UnpauseActivity(ctx, r)
+	return resp, toServiceError(err)
+}
+
+func (c batchClient) ResetActivity(ctx context.Context, r *workflowservice.ResetActivityRequest) (*workflowservice.ResetActivityResponse, error) {
+	resp, err := c.h.ResetActivity(ctx, r)
+	return resp, toServiceError(err)
+}
+
+func (c batchClient) UpdateActivityOptions(ctx context.Context, r *workflowservice.UpdateActivityOptionsRequest) (*workflowservice.UpdateActivityOptionsResponse, error) {
+	resp, err := c.h.UpdateActivityOptions(ctx, r)
 	return resp, toServiceError(err)
 }
 

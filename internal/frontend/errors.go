@@ -50,6 +50,8 @@ func toServiceError(err error) error {
 		return serviceerror.NewNotFound("workflow task not found.")
 	case errors.Is(err, history.ErrActivityTaskNotFound):
 		return serviceerror.NewNotFound("activity task not found.")
+	case errors.Is(err, history.ErrActivityNotFound):
+		return serviceerror.NewNotFound("activity not found.")
 	case errors.Is(err, namespace.ErrNotFound):
 		return serviceerror.NewNotFound("namespace not found")
 	case errors.As(err, &alreadyStarted):

@@ -144,9 +144,9 @@ func (f *fakeHistory) RespondActivityTaskCanceled(_ context.Context, tok *taskto
 	return f.err
 }
 
-func (f *fakeHistory) RecordActivityTaskHeartbeat(_ context.Context, tok *tasktoken.Token, _ *commonpb.Payloads, _ string) (bool, error) {
+func (f *fakeHistory) RecordActivityTaskHeartbeat(_ context.Context, tok *tasktoken.Token, _ *commonpb.Payloads, _ string) (history.HeartbeatAnswer, error) {
 	f.lastToken = tok
-	return f.cancelResp, f.err
+	return history.HeartbeatAnswer{CancelRequested: f.cancelResp}, f.err
 }
 
 func (f *fakeHistory) GetWorkflowExecutionHistory(_ context.Context, nsID string, _ *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {

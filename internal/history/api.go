@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -28,7 +29,7 @@ type Service interface {
 	RespondActivityTaskCompleted(ctx context.Context, tok *tasktoken.Token, result *commonpb.Payloads, identity string) error
 	RespondActivityTaskFailed(ctx context.Context, tok *tasktoken.Token, failure *failurepb.Failure, lastHeartbeat *commonpb.Payloads, identity string) error
 	RespondActivityTaskCanceled(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) error
-	RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (cancelRequested bool, err error)
+	RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (HeartbeatAnswer, error)
 	GetWorkflowExecutionHistory(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error)
 	GetWorkflowExecutionHistoryReverse(ctx context.Context, namespaceID string, req *workflowservice.GetWorkflowExecutionHistoryReverseRequest) (*workflowservice.GetWorkflowExecutionHistoryReverseResponse, error)
 	SignalWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.SignalWorkflowExecutionRequest) error
@@ -50,6 +51,16 @@ type Service interface {
 	// (the response's run ID), terminating the open current run; a bad
 	// reset point is *InvalidArgumentError.
 	ResetWorkflowExecution(ctx context.Context, namespaceID string, req *workflowservice.ResetWorkflowExecutionRequest) (*workflowservice.ResetWorkflowExecutionResponse, error)
+	// Operator calls on a run's pending activities (the current run when
+	// exec has no run ID). No pending activity with the ID or type is
+	// ErrActivityNotFound; bad options are *InvalidArgumentError.
+	PauseActivity(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, in PauseActivityInput) error
+	UnpauseActivity(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, in UnpauseActivityInput) error
+	ResetActivity(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, in ResetActivityInput) error
+	UpdateActivityOptions(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, in UpdateActivityOptionsInput) (*activitypb.ActivityOptions, error)
+	// UpdateWorkflowPriority applies the priority paths of an options
+	// update mask and returns the run's priority after it (nil: none).
+	UpdateWorkflowPriority(ctx context.Context, namespaceID string, exec *commonpb.WorkflowExecution, upd *commonpb.Priority, paths []string, identity string) (*commonpb.Priority, error)
 }
 
 var (
@@ -62,6 +73,9 @@ var (
 	ErrWorkflowTaskNotFound = errors.New("workflow task not found")
 	// ErrActivityTaskNotFound: stale activity task token (NotFound).
 	ErrActivityTaskNotFound = errors.New("activity task not found")
+	// ErrActivityNotFound: no pending activity has the ID or type an
+	// operator call names (NotFound).
+	ErrActivityNotFound = errors.New("activity not found")
 	// ErrBusy: the workflow is too contended right now (ResourceExhausted,
 	// cause BUSY_WORKFLOW); safe to retry.
 	ErrBusy = errors.New("workflow is busy")

@@ -3,7 +3,6 @@ package history
 import (
 	"context"
 
-	activitypb "go.temporal.io/api/activity/v1"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
@@ -45,6 +44,7 @@ func describe(key persistence.WorkflowKey, st *sm.State) *workflowservice.Descri
 		HistorySizeBytes:     st.HistorySize,
 		FirstRunId:           x.FirstRunID,
 		RootExecution:        &commonpb.WorkflowExecution{WorkflowId: x.RootWorkflowID, RunId: x.RootRunID},
+		Priority:             sm.WorkflowPriority(st),
 	}
 	if p := x.Parent; p != nil {
 		info.ParentNamespaceId = p.NamespaceID
@@ -135,26 +135,27 @@ func pendingActivity(ai *sm.ActivityInfo) *workflowpb.PendingActivityInfo {
 		MaximumAttempts:    ai.Retry.MaximumAttempts,
 		ScheduledTime:      timestamppb.New(ai.AttemptScheduledTime),
 		LastWorkerIdentity: ai.LastWorkerIdentity,
-		ActivityOptions: &activitypb.ActivityOptions{
-			TaskQueue:              &taskqueuepb.TaskQueue{Name: ai.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
-			ScheduleToCloseTimeout: optDuration(ai.ScheduleToClose),
-			ScheduleToStartTimeout: optDuration(ai.ScheduleToStart),
-			StartToCloseTimeout:    optDuration(ai.StartToClose),
-			HeartbeatTimeout:       optDuration(ai.Heartbeat),
-			RetryPolicy: &commonpb.RetryPolicy{
-				InitialInterval:        durationpb.New(ai.Retry.InitialInterval),
-				BackoffCoefficient:     ai.Retry.BackoffCoefficient,
-				MaximumInterval:        durationpb.New(ai.Retry.MaximumInterval),
-				MaximumAttempts:        ai.Retry.MaximumAttempts,
-				NonRetryableErrorTypes: ai.Retry.NonRetryableTypes,
-			},
-		},
+		ActivityOptions:    sm.ActivityOptionsOf(ai),
+		Priority:           sm.ActivityPriority(ai),
 	}
 	switch {
 	case ai.CancelRequested:
 		p.State = enumspb.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+	case ai.Paused && ai.Started:
+		p.State = enumspb.PENDING_ACTIVITY_STATE_PAUSE_REQUESTED
+	case ai.Paused:
+		p.State = enumspb.PENDING_ACTIVITY_STATE_PAUSED
 	case ai.Started:
 		p.State = enumspb.PENDING_ACTIVITY_STATE_STARTED
+	}
+	if ai.Paused {
+		p.Paused = true
+		p.PauseInfo = &workflowpb.PendingActivityInfo_PauseInfo{
+			PauseTime: timestamppb.New(ai.PauseTime),
+			PausedBy: &workflowpb.PendingActivityInfo_PauseInfo_Manual_{Manual: &workflowpb.PendingActivityInfo_PauseInfo_Manual{
+				Identity: ai.PauseIdentity, Reason: ai.PauseReason,
+			}},
+		}
 	}
 	if ai.Started {
 		p.LastStartedTime = timestamppb.New(ai.StartedTime)

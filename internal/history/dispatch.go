@@ -115,7 +115,7 @@ func (e *Engine) RecordActivityTaskStarted(ctx context.Context, req *matching.Re
 	var ai sm.ActivityInfo
 	var exec sm.ExecutionInfo
 	err := e.update(ctx, key, func(st *sm.State, now time.Time) (sm.Output, error) {
-		out, err := sm.StartActivity(st, req.ScheduledEventID, req.PollRequestID, req.Identity, now)
+		out, err := sm.StartActivity(st, req.ScheduledEventID, req.TaskQueue, req.PollRequestID, req.Identity, now)
 		if err == nil {
 			ai, exec = *st.Activities[req.ScheduledEventID], st.Execution
 		}
@@ -161,7 +161,7 @@ func activityResponse(key persistence.WorkflowKey, exec sm.ExecutionInfo, ai *sm
 		StartToCloseTimeout:    durationpb.New(ai.StartToClose),
 		HeartbeatTimeout:       durationpb.New(ai.Heartbeat),
 		RetryPolicy:            ai.Retry.Proto(),
-		Priority:               attrs.GetPriority(),
+		Priority:               sm.ActivityPriority(ai),
 	}, nil
 }
 

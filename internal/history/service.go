@@ -338,13 +338,14 @@ func (e *Engine) RespondActivityTaskCanceled(ctx context.Context, tok *tasktoken
 	})
 }
 
-// RecordActivityTaskHeartbeat keeps the details and reports a pending cancel.
-func (e *Engine) RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (bool, error) {
-	var cancel bool
+// RecordActivityTaskHeartbeat keeps the details and reports a pending
+// cancel, pause or reset.
+func (e *Engine) RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (HeartbeatAnswer, error) {
+	var ans HeartbeatAnswer
 	err := e.activityCall(ctx, tok, func(st *sm.State, ref sm.ActivityRef, now time.Time) (sm.Output, error) {
-		out, c, err := sm.Heartbeat(st, ref, details, now)
-		cancel = c
+		out, a, err := sm.Heartbeat(st, ref, details, now)
+		ans = a
 		return out, err
 	})
-	return cancel, err
+	return ans, err
 }

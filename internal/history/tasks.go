@@ -58,7 +58,7 @@ func (e *Engine) executeTransfer(ctx context.Context, ot outboxTask, key persist
 		case sm.TaskDispatchWorkflowTask:
 			pending = sm.CanDispatchWorkflowTask(st, t.EventID) && st.WorkflowTask.Attempt == t.Attempt
 		case sm.TaskDispatchActivity:
-			pending = sm.CanDispatchActivity(st, t.EventID) && st.Activities[t.EventID].Attempt == t.Attempt
+			pending = sm.CanDispatchActivity(st, t.EventID, t.TaskQueue) && st.Activities[t.EventID].Attempt == t.Attempt
 		}
 	})
 	if errors.Is(err, ErrWorkflowNotFound) || (err == nil && !pending) {
@@ -100,7 +100,7 @@ func (e *Engine) executeTimer(ctx context.Context, ot outboxTask, key persistenc
 		}
 	case sm.TaskActivityRetry:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) {
-			return sm.ActivityRetryDue(st, t.EventID, t.Attempt, now)
+			return sm.ActivityRetryDue(st, t.EventID, t.Attempt, t.Stamp, now)
 		}
 	case sm.TaskWorkflowTaskTimeout:
 		fn = func(st *sm.State, now time.Time) (sm.Output, error) {

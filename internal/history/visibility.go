@@ -2,6 +2,8 @@ package history
 
 import (
 	"context"
+	"encoding/json"
+	"sort"
 
 	commonpb "go.temporal.io/api/common/v1"
 
@@ -51,5 +53,38 @@ func visibilityRecord(key persistence.WorkflowKey, st *sm.State) *persistence.Vi
 		rec.SearchAttributes = &commonpb.SearchAttributes{}
 		mustDecode(st.SearchAttributes, rec.SearchAttributes)
 	}
+	if p := pauseInfo(st); p != nil {
+		if rec.SearchAttributes == nil {
+			rec.SearchAttributes = &commonpb.SearchAttributes{}
+		}
+		if rec.SearchAttributes.IndexedFields == nil {
+			rec.SearchAttributes.IndexedFields = map[string]*commonpb.Payload{}
+		}
+		rec.SearchAttributes.IndexedFields[pauseInfoAttribute] = p
+	}
 	return rec
+}
+
+// pauseInfoAttribute is the server-managed KeywordList naming what is
+// paused in a run: "property:activityType=<type>" per paused activity
+// type, as the reference writes it (the CLI's batch examples query it).
+const pauseInfoAttribute = "TemporalPauseInfo"
+
+// pauseInfo is the run's TemporalPauseInfo value, nil when nothing is
+// paused.
+func pauseInfo(st *sm.State) *commonpb.Payload {
+	seen := map[string]bool{}
+	var entries []string
+	for _, ai := range st.Activities {
+		if e := "property:activityType=" + ai.ActivityType; ai.Paused && !seen[e] {
+			seen[e] = true
+			entries = append(entries, e)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	sort.Strings(entries)
+	data, _ := json.Marshal(entries) // strings always marshal
+	return &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain"), "type": []byte("KeywordList")}, Data: data}
 }

@@ -140,16 +140,17 @@ func (m *mutation) dispatchActivity(ai *ActivityInfo) {
 }
 
 // CanDispatchActivity reports whether activity scheduledEventID waits for a
-// worker.
-func CanDispatchActivity(s *State, scheduledEventID int64) bool {
+// worker on taskQueue (not paused, not moved to another queue).
+func CanDispatchActivity(s *State, scheduledEventID int64, taskQueue string) bool {
 	ai, ok := s.Activities[scheduledEventID]
-	return s.Running() && ok && !ai.Started
+	return s.Running() && ok && !ai.Started && !ai.Paused && (taskQueue == "" || taskQueue == ai.TaskQueue)
 }
 
-// StartActivity marks the current attempt of an activity started by a poll.
-// A repeat with the same requestID is NoChange; a task that no longer waits
-// is ErrTaskGone.
-func StartActivity(s *State, scheduledEventID int64, requestID, identity string, now time.Time) (Output, error) {
+// StartActivity marks the current attempt of an activity started by a poll
+// of taskQueue ("" for any). A repeat with the same requestID is NoChange; a
+// task that no longer waits (started, paused, moved to another queue by
+// UpdateActivityOptions) is ErrTaskGone.
+func StartActivity(s *State, scheduledEventID int64, taskQueue, requestID, identity string, now time.Time) (Output, error) {
 	ai, ok := s.Activities[scheduledEventID]
 	if !s.Running() || !ok {
 		return Output{}, ErrTaskGone
@@ -158,6 +159,9 @@ func StartActivity(s *State, scheduledEventID int64, requestID, identity string,
 		if ai.RequestID == requestID {
 			return Output{NoChange: true}, nil
 		}
+		return Output{}, ErrTaskGone
+	}
+	if !CanDispatchActivity(s, scheduledEventID, taskQueue) {
 		return Output{}, ErrTaskGone
 	}
 	m := newMutation(s, now)
@@ -182,18 +186,26 @@ func (m *mutation) startActivity(ai *ActivityInfo, requestID, identity string) {
 	}
 }
 
-// Heartbeat records progress of a started attempt and reports whether the
-// workflow asked to cancel the activity.
-func Heartbeat(s *State, ref ActivityRef, details *commonpb.Payloads, now time.Time) (Output, bool, error) {
+// HeartbeatAnswer is what a heartbeat tells the worker: the workflow asked
+// to cancel the activity, an operator paused it, or reset it.
+type HeartbeatAnswer struct {
+	CancelRequested bool
+	Paused          bool
+	Reset           bool
+}
+
+// Heartbeat records progress of a started attempt and reports what the
+// worker must learn about the activity.
+func Heartbeat(s *State, ref ActivityRef, details *commonpb.Payloads, now time.Time) (Output, HeartbeatAnswer, error) {
 	ai, err := startedActivity(s, ref)
 	if err != nil {
-		return Output{}, false, err
+		return Output{}, HeartbeatAnswer{}, err
 	}
 	if details != nil {
 		ai.HeartbeatDetails = mustMarshal(details)
 	}
 	ai.LastHeartbeat = now
-	return Output{}, ai.CancelRequested, nil
+	return Output{}, HeartbeatAnswer{CancelRequested: ai.CancelRequested, Paused: ai.Paused, Reset: ai.ResetRequested}, nil
 }
 
 func (m *mutation) activityStartedEvent(ai *ActivityInfo) *historypb.HistoryEvent {
@@ -221,6 +233,9 @@ func (m *mutation) activityStartedEvent(ai *ActivityInfo) *historypb.HistoryEven
 // ActivityTaskStarted (if the attempt started) and the result event.
 func (m *mutation) finishActivity(ai *ActivityInfo, result *historypb.HistoryEvent) {
 	delete(m.s.Activities, ai.ScheduledEventID)
+	if ai.Paused {
+		m.task(Task{Type: TaskVisibility}) // TemporalPauseInfo changes
+	}
 	if !ai.Started {
 		m.deliver(result)
 		return
@@ -261,6 +276,10 @@ func FailActivity(s *State, ref ActivityRef, f *failurepb.Failure, lastHeartbeat
 	m := newMutation(s, now)
 	if lastHeartbeat != nil {
 		ai.HeartbeatDetails = mustMarshal(lastHeartbeat)
+	}
+	if ai.ResetRequested {
+		m.restartReset(ai, f)
+		return m.out, nil
 	}
 	backoff, state := m.retryBackoff(ai, f)
 	if state == enumspb.RETRY_STATE_IN_PROGRESS {
@@ -316,6 +335,9 @@ func (m *mutation) requestCancelActivity(scheduledEventID, completedID int64) {
 	ai.CancelRequested, ai.CancelRequestEventID = true, m.write(ev)
 	if !ai.Started {
 		delete(m.s.Activities, scheduledEventID)
+		if ai.Paused {
+			m.task(Task{Type: TaskVisibility}) // TemporalPauseInfo changes
+		}
 		m.write(m.canceledEvent(ai, nil, ""))
 		m.needWorkflowTask = true
 	}
@@ -332,20 +354,30 @@ func (m *mutation) retryBackoff(ai *ActivityInfo, f *failurepb.Failure) (time.Du
 }
 
 // retryActivity moves the activity to its next attempt after backoff.
-// Nothing is written to history.
+// Nothing is written to history. A paused activity gets no retry timer:
+// UnpauseActivity dispatches it.
 func (m *mutation) retryActivity(ai *ActivityInfo, f *failurepb.Failure, backoff time.Duration) {
 	ai.Attempt++
+	m.endAttempt(ai, f)
+	ai.AttemptScheduledTime = m.now.Add(backoff)
+	if ai.Paused {
+		return
+	}
+	m.task(Task{Type: TaskActivityRetry, Time: ai.AttemptScheduledTime, EventID: ai.ScheduledEventID, Attempt: ai.Attempt, Stamp: ai.Stamp})
+}
+
+// endAttempt records the end of the started attempt with failure f.
+func (m *mutation) endAttempt(ai *ActivityInfo, f *failurepb.Failure) {
 	ai.LastFailure = mustMarshal(f)
 	ai.LastWorkerIdentity = ai.StartedIdentity
 	ai.Started, ai.StartedTime, ai.RequestID, ai.StartedIdentity = false, time.Time{}, "", ""
-	ai.AttemptScheduledTime = m.now.Add(backoff)
-	m.task(Task{Type: TaskActivityRetry, Time: ai.AttemptScheduledTime, EventID: ai.ScheduledEventID, Attempt: ai.Attempt})
 }
 
 // ActivityRetryDue dispatches a retried attempt once its backoff passed.
-func ActivityRetryDue(s *State, scheduledEventID int64, attempt int32, now time.Time) (Output, error) {
+// A timer of another attempt or stamp, or of a paused activity, is void.
+func ActivityRetryDue(s *State, scheduledEventID int64, attempt, stamp int32, now time.Time) (Output, error) {
 	ai, ok := s.Activities[scheduledEventID]
-	if !s.Running() || !ok || ai.Attempt != attempt || ai.Started {
+	if !s.Running() || !ok || ai.Attempt != attempt || ai.Started || ai.Paused || ai.Stamp != stamp {
 		return Output{NoChange: true}, nil
 	}
 	m := newMutation(s, now)
@@ -391,7 +423,9 @@ func TimeoutActivity(s *State, scheduledEventID int64, attempt int32, tt enumspb
 			return m.out, nil
 		}
 	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START:
-		if ai.Started {
+		// A paused activity does not wait for a worker; an unpaused or
+		// re-dispatched one waits from its new AttemptScheduledTime.
+		if ai.Started || ai.Paused || now.Before(ai.AttemptScheduledTime.Add(ai.ScheduleToStart)) {
 			return Output{NoChange: true}, nil
 		}
 	case enumspb.TIMEOUT_TYPE_SCHEDULE_TO_CLOSE:
@@ -430,6 +464,10 @@ func (m *mutation) timeoutActivity(ai *ActivityInfo, tt enumspb.TimeoutType) {
 		FailureInfo: &failurepb.Failure_TimeoutFailureInfo{TimeoutFailureInfo: info},
 	}
 	state := enumspb.RETRY_STATE_TIMEOUT
+	if (tt == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || tt == enumspb.TIMEOUT_TYPE_HEARTBEAT) && ai.ResetRequested {
+		m.restartReset(ai, f)
+		return
+	}
 	if tt == enumspb.TIMEOUT_TYPE_START_TO_CLOSE || tt == enumspb.TIMEOUT_TYPE_HEARTBEAT {
 		var backoff time.Duration
 		if backoff, state = m.retryBackoff(ai, f); state == enumspb.RETRY_STATE_IN_PROGRESS {

@@ -136,7 +136,7 @@ func BenchmarkStartActivity(b *testing.B) {
 		s, id := benchScheduledActivity(b, now)
 		return prepared{s, id}
 	}, func(p prepared) {
-		if _, err := StartActivity(p.s, p.id, "poll-2", "worker", now); err != nil {
+		if _, err := StartActivity(p.s, p.id, "", "poll-2", "worker", now); err != nil {
 			b.Fatal(err)
 		}
 	})
@@ -151,7 +151,7 @@ func BenchmarkCompleteActivity(b *testing.B) {
 	}
 	eachPrepared(b, func() prepared {
 		s, id := benchScheduledActivity(b, now)
-		if _, err := StartActivity(s, id, "poll-2", "worker", now); err != nil {
+		if _, err := StartActivity(s, id, "", "poll-2", "worker", now); err != nil {
 			b.Fatal(err)
 		}
 		return prepared{s, ActivityRef{ScheduledEventID: id, Attempt: s.Activities[id].Attempt}}

@@ -15,4 +15,7 @@ var (
 	ErrSignalLimit = errors.New("exceeded workflow execution limit for signal events")
 	// ErrTaskGone: a dispatch is for a task that no longer waits to start.
 	ErrTaskGone = errors.New("task no longer pending")
+	// ErrActivityNotFound: no pending activity matches an operator call's
+	// activity ID or type.
+	ErrActivityNotFound = errors.New("activity not found")
 )

@@ -146,10 +146,10 @@ func TestRebuildMatchesForwardTransitions(t *testing.T) {
 		cmd(enumspb.COMMAND_TYPE_RECORD_MARKER, &commandpb.RecordMarkerCommandAttributes{MarkerName: "m"}))
 	r.checkRebuild("commands applied")
 	a1 := r.s.Activities[5]
-	r.record(StartActivity(r.s, a1.ScheduledEventID, "p2", "w", r.now))
+	r.record(StartActivity(r.s, a1.ScheduledEventID, "", "p2", "w", r.now))
 	r.record(FailActivity(r.s, ActivityRef{a1.ScheduledEventID, 1}, &failurepb.Failure{Message: "retry me"}, nil, "w", r.now))
 	r.checkRebuild("activity retrying (nothing written)")
-	r.record(StartActivity(r.s, a1.ScheduledEventID, "p3", "w", r.now))
+	r.record(StartActivity(r.s, a1.ScheduledEventID, "", "p3", "w", r.now))
 	r.record(CompleteActivity(r.s, ActivityRef{a1.ScheduledEventID, 2}, nil, "w", r.now))
 	r.checkRebuild("activity completed")
 	r.advance(time.Minute)

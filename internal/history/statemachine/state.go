@@ -160,6 +160,25 @@ type ActivityInfo struct {
 	LastWorkerIdentity   string `json:"last_worker_identity,omitempty"`
 	CancelRequested      bool   `json:"cancel_requested,omitempty"`
 	CancelRequestEventID int64  `json:"cancel_request_event_id,omitempty"`
+	// Paused: an operator paused the activity (PauseActivity). A paused
+	// attempt that is not started is not dispatched; a started one runs on
+	// (its heartbeats answer activity_paused) and, if it fails with retries
+	// left, is not retried until unpaused.
+	Paused        bool      `json:"paused,omitempty"`
+	PauseTime     time.Time `json:"pause_time,omitzero"`
+	PauseIdentity string    `json:"pause_identity,omitempty"`
+	PauseReason   string    `json:"pause_reason,omitempty"`
+	// ResetRequested: ResetActivity found the attempt started; its
+	// heartbeats answer activity_reset and its failure restarts the
+	// activity at attempt 1 (ResetHeartbeat: without heartbeat details).
+	ResetRequested bool `json:"reset_requested,omitempty"`
+	ResetHeartbeat bool `json:"reset_heartbeat,omitempty"`
+	// Stamp counts re-schedules by operator calls; a retry timer of an
+	// older stamp is void.
+	Stamp int32 `json:"stamp,omitempty"`
+	// Priority is the proto-encoded commonpb.Priority set by
+	// UpdateActivityOptions; nil means the scheduled event's.
+	Priority []byte `json:"priority,omitempty"`
 }
 
 // RetryPolicy is an activity's retry policy with defaults applied.

@@ -159,7 +159,7 @@ func TestOneActivityWorkflowHistory(t *testing.T) {
 	if hasTask(r.last, TaskDispatchActivity) == nil || hasTask(r.last, TaskActivityTimeout) != nil {
 		t.Fatalf("want one activity dispatch and no timeout before start, got %+v", r.last.Tasks)
 	}
-	r.record(StartActivity(r.s, 5, "p2", "worker", r.now))
+	r.record(StartActivity(r.s, 5, "", "p2", "worker", r.now))
 	if tt := hasTask(r.last, TaskActivityTimeout); tt == nil || tt.Time != r.now.Add(time.Minute) {
 		t.Fatalf("start-to-close timer missing or wrong: %+v", r.last.Tasks)
 	}
@@ -179,8 +179,8 @@ func TestOneActivityWorkflowHistory(t *testing.T) {
 func TestActivityResultDuringWorkflowTaskIsBuffered(t *testing.T) {
 	r := newRun(t, nil)
 	r.complete(r.startWFT("p1"), scheduleActivity("a1", time.Minute, nil), scheduleActivity("a2", time.Minute, nil))
-	r.record(StartActivity(r.s, 5, "p2", "w", r.now))
-	r.record(StartActivity(r.s, 6, "p3", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p2", "w", r.now))
+	r.record(StartActivity(r.s, 6, "", "p3", "w", r.now))
 	r.record(CompleteActivity(r.s, ActivityRef{5, 1}, nil, "w", r.now))
 	r.wantTypes(7, evActStarted, evActDone, evWFTSched)
 	ref := r.startWFT("p4")
@@ -256,19 +256,19 @@ func TestActivityRetriesWriteNothingUntilFinal(t *testing.T) {
 	appErr := &failurepb.Failure{Message: "boom", FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "E"}}}
 	wantBackoff := []time.Duration{time.Second, 2 * time.Second}
 	for attempt := int32(1); attempt <= 2; attempt++ {
-		r.record(StartActivity(r.s, 5, "p", "w", r.now))
+		r.record(StartActivity(r.s, 5, "", "p", "w", r.now))
 		r.record(FailActivity(r.s, ActivityRef{5, attempt}, appErr, nil, "w", r.now))
 		rt := hasTask(r.last, TaskActivityRetry)
 		if len(r.last.Events) != 0 || rt == nil || rt.Time != r.now.Add(wantBackoff[attempt-1]) {
 			t.Fatalf("attempt %d: want a retry after %v and no events, got %+v", attempt, wantBackoff[attempt-1], r.last)
 		}
 		r.advance(wantBackoff[attempt-1])
-		r.record(ActivityRetryDue(r.s, 5, attempt+1, r.now))
+		r.record(ActivityRetryDue(r.s, 5, attempt+1, 0, r.now))
 		if hasTask(r.last, TaskDispatchActivity) == nil {
 			t.Fatal("retry due did not dispatch")
 		}
 	}
-	r.record(StartActivity(r.s, 5, "p", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p", "w", r.now))
 	r.record(FailActivity(r.s, ActivityRef{5, 3}, appErr, nil, "w", r.now))
 	r.wantTypes(5, evActSched, evActStarted, evActFailed, evWFTSched)
 	started := r.history[5].GetActivityTaskStartedEventAttributes()
@@ -282,7 +282,7 @@ func TestNonRetryableFailureEndsRetries(t *testing.T) {
 	r := newRun(t, nil)
 	rp := &commonpb.RetryPolicy{NonRetryableErrorTypes: []string{"Fatal"}}
 	r.complete(r.startWFT("p1"), scheduleActivity("a", time.Minute, rp))
-	r.record(StartActivity(r.s, 5, "p", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p", "w", r.now))
 	f := &failurepb.Failure{FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{Type: "Fatal"}}}
 	r.record(FailActivity(r.s, ActivityRef{5, 1}, f, nil, "w", r.now))
 	r.wantTypes(5, evActSched, evActStarted, evActFailed, evWFTSched)
@@ -296,7 +296,7 @@ func TestHeartbeatTimeoutRearmsThenRetriesKeepingDetails(t *testing.T) {
 	cmd := scheduleActivity("a", time.Minute, &commonpb.RetryPolicy{MaximumAttempts: 2})
 	cmd.GetScheduleActivityTaskCommandAttributes().HeartbeatTimeout = durationpb.New(10 * time.Second)
 	r.complete(r.startWFT("p1"), cmd)
-	r.record(StartActivity(r.s, 5, "p", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p", "w", r.now))
 	r.advance(5 * time.Second)
 	details := &commonpb.Payloads{Payloads: []*commonpb.Payload{{Data: []byte("progress")}}}
 	r.record(func() (Output, error) { o, _, err := Heartbeat(r.s, ActivityRef{5, 1}, details, r.now); return o, err }())
@@ -312,8 +312,8 @@ func TestHeartbeatTimeoutRearmsThenRetriesKeepingDetails(t *testing.T) {
 		t.Fatalf("heartbeat timeout must retry with details kept, got %+v", ai)
 	}
 	r.advance(time.Second)
-	r.record(ActivityRetryDue(r.s, 5, 2, r.now))
-	r.record(StartActivity(r.s, 5, "p2", "w", r.now))
+	r.record(ActivityRetryDue(r.s, 5, 2, 0, r.now))
+	r.record(StartActivity(r.s, 5, "", "p2", "w", r.now))
 	r.advance(10 * time.Second)
 	r.record(TimeoutActivity(r.s, 5, 2, enumspb.TIMEOUT_TYPE_HEARTBEAT, r.now))
 	r.wantTypes(5, evActSched, evActStarted, evActTimedOut, evWFTSched)
@@ -345,7 +345,7 @@ func TestTimerFireAndCancel(t *testing.T) {
 func TestCancelOfBufferedTimerFire(t *testing.T) {
 	r := newRun(t, nil)
 	r.complete(r.startWFT("p1"), startTimer("t1", time.Second), scheduleActivity("a", time.Minute, nil))
-	r.record(StartActivity(r.s, 6, "p", "w", r.now))
+	r.record(StartActivity(r.s, 6, "", "p", "w", r.now))
 	r.record(CompleteActivity(r.s, ActivityRef{6, 1}, nil, "w", r.now))
 	ref := r.startWFT("p2")
 	r.advance(time.Second)
@@ -366,7 +366,7 @@ func TestCloseWithBufferedEventsIsUnhandledCommand(t *testing.T) {
 	r.advance(time.Second)
 	r.record(FireTimer(r.s, "t", 6, r.now))
 	ref := r.startWFT("p2")
-	r.record(StartActivity(r.s, 5, "p3", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p3", "w", r.now))
 	r.record(CompleteActivity(r.s, ActivityRef{5, 1}, nil, "w", r.now))
 	r.complete(ref, completeWorkflow())
 	if !r.s.Running() {
@@ -422,7 +422,7 @@ func TestRunTimeoutAndStartDelay(t *testing.T) {
 func TestCancelActivityBeforeAndAfterStart(t *testing.T) {
 	r := newRun(t, nil)
 	r.complete(r.startWFT("p1"), scheduleActivity("a", time.Minute, nil), scheduleActivity("b", time.Minute, nil), startTimer("t", time.Second))
-	r.record(StartActivity(r.s, 6, "p", "w", r.now))
+	r.record(StartActivity(r.s, 6, "", "p", "w", r.now))
 	r.advance(time.Second)
 	r.record(FireTimer(r.s, "t", 7, r.now))
 	cancel := func(id int64) *commandpb.Command {
@@ -432,7 +432,8 @@ func TestCancelActivityBeforeAndAfterStart(t *testing.T) {
 	r.complete(r.startWFT("p2"), cancel(5), cancel(6))
 	r.wantTypes(11, evWFTDone, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
 		enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED, evWFTSched)
-	_, cancelRequested, err := Heartbeat(r.s, ActivityRef{6, 1}, nil, r.now)
+	_, hb, err := Heartbeat(r.s, ActivityRef{6, 1}, nil, r.now)
+	cancelRequested := hb.CancelRequested
 	if err != nil || !cancelRequested {
 		t.Fatalf("heartbeat must report the cancel request: %v %v", cancelRequested, err)
 	}

@@ -70,6 +70,8 @@ type Task struct {
 	TaskQueue   string        `json:"q,omitempty"`
 	Sticky      bool          `json:"s,omitempty"`
 	Timeout     time.Duration `json:"d,omitempty"`
+	// Stamp is the activity's Stamp when an activity retry was scheduled.
+	Stamp int32 `json:"p,omitempty"`
 	// Target names another workflow (parent close policies).
 	Target *Target `json:"x,omitempty"`
 }

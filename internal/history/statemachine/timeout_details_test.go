@@ -13,7 +13,7 @@ import (
 func TestStartToCloseTimeoutKeepsHeartbeatDetails(t *testing.T) {
 	r := newRun(t, nil)
 	r.complete(r.startWFT("p1"), scheduleActivity("a", time.Minute, &commonpb.RetryPolicy{MaximumAttempts: 1}))
-	r.record(StartActivity(r.s, 5, "p", "w", r.now))
+	r.record(StartActivity(r.s, 5, "", "p", "w", r.now))
 	details := &commonpb.Payloads{Payloads: []*commonpb.Payload{{Data: []byte("half-way")}}}
 	r.record(func() (Output, error) { o, _, err := Heartbeat(r.s, ActivityRef{5, 1}, details, r.now); return o, err }())
 	r.advance(time.Minute)

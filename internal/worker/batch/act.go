@@ -21,6 +21,10 @@ type Client interface {
 	DeleteWorkflowExecution(ctx context.Context, req *workflowservice.DeleteWorkflowExecutionRequest) (*workflowservice.DeleteWorkflowExecutionResponse, error)
 	ResetWorkflowExecution(ctx context.Context, req *workflowservice.ResetWorkflowExecutionRequest) (*workflowservice.ResetWorkflowExecutionResponse, error)
 	GetWorkflowExecutionHistory(ctx context.Context, req *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error)
+	UpdateWorkflowExecutionOptions(ctx context.Context, req *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error)
+	UnpauseActivity(ctx context.Context, req *workflowservice.UnpauseActivityRequest) (*workflowservice.UnpauseActivityResponse, error)
+	ResetActivity(ctx context.Context, req *workflowservice.ResetActivityRequest) (*workflowservice.ResetActivityResponse, error)
+	UpdateActivityOptions(ctx context.Context, req *workflowservice.UpdateActivityOptionsRequest) (*workflowservice.UpdateActivityOptionsResponse, error)
 }
 
 // act applies the job's operation to one run. A NotFound answer (the run
@@ -51,12 +55,62 @@ func (r *runner) act(ctx context.Context, exec *commonpb.WorkflowExecution) erro
 		})
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		err = r.reset(ctx, op.ResetOperation, exec)
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		o := op.UpdateWorkflowOptionsOperation
+		_, err = r.client.UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+			Namespace: ns, WorkflowExecution: exec, WorkflowExecutionOptions: o.GetWorkflowExecutionOptions(),
+			UpdateMask: o.GetUpdateMask(), Identity: o.GetIdentity(),
+		})
 	default:
-		return fmt.Errorf("batch: operation %T is not supported", op)
+		err = r.actOnActivities(ctx, exec)
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return nil
+	}
+	return err
+}
+
+// actOnActivities applies an activity operation (unpause, reset, update
+// options) to the activities of one run. A run without such activities
+// answers NotFound, which act counts as done.
+func (r *runner) actOnActivities(ctx context.Context, exec *commonpb.WorkflowExecution) error {
+	req, ns := r.req, r.req.GetNamespace()
+	var err error
+	switch op := req.GetOperation().(type) {
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		o := op.UnpauseActivitiesOperation
+		u := &workflowservice.UnpauseActivityRequest{Namespace: ns, Execution: exec, Identity: o.GetIdentity(),
+			ResetAttempts: o.GetResetAttempts(), ResetHeartbeat: o.GetResetHeartbeat(), Jitter: o.GetJitter()}
+		if o.GetMatchAll() {
+			u.Activity = &workflowservice.UnpauseActivityRequest_UnpauseAll{UnpauseAll: true}
+		} else {
+			u.Activity = &workflowservice.UnpauseActivityRequest_Type{Type: o.GetType()}
+		}
+		_, err = r.client.UnpauseActivity(ctx, u)
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		o := op.ResetActivitiesOperation
+		u := &workflowservice.ResetActivityRequest{Namespace: ns, Execution: exec, Identity: o.GetIdentity(),
+			ResetHeartbeat: o.GetResetHeartbeat(), KeepPaused: o.GetKeepPaused(), Jitter: o.GetJitter(),
+			RestoreOriginalOptions: o.GetRestoreOriginalOptions()}
+		if o.GetMatchAll() {
+			u.Activity = &workflowservice.ResetActivityRequest_MatchAll{MatchAll: true}
+		} else {
+			u.Activity = &workflowservice.ResetActivityRequest_Type{Type: o.GetType()}
+		}
+		_, err = r.client.ResetActivity(ctx, u)
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		o := op.UpdateActivityOptionsOperation
+		u := &workflowservice.UpdateActivityOptionsRequest{Namespace: ns, Execution: exec, Identity: o.GetIdentity(),
+			ActivityOptions: o.GetActivityOptions(), UpdateMask: o.GetUpdateMask(), RestoreOriginal: o.GetRestoreOriginal()}
+		if o.GetMatchAll() {
+			u.Activity = &workflowservice.UpdateActivityOptionsRequest_MatchAll{MatchAll: true}
+		} else {
+			u.Activity = &workflowservice.UpdateActivityOptionsRequest_Type{Type: o.GetType()}
+		}
+		_, err = r.client.UpdateActivityOptions(ctx, u)
+	default:
+		return fmt.Errorf("batch: operation %T is not supported", op)
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/sundialhq/sundial/internal/config"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -31,6 +33,15 @@ type fakeClient struct {
 	calls  []string
 	errs   map[string][]error
 	events []*historypb.HistoryEvent
+	// ops describes each activity or options request (operation and
+	// target activities).
+	ops []string
+}
+
+func (f *fakeClient) op(desc string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, desc)
 }
 
 func (f *fakeClient) record(e *commonpb.WorkflowExecution) error {
@@ -72,6 +83,26 @@ func (f *fakeClient) ResetWorkflowExecution(_ context.Context, r *workflowservic
 
 func (f *fakeClient) GetWorkflowExecutionHistory(context.Context, *workflowservice.GetWorkflowExecutionHistoryRequest) (*workflowservice.GetWorkflowExecutionHistoryResponse, error) {
 	return &workflowservice.GetWorkflowExecutionHistoryResponse{History: &historypb.History{Events: f.events}}, nil
+}
+
+func (f *fakeClient) UpdateWorkflowExecutionOptions(_ context.Context, r *workflowservice.UpdateWorkflowExecutionOptionsRequest) (*workflowservice.UpdateWorkflowExecutionOptionsResponse, error) {
+	f.op(fmt.Sprintf("options:%v", r.GetUpdateMask().GetPaths()))
+	return &workflowservice.UpdateWorkflowExecutionOptionsResponse{}, f.record(r.GetWorkflowExecution())
+}
+
+func (f *fakeClient) UnpauseActivity(_ context.Context, r *workflowservice.UnpauseActivityRequest) (*workflowservice.UnpauseActivityResponse, error) {
+	f.op(fmt.Sprintf("unpause:%s:%v:%v", r.GetType(), r.GetUnpauseAll(), r.GetResetAttempts()))
+	return &workflowservice.UnpauseActivityResponse{}, f.record(r.GetExecution())
+}
+
+func (f *fakeClient) ResetActivity(_ context.Context, r *workflowservice.ResetActivityRequest) (*workflowservice.ResetActivityResponse, error) {
+	f.op(fmt.Sprintf("reset:%s:%v:%v", r.GetType(), r.GetMatchAll(), r.GetKeepPaused()))
+	return &workflowservice.ResetActivityResponse{}, f.record(r.GetExecution())
+}
+
+func (f *fakeClient) UpdateActivityOptions(_ context.Context, r *workflowservice.UpdateActivityOptionsRequest) (*workflowservice.UpdateActivityOptionsResponse, error) {
+	f.op(fmt.Sprintf("activity-options:%s:%v:%v", r.GetType(), r.GetMatchAll(), r.GetUpdateMask().GetPaths()))
+	return &workflowservice.UpdateActivityOptionsResponse{}, f.record(r.GetExecution())
 }
 
 type harness struct {
@@ -274,5 +305,58 @@ func TestRPS(t *testing.T) {
 	}
 	if got := (&Worker{}).rps(0); got != DefaultRPS {
 		t.Errorf("default rps = %v, want %d", got, DefaultRPS)
+	}
+}
+
+func TestActivityAndOptionsOperations(t *testing.T) {
+	ops := []struct {
+		op   any
+		want string
+		typ  enumspb.BatchOperationType
+	}{
+		{&workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation{UnpauseActivitiesOperation: &batchpb.BatchOperationUnpauseActivities{
+			Activity: &batchpb.BatchOperationUnpauseActivities_Type{Type: "A"}, ResetAttempts: true}},
+			"unpause:A:false:true", enumspb.BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY},
+		{&workflowservice.StartBatchOperationRequest_ResetActivitiesOperation{ResetActivitiesOperation: &batchpb.BatchOperationResetActivities{
+			Activity: &batchpb.BatchOperationResetActivities_MatchAll{MatchAll: true}, KeepPaused: true}},
+			"reset::true:true", enumspb.BATCH_OPERATION_TYPE_RESET_ACTIVITY},
+		{&workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation{UpdateActivityOptionsOperation: &batchpb.BatchOperationUpdateActivityOptions{
+			Activity: &batchpb.BatchOperationUpdateActivityOptions_Type{Type: "B"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"heartbeat_timeout"}}}},
+			"activity-options:B:false:[heartbeat_timeout]", enumspb.BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS},
+		{&workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation{UpdateWorkflowOptionsOperation: &batchpb.BatchOperationUpdateWorkflowExecutionOptions{
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"priority"}}}},
+			"options:[priority]", enumspb.BATCH_OPERATION_TYPE_UPDATE_WORKFLOW_EXECUTION_OPTIONS},
+	}
+	for _, tc := range ops {
+		h := newHarness(t)
+		h.addRun("wf-a", "run-a", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+		h.addRun("wf-b", "run-b", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED) // closed: not a target
+		h.addRun("wf-c", "run-c", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING)
+		h.client.errs["wf-c"] = []error{serviceerror.NewNotFound("activity not found.")}
+		req := &workflowservice.StartBatchOperationRequest{Namespace: "default", JobId: "job", Reason: "r", VisibilityQuery: "WorkflowType = 'T'"}
+		switch op := tc.op.(type) {
+		case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+			req.Operation = op
+		case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+			req.Operation = op
+		case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+			req.Operation = op
+		case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+			req.Operation = op
+		}
+		if got := OperationType(req); got != tc.typ {
+			t.Errorf("%s: type %v", tc.want, got)
+		}
+		h.create(req, persistence.BatchProgress{Total: 2})
+		j := h.runToEnd("job")
+		if got := h.client.acted(); got != "wf-a wf-c" {
+			t.Errorf("%s: acted on %q, want the open runs", tc.want, got)
+		}
+		if len(h.client.ops) != 2 || h.client.ops[0] != tc.want {
+			t.Errorf("requests %q, want %q", h.client.ops, tc.want)
+		}
+		if j.State != persistence.BatchJobCompleted || j.Progress.Completed != 2 || j.Progress.Failed != 0 {
+			t.Errorf("%s: job %d %+v (a run without the activity counts as done)", tc.want, j.State, j.Progress)
+		}
 	}
 }

@@ -1,5 +1,6 @@
 // Package batch runs batch operations (StartBatchOperation): terminate,
-// cancel, signal, delete or reset every workflow execution a visibility
+// cancel, signal, delete, reset, update the options of, or unpause, reset
+// or update the options of the activities of every workflow execution a visibility
 // query or an explicit list names, at a bounded rate, with progress that
 // survives restarts.
 //
@@ -13,7 +14,9 @@
 // action is idempotent on the target (terminate, cancel and delete of a
 // closed run change nothing; signal and reset carry a request ID derived
 // from the job and the run, which the run dedups), so no execution is
-// acted on twice.
+// acted on twice. Updating options and unpausing are idempotent too; an
+// activity reset repeated after a crash resets the activity again (the
+// reference's ResetActivity carries no request ID to dedup it).
 package batch
 
 import (
@@ -57,6 +60,14 @@ func OperationType(req *workflowservice.StartBatchOperationRequest) enumspb.Batc
 		return enumspb.BATCH_OPERATION_TYPE_DELETE_WORKFLOW
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return enumspb.BATCH_OPERATION_TYPE_RESET_WORKFLOW
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		return enumspb.BATCH_OPERATION_TYPE_UPDATE_WORKFLOW_EXECUTION_OPTIONS
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		return enumspb.BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		return enumspb.BATCH_OPERATION_TYPE_RESET_ACTIVITY
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		return enumspb.BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS
 	}
 	return enumspb.BATCH_OPERATION_TYPE_UNSPECIFIED
 }
@@ -74,16 +85,27 @@ func Identity(req *workflowservice.StartBatchOperationRequest) string {
 		return op.DeletionOperation.GetIdentity()
 	case *workflowservice.StartBatchOperationRequest_ResetOperation:
 		return op.ResetOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UpdateWorkflowOptionsOperation:
+		return op.UpdateWorkflowOptionsOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UnpauseActivitiesOperation:
+		return op.UnpauseActivitiesOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_ResetActivitiesOperation:
+		return op.ResetActivitiesOperation.GetIdentity()
+	case *workflowservice.StartBatchOperationRequest_UpdateActivityOptionsOperation:
+		return op.UpdateActivityOptionsOperation.GetIdentity()
 	}
 	return ""
 }
 
 // RunningOnly reports whether the operation acts only on open runs: a
 // query is narrowed to ExecutionStatus = 'Running' for these, as on the
-// reference server.
+// reference server (and for the options and activity operations, which a
+// closed run refuses anyway).
 func RunningOnly(t enumspb.BatchOperationType) bool {
 	switch t {
-	case enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW:
+	case enumspb.BATCH_OPERATION_TYPE_TERMINATE_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_CANCEL_WORKFLOW, enumspb.BATCH_OPERATION_TYPE_SIGNAL_WORKFLOW,
+		enumspb.BATCH_OPERATION_TYPE_UPDATE_WORKFLOW_EXECUTION_OPTIONS, enumspb.BATCH_OPERATION_TYPE_UNPAUSE_ACTIVITY,
+		enumspb.BATCH_OPERATION_TYPE_RESET_ACTIVITY, enumspb.BATCH_OPERATION_TYPE_UPDATE_ACTIVITY_OPTIONS:
 		return true
 	}
 	return false
