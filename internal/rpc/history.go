@@ -169,15 +169,16 @@ func (c *HistoryClient) RespondActivityTaskCanceled(ctx context.Context, tok *ta
 		})
 }
 
-func (c *HistoryClient) RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (bool, error) {
+func (c *HistoryClient) RecordActivityTaskHeartbeat(ctx context.Context, tok *tasktoken.Token, details *commonpb.Payloads, identity string) (history.HeartbeatAnswer, error) {
 	return unary(ctx, c, tok.NamespaceID, tok.WorkflowID,
-		func(ctx context.Context, h HistoryRole) (bool, error) {
+		func(ctx context.Context, h HistoryRole) (history.HeartbeatAnswer, error) {
 			return h.RecordActivityTaskHeartbeat(ctx, tok, details, identity)
 		},
-		func(ctx context.Context, cl rpcpb.HistoryServiceClient) (bool, error) {
+		func(ctx context.Context, cl rpcpb.HistoryServiceClient) (history.HeartbeatAnswer, error) {
 			resp, err := cl.RecordActivityTaskHeartbeat(ctx, &rpcpb.RecordActivityTaskHeartbeatRequest{
 				Token: tokenPB(tok), Details: details, Identity: identity})
-			return resp.GetCancelRequested(), err
+			return history.HeartbeatAnswer{CancelRequested: resp.GetCancelRequested(), Paused: resp.GetPaused(),
+				Reset: resp.GetActivityReset()}, err
 		})
 }
 

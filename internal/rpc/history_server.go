@@ -90,8 +90,9 @@ func (s *HistoryServer) RespondActivityTaskCanceled(ctx context.Context, r *rpcp
 func (s *HistoryServer) RecordActivityTaskHeartbeat(ctx context.Context, r *rpcpb.RecordActivityTaskHeartbeatRequest) (*rpcpb.RecordActivityTaskHeartbeatResponse, error) {
 	tok := tokenFromPB(r.GetToken())
 	return serve(s, tok.NamespaceID, tok.WorkflowID, func() (*rpcpb.RecordActivityTaskHeartbeatResponse, error) {
-		cancel, err := s.local.RecordActivityTaskHeartbeat(ctx, tok, r.GetDetails(), r.GetIdentity())
-		return &rpcpb.RecordActivityTaskHeartbeatResponse{CancelRequested: cancel}, err
+		ans, err := s.local.RecordActivityTaskHeartbeat(ctx, tok, r.GetDetails(), r.GetIdentity())
+		return &rpcpb.RecordActivityTaskHeartbeatResponse{CancelRequested: ans.CancelRequested, Paused: ans.Paused,
+			ActivityReset: ans.Reset}, err
 	})
 }
 

@@ -14,6 +14,7 @@
 package rpcpb
 
 import (
+	v15 "go.temporal.io/api/activity/v1"
 	v14 "go.temporal.io/api/common/v1"
 	v13 "go.temporal.io/api/enums/v1"
 	v1 "go.temporal.io/api/failure/v1"
@@ -1201,6 +1202,8 @@ func (x *RecordActivityTaskHeartbeatRequest) GetIdentity() string {
 type RecordActivityTaskHeartbeatResponse struct {
 	state           protoimpl.MessageState `protogen:"open.v1"`
 	CancelRequested bool                   `protobuf:"varint,1,opt,name=cancel_requested,json=cancelRequested,proto3" json:"cancel_requested,omitempty"`
+	Paused          bool                   `protobuf:"varint,2,opt,name=paused,proto3" json:"paused,omitempty"`
+	ActivityReset   bool                   `protobuf:"varint,3,opt,name=activity_reset,json=activityReset,proto3" json:"activity_reset,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1242,6 +1245,581 @@ func (x *RecordActivityTaskHeartbeatResponse) GetCancelRequested() bool {
 	return false
 }
 
+func (x *RecordActivityTaskHeartbeatResponse) GetPaused() bool {
+	if x != nil {
+		return x.Paused
+	}
+	return false
+}
+
+func (x *RecordActivityTaskHeartbeatResponse) GetActivityReset() bool {
+	if x != nil {
+		return x.ActivityReset
+	}
+	return false
+}
+
+// ActivitySelector is history.ActivitySelector.
+type ActivitySelector struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	All           bool                   `protobuf:"varint,3,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivitySelector) Reset() {
+	*x = ActivitySelector{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivitySelector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivitySelector) ProtoMessage() {}
+
+func (x *ActivitySelector) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivitySelector.ProtoReflect.Descriptor instead.
+func (*ActivitySelector) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ActivitySelector) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ActivitySelector) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ActivitySelector) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+type PauseActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId   string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution     *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Selector      *ActivitySelector      `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	Identity      string                 `protobuf:"bytes,4,opt,name=identity,proto3" json:"identity,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseActivityRequest) Reset() {
+	*x = PauseActivityRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseActivityRequest) ProtoMessage() {}
+
+func (x *PauseActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseActivityRequest.ProtoReflect.Descriptor instead.
+func (*PauseActivityRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PauseActivityRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *PauseActivityRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *PauseActivityRequest) GetSelector() *ActivitySelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *PauseActivityRequest) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *PauseActivityRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type UnpauseActivityRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId    string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution      *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Selector       *ActivitySelector      `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	ResetAttempts  bool                   `protobuf:"varint,4,opt,name=reset_attempts,json=resetAttempts,proto3" json:"reset_attempts,omitempty"`
+	ResetHeartbeat bool                   `protobuf:"varint,5,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
+	Delay          *durationpb.Duration   `protobuf:"bytes,6,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UnpauseActivityRequest) Reset() {
+	*x = UnpauseActivityRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpauseActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpauseActivityRequest) ProtoMessage() {}
+
+func (x *UnpauseActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpauseActivityRequest.ProtoReflect.Descriptor instead.
+func (*UnpauseActivityRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UnpauseActivityRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *UnpauseActivityRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *UnpauseActivityRequest) GetSelector() *ActivitySelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *UnpauseActivityRequest) GetResetAttempts() bool {
+	if x != nil {
+		return x.ResetAttempts
+	}
+	return false
+}
+
+func (x *UnpauseActivityRequest) GetResetHeartbeat() bool {
+	if x != nil {
+		return x.ResetHeartbeat
+	}
+	return false
+}
+
+func (x *UnpauseActivityRequest) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+type ResetActivityRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId     string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution       *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Selector        *ActivitySelector      `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	ResetHeartbeat  bool                   `protobuf:"varint,4,opt,name=reset_heartbeat,json=resetHeartbeat,proto3" json:"reset_heartbeat,omitempty"`
+	KeepPaused      bool                   `protobuf:"varint,5,opt,name=keep_paused,json=keepPaused,proto3" json:"keep_paused,omitempty"`
+	RestoreOriginal bool                   `protobuf:"varint,6,opt,name=restore_original,json=restoreOriginal,proto3" json:"restore_original,omitempty"`
+	Delay           *durationpb.Duration   `protobuf:"bytes,7,opt,name=delay,proto3" json:"delay,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ResetActivityRequest) Reset() {
+	*x = ResetActivityRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResetActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResetActivityRequest) ProtoMessage() {}
+
+func (x *ResetActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResetActivityRequest.ProtoReflect.Descriptor instead.
+func (*ResetActivityRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ResetActivityRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *ResetActivityRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *ResetActivityRequest) GetSelector() *ActivitySelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *ResetActivityRequest) GetResetHeartbeat() bool {
+	if x != nil {
+		return x.ResetHeartbeat
+	}
+	return false
+}
+
+func (x *ResetActivityRequest) GetKeepPaused() bool {
+	if x != nil {
+		return x.KeepPaused
+	}
+	return false
+}
+
+func (x *ResetActivityRequest) GetRestoreOriginal() bool {
+	if x != nil {
+		return x.RestoreOriginal
+	}
+	return false
+}
+
+func (x *ResetActivityRequest) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+type UpdateActivityOptionsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId     string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution       *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Selector        *ActivitySelector      `protobuf:"bytes,3,opt,name=selector,proto3" json:"selector,omitempty"`
+	Options         *v15.ActivityOptions   `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	Paths           []string               `protobuf:"bytes,5,rep,name=paths,proto3" json:"paths,omitempty"`
+	RestoreOriginal bool                   `protobuf:"varint,6,opt,name=restore_original,json=restoreOriginal,proto3" json:"restore_original,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateActivityOptionsRequest) Reset() {
+	*x = UpdateActivityOptionsRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateActivityOptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateActivityOptionsRequest) ProtoMessage() {}
+
+func (x *UpdateActivityOptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateActivityOptionsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateActivityOptionsRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpdateActivityOptionsRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *UpdateActivityOptionsRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *UpdateActivityOptionsRequest) GetSelector() *ActivitySelector {
+	if x != nil {
+		return x.Selector
+	}
+	return nil
+}
+
+func (x *UpdateActivityOptionsRequest) GetOptions() *v15.ActivityOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *UpdateActivityOptionsRequest) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *UpdateActivityOptionsRequest) GetRestoreOriginal() bool {
+	if x != nil {
+		return x.RestoreOriginal
+	}
+	return false
+}
+
+type UpdateActivityOptionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Options       *v15.ActivityOptions   `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateActivityOptionsResponse) Reset() {
+	*x = UpdateActivityOptionsResponse{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateActivityOptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateActivityOptionsResponse) ProtoMessage() {}
+
+func (x *UpdateActivityOptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateActivityOptionsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateActivityOptionsResponse) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateActivityOptionsResponse) GetOptions() *v15.ActivityOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type UpdateWorkflowPriorityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId   string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Execution     *v14.WorkflowExecution `protobuf:"bytes,2,opt,name=execution,proto3" json:"execution,omitempty"`
+	Priority      *v14.Priority          `protobuf:"bytes,3,opt,name=priority,proto3" json:"priority,omitempty"`
+	Paths         []string               `protobuf:"bytes,4,rep,name=paths,proto3" json:"paths,omitempty"`
+	Identity      string                 `protobuf:"bytes,5,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateWorkflowPriorityRequest) Reset() {
+	*x = UpdateWorkflowPriorityRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateWorkflowPriorityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateWorkflowPriorityRequest) ProtoMessage() {}
+
+func (x *UpdateWorkflowPriorityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateWorkflowPriorityRequest.ProtoReflect.Descriptor instead.
+func (*UpdateWorkflowPriorityRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpdateWorkflowPriorityRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *UpdateWorkflowPriorityRequest) GetExecution() *v14.WorkflowExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+func (x *UpdateWorkflowPriorityRequest) GetPriority() *v14.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
+func (x *UpdateWorkflowPriorityRequest) GetPaths() []string {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+func (x *UpdateWorkflowPriorityRequest) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+type UpdateWorkflowPriorityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Priority      *v14.Priority          `protobuf:"bytes,1,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateWorkflowPriorityResponse) Reset() {
+	*x = UpdateWorkflowPriorityResponse{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateWorkflowPriorityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateWorkflowPriorityResponse) ProtoMessage() {}
+
+func (x *UpdateWorkflowPriorityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateWorkflowPriorityResponse.ProtoReflect.Descriptor instead.
+func (*UpdateWorkflowPriorityResponse) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UpdateWorkflowPriorityResponse) GetPriority() *v14.Priority {
+	if x != nil {
+		return x.Priority
+	}
+	return nil
+}
+
 type GetWorkflowExecutionHistoryRequest struct {
 	state         protoimpl.MessageState                  `protogen:"open.v1"`
 	NamespaceId   string                                  `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
@@ -1252,7 +1830,7 @@ type GetWorkflowExecutionHistoryRequest struct {
 
 func (x *GetWorkflowExecutionHistoryRequest) Reset() {
 	*x = GetWorkflowExecutionHistoryRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1264,7 +1842,7 @@ func (x *GetWorkflowExecutionHistoryRequest) String() string {
 func (*GetWorkflowExecutionHistoryRequest) ProtoMessage() {}
 
 func (x *GetWorkflowExecutionHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[18]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1277,7 +1855,7 @@ func (x *GetWorkflowExecutionHistoryRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use GetWorkflowExecutionHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowExecutionHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{18}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetWorkflowExecutionHistoryRequest) GetNamespaceId() string {
@@ -1304,7 +1882,7 @@ type GetWorkflowExecutionHistoryReverseRequest struct {
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) Reset() {
 	*x = GetWorkflowExecutionHistoryReverseRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1894,7 @@ func (x *GetWorkflowExecutionHistoryReverseRequest) String() string {
 func (*GetWorkflowExecutionHistoryReverseRequest) ProtoMessage() {}
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[19]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1907,7 @@ func (x *GetWorkflowExecutionHistoryReverseRequest) ProtoReflect() protoreflect.
 
 // Deprecated: Use GetWorkflowExecutionHistoryReverseRequest.ProtoReflect.Descriptor instead.
 func (*GetWorkflowExecutionHistoryReverseRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{19}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetWorkflowExecutionHistoryReverseRequest) GetNamespaceId() string {
@@ -1356,7 +1934,7 @@ type SignalWorkflowExecutionRequest struct {
 
 func (x *SignalWorkflowExecutionRequest) Reset() {
 	*x = SignalWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1946,7 @@ func (x *SignalWorkflowExecutionRequest) String() string {
 func (*SignalWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *SignalWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[20]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1959,7 @@ func (x *SignalWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*SignalWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{20}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SignalWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1413,7 +1991,7 @@ type SignalInput struct {
 
 func (x *SignalInput) Reset() {
 	*x = SignalInput{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +2003,7 @@ func (x *SignalInput) String() string {
 func (*SignalInput) ProtoMessage() {}
 
 func (x *SignalInput) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[21]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +2016,7 @@ func (x *SignalInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalInput.ProtoReflect.Descriptor instead.
 func (*SignalInput) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SignalInput) GetName() string {
@@ -1494,7 +2072,7 @@ type SignalWithStartWorkflowExecutionRequest struct {
 
 func (x *SignalWithStartWorkflowExecutionRequest) Reset() {
 	*x = SignalWithStartWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +2084,7 @@ func (x *SignalWithStartWorkflowExecutionRequest) String() string {
 func (*SignalWithStartWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *SignalWithStartWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[22]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +2097,7 @@ func (x *SignalWithStartWorkflowExecutionRequest) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use SignalWithStartWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*SignalWithStartWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SignalWithStartWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1553,7 +2131,7 @@ type RequestCancelWorkflowExecutionRequest struct {
 
 func (x *RequestCancelWorkflowExecutionRequest) Reset() {
 	*x = RequestCancelWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +2143,7 @@ func (x *RequestCancelWorkflowExecutionRequest) String() string {
 func (*RequestCancelWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *RequestCancelWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[23]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +2156,7 @@ func (x *RequestCancelWorkflowExecutionRequest) ProtoReflect() protoreflect.Mess
 
 // Deprecated: Use RequestCancelWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*RequestCancelWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RequestCancelWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1605,7 +2183,7 @@ type TerminateWorkflowExecutionRequest struct {
 
 func (x *TerminateWorkflowExecutionRequest) Reset() {
 	*x = TerminateWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1617,7 +2195,7 @@ func (x *TerminateWorkflowExecutionRequest) String() string {
 func (*TerminateWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *TerminateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[24]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1630,7 +2208,7 @@ func (x *TerminateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use TerminateWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*TerminateWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TerminateWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1657,7 +2235,7 @@ type DescribeWorkflowExecutionRequest struct {
 
 func (x *DescribeWorkflowExecutionRequest) Reset() {
 	*x = DescribeWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1669,7 +2247,7 @@ func (x *DescribeWorkflowExecutionRequest) String() string {
 func (*DescribeWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *DescribeWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[25]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1682,7 +2260,7 @@ func (x *DescribeWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*DescribeWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DescribeWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1709,7 +2287,7 @@ type QueryWorkflowRequest struct {
 
 func (x *QueryWorkflowRequest) Reset() {
 	*x = QueryWorkflowRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1721,7 +2299,7 @@ func (x *QueryWorkflowRequest) String() string {
 func (*QueryWorkflowRequest) ProtoMessage() {}
 
 func (x *QueryWorkflowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[26]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1734,7 +2312,7 @@ func (x *QueryWorkflowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryWorkflowRequest.ProtoReflect.Descriptor instead.
 func (*QueryWorkflowRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *QueryWorkflowRequest) GetNamespaceId() string {
@@ -1761,7 +2339,7 @@ type ExecutionRequest struct {
 
 func (x *ExecutionRequest) Reset() {
 	*x = ExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +2351,7 @@ func (x *ExecutionRequest) String() string {
 func (*ExecutionRequest) ProtoMessage() {}
 
 func (x *ExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[27]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +2364,7 @@ func (x *ExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutionRequest.ProtoReflect.Descriptor instead.
 func (*ExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ExecutionRequest) GetNamespaceId() string {
@@ -1813,7 +2391,7 @@ type UpdateWorkflowExecutionRequest struct {
 
 func (x *UpdateWorkflowExecutionRequest) Reset() {
 	*x = UpdateWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +2403,7 @@ func (x *UpdateWorkflowExecutionRequest) String() string {
 func (*UpdateWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *UpdateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[28]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +2416,7 @@ func (x *UpdateWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1865,7 +2443,7 @@ type PollWorkflowExecutionUpdateRequest struct {
 
 func (x *PollWorkflowExecutionUpdateRequest) Reset() {
 	*x = PollWorkflowExecutionUpdateRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2455,7 @@ func (x *PollWorkflowExecutionUpdateRequest) String() string {
 func (*PollWorkflowExecutionUpdateRequest) ProtoMessage() {}
 
 func (x *PollWorkflowExecutionUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[29]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2468,7 @@ func (x *PollWorkflowExecutionUpdateRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use PollWorkflowExecutionUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PollWorkflowExecutionUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PollWorkflowExecutionUpdateRequest) GetNamespaceId() string {
@@ -1917,7 +2495,7 @@ type ResetWorkflowExecutionRequest struct {
 
 func (x *ResetWorkflowExecutionRequest) Reset() {
 	*x = ResetWorkflowExecutionRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2507,7 @@ func (x *ResetWorkflowExecutionRequest) String() string {
 func (*ResetWorkflowExecutionRequest) ProtoMessage() {}
 
 func (x *ResetWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[30]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2520,7 @@ func (x *ResetWorkflowExecutionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetWorkflowExecutionRequest.ProtoReflect.Descriptor instead.
 func (*ResetWorkflowExecutionRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ResetWorkflowExecutionRequest) GetNamespaceId() string {
@@ -1975,7 +2553,7 @@ type RecordStartedRequest struct {
 
 func (x *RecordStartedRequest) Reset() {
 	*x = RecordStartedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2565,7 @@ func (x *RecordStartedRequest) String() string {
 func (*RecordStartedRequest) ProtoMessage() {}
 
 func (x *RecordStartedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[31]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2578,7 @@ func (x *RecordStartedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordStartedRequest.ProtoReflect.Descriptor instead.
 func (*RecordStartedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordStartedRequest) GetNamespaceId() string {
@@ -2068,7 +2646,7 @@ type AddTaskRequest struct {
 
 func (x *AddTaskRequest) Reset() {
 	*x = AddTaskRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2658,7 @@ func (x *AddTaskRequest) String() string {
 func (*AddTaskRequest) ProtoMessage() {}
 
 func (x *AddTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[32]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2671,7 @@ func (x *AddTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddTaskRequest.ProtoReflect.Descriptor instead.
 func (*AddTaskRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AddTaskRequest) GetNamespaceId() string {
@@ -2157,7 +2735,7 @@ type DispatchQueryRequest struct {
 
 func (x *DispatchQueryRequest) Reset() {
 	*x = DispatchQueryRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2747,7 @@ func (x *DispatchQueryRequest) String() string {
 func (*DispatchQueryRequest) ProtoMessage() {}
 
 func (x *DispatchQueryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[33]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2760,7 @@ func (x *DispatchQueryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchQueryRequest.ProtoReflect.Descriptor instead.
 func (*DispatchQueryRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DispatchQueryRequest) GetNamespaceId() string {
@@ -2226,7 +2804,7 @@ type QueryResult struct {
 
 func (x *QueryResult) Reset() {
 	*x = QueryResult{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2816,7 @@ func (x *QueryResult) String() string {
 func (*QueryResult) ProtoMessage() {}
 
 func (x *QueryResult) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[34]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2829,7 @@ func (x *QueryResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryResult.ProtoReflect.Descriptor instead.
 func (*QueryResult) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *QueryResult) GetAnswer() *v14.Payloads {
@@ -2292,7 +2870,7 @@ type PollWorkflowTaskQueueRequest struct {
 
 func (x *PollWorkflowTaskQueueRequest) Reset() {
 	*x = PollWorkflowTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2304,7 +2882,7 @@ func (x *PollWorkflowTaskQueueRequest) String() string {
 func (*PollWorkflowTaskQueueRequest) ProtoMessage() {}
 
 func (x *PollWorkflowTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[35]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2317,7 +2895,7 @@ func (x *PollWorkflowTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollWorkflowTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*PollWorkflowTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{35}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PollWorkflowTaskQueueRequest) GetNamespaceId() string {
@@ -2344,7 +2922,7 @@ type PollActivityTaskQueueRequest struct {
 
 func (x *PollActivityTaskQueueRequest) Reset() {
 	*x = PollActivityTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2356,7 +2934,7 @@ func (x *PollActivityTaskQueueRequest) String() string {
 func (*PollActivityTaskQueueRequest) ProtoMessage() {}
 
 func (x *PollActivityTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[36]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2369,7 +2947,7 @@ func (x *PollActivityTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollActivityTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*PollActivityTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{36}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PollActivityTaskQueueRequest) GetNamespaceId() string {
@@ -2396,7 +2974,7 @@ type RespondQueryTaskCompletedRequest struct {
 
 func (x *RespondQueryTaskCompletedRequest) Reset() {
 	*x = RespondQueryTaskCompletedRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2408,7 +2986,7 @@ func (x *RespondQueryTaskCompletedRequest) String() string {
 func (*RespondQueryTaskCompletedRequest) ProtoMessage() {}
 
 func (x *RespondQueryTaskCompletedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[37]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2421,7 +2999,7 @@ func (x *RespondQueryTaskCompletedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondQueryTaskCompletedRequest.ProtoReflect.Descriptor instead.
 func (*RespondQueryTaskCompletedRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{37}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RespondQueryTaskCompletedRequest) GetNamespaceId() string {
@@ -2448,7 +3026,7 @@ type ShutdownStickyRequest struct {
 
 func (x *ShutdownStickyRequest) Reset() {
 	*x = ShutdownStickyRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2460,7 +3038,7 @@ func (x *ShutdownStickyRequest) String() string {
 func (*ShutdownStickyRequest) ProtoMessage() {}
 
 func (x *ShutdownStickyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[38]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2473,7 +3051,7 @@ func (x *ShutdownStickyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownStickyRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownStickyRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{38}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ShutdownStickyRequest) GetNamespaceId() string {
@@ -2501,7 +3079,7 @@ type StickyTask struct {
 
 func (x *StickyTask) Reset() {
 	*x = StickyTask{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2513,7 +3091,7 @@ func (x *StickyTask) String() string {
 func (*StickyTask) ProtoMessage() {}
 
 func (x *StickyTask) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[39]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2526,7 +3104,7 @@ func (x *StickyTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StickyTask.ProtoReflect.Descriptor instead.
 func (*StickyTask) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{39}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StickyTask) GetWorkflowId() string {
@@ -2559,7 +3137,7 @@ type ShutdownStickyResponse struct {
 
 func (x *ShutdownStickyResponse) Reset() {
 	*x = ShutdownStickyResponse{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2571,7 +3149,7 @@ func (x *ShutdownStickyResponse) String() string {
 func (*ShutdownStickyResponse) ProtoMessage() {}
 
 func (x *ShutdownStickyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[40]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2584,7 +3162,7 @@ func (x *ShutdownStickyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownStickyResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownStickyResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{40}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ShutdownStickyResponse) GetTasks() []*StickyTask {
@@ -2608,7 +3186,7 @@ type DescribeTaskQueueRequest struct {
 
 func (x *DescribeTaskQueueRequest) Reset() {
 	*x = DescribeTaskQueueRequest{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2620,7 +3198,7 @@ func (x *DescribeTaskQueueRequest) String() string {
 func (*DescribeTaskQueueRequest) ProtoMessage() {}
 
 func (x *DescribeTaskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[41]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2633,7 +3211,7 @@ func (x *DescribeTaskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DescribeTaskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{41}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DescribeTaskQueueRequest) GetNamespaceId() string {
@@ -2682,7 +3260,7 @@ type Poller struct {
 
 func (x *Poller) Reset() {
 	*x = Poller{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +3272,7 @@ func (x *Poller) String() string {
 func (*Poller) ProtoMessage() {}
 
 func (x *Poller) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[42]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +3285,7 @@ func (x *Poller) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Poller.ProtoReflect.Descriptor instead.
 func (*Poller) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{42}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Poller) GetIdentity() string {
@@ -2745,7 +3323,7 @@ type PartitionStats struct {
 
 func (x *PartitionStats) Reset() {
 	*x = PartitionStats{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2757,7 +3335,7 @@ func (x *PartitionStats) String() string {
 func (*PartitionStats) ProtoMessage() {}
 
 func (x *PartitionStats) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[43]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2770,7 +3348,7 @@ func (x *PartitionStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStats.ProtoReflect.Descriptor instead.
 func (*PartitionStats) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{43}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PartitionStats) GetPartition() int32 {
@@ -2827,7 +3405,7 @@ type DescribeTaskQueueResponse struct {
 
 func (x *DescribeTaskQueueResponse) Reset() {
 	*x = DescribeTaskQueueResponse{}
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +3417,7 @@ func (x *DescribeTaskQueueResponse) String() string {
 func (*DescribeTaskQueueResponse) ProtoMessage() {}
 
 func (x *DescribeTaskQueueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sundial_internal_v1_service_proto_msgTypes[44]
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +3430,7 @@ func (x *DescribeTaskQueueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeTaskQueueResponse.ProtoReflect.Descriptor instead.
 func (*DescribeTaskQueueResponse) Descriptor() ([]byte, []int) {
-	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{44}
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DescribeTaskQueueResponse) GetPollers() []*Poller {
@@ -2880,7 +3458,7 @@ var File_sundial_internal_v1_service_proto protoreflect.FileDescriptor
 
 const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"!sundial/internal/v1/service.proto\x12\x13sundial.internal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/history/v1/message.proto\x1a%temporal/api/failure/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\a\n" +
+	"!sundial/internal/v1/service.proto\x12\x13sundial.internal.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&temporal/api/activity/v1/message.proto\x1a$temporal/api/common/v1/message.proto\x1a$temporal/api/enums/v1/workflow.proto\x1a%temporal/api/history/v1/message.proto\x1a%temporal/api/failure/v1/message.proto\x1a6temporal/api/workflowservice/v1/request_response.proto\"\a\n" +
 	"\x05Empty\"\x95\x02\n" +
 	"\tTaskToken\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1f\n" +
@@ -2975,9 +3553,54 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\"RecordActivityTaskHeartbeatRequest\x124\n" +
 	"\x05token\x18\x01 \x01(\v2\x1e.sundial.internal.v1.TaskTokenR\x05token\x12:\n" +
 	"\adetails\x18\x02 \x01(\v2 .temporal.api.common.v1.PayloadsR\adetails\x12\x1a\n" +
-	"\bidentity\x18\x03 \x01(\tR\bidentity\"P\n" +
+	"\bidentity\x18\x03 \x01(\tR\bidentity\"\x8f\x01\n" +
 	"#RecordActivityTaskHeartbeatResponse\x12)\n" +
-	"\x10cancel_requested\x18\x01 \x01(\bR\x0fcancelRequested\"\xa6\x01\n" +
+	"\x10cancel_requested\x18\x01 \x01(\bR\x0fcancelRequested\x12\x16\n" +
+	"\x06paused\x18\x02 \x01(\bR\x06paused\x12%\n" +
+	"\x0eactivity_reset\x18\x03 \x01(\bR\ractivityReset\"H\n" +
+	"\x10ActivitySelector\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x10\n" +
+	"\x03all\x18\x03 \x01(\bR\x03all\"\xf9\x01\n" +
+	"\x14PauseActivityRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x02 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12A\n" +
+	"\bselector\x18\x03 \x01(\v2%.sundial.internal.v1.ActivitySelectorR\bselector\x12\x1a\n" +
+	"\bidentity\x18\x04 \x01(\tR\bidentity\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xc8\x02\n" +
+	"\x16UnpauseActivityRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x02 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12A\n" +
+	"\bselector\x18\x03 \x01(\v2%.sundial.internal.v1.ActivitySelectorR\bselector\x12%\n" +
+	"\x0ereset_attempts\x18\x04 \x01(\bR\rresetAttempts\x12'\n" +
+	"\x0freset_heartbeat\x18\x05 \x01(\bR\x0eresetHeartbeat\x12/\n" +
+	"\x05delay\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x05delay\"\xeb\x02\n" +
+	"\x14ResetActivityRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x02 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12A\n" +
+	"\bselector\x18\x03 \x01(\v2%.sundial.internal.v1.ActivitySelectorR\bselector\x12'\n" +
+	"\x0freset_heartbeat\x18\x04 \x01(\bR\x0eresetHeartbeat\x12\x1f\n" +
+	"\vkeep_paused\x18\x05 \x01(\bR\n" +
+	"keepPaused\x12)\n" +
+	"\x10restore_original\x18\x06 \x01(\bR\x0frestoreOriginal\x12/\n" +
+	"\x05delay\x18\a \x01(\v2\x19.google.protobuf.DurationR\x05delay\"\xd3\x02\n" +
+	"\x1cUpdateActivityOptionsRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x02 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12A\n" +
+	"\bselector\x18\x03 \x01(\v2%.sundial.internal.v1.ActivitySelectorR\bselector\x12C\n" +
+	"\aoptions\x18\x04 \x01(\v2).temporal.api.activity.v1.ActivityOptionsR\aoptions\x12\x14\n" +
+	"\x05paths\x18\x05 \x03(\tR\x05paths\x12)\n" +
+	"\x10restore_original\x18\x06 \x01(\bR\x0frestoreOriginal\"d\n" +
+	"\x1dUpdateActivityOptionsResponse\x12C\n" +
+	"\aoptions\x18\x01 \x01(\v2).temporal.api.activity.v1.ActivityOptionsR\aoptions\"\xfb\x01\n" +
+	"\x1dUpdateWorkflowPriorityRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12G\n" +
+	"\texecution\x18\x02 \x01(\v2).temporal.api.common.v1.WorkflowExecutionR\texecution\x12<\n" +
+	"\bpriority\x18\x03 \x01(\v2 .temporal.api.common.v1.PriorityR\bpriority\x12\x14\n" +
+	"\x05paths\x18\x04 \x03(\tR\x05paths\x12\x1a\n" +
+	"\bidentity\x18\x05 \x01(\tR\bidentity\"^\n" +
+	"\x1eUpdateWorkflowPriorityResponse\x12<\n" +
+	"\bpriority\x18\x01 \x01(\v2 .temporal.api.common.v1.PriorityR\bpriority\"\xa6\x01\n" +
 	"\"GetWorkflowExecutionHistoryRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12]\n" +
 	"\arequest\x18\x02 \x01(\v2C.temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequestR\arequest\"\xb4\x01\n" +
@@ -3098,7 +3721,7 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x02 \x03(\v2#.sundial.internal.v1.PartitionStatsR\n" +
 	"partitions\x129\n" +
-	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total2\x87\x1b\n" +
+	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total2\x97\x1f\n" +
 	"\x0eHistoryService\x12\x8d\x01\n" +
 	"\x16StartWorkflowExecution\x122.sundial.internal.v1.StartWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.StartWorkflowExecutionResponse\x12\x9f\x01\n" +
 	"\x1cRespondWorkflowTaskCompleted\x128.sundial.internal.v1.RespondWorkflowTaskCompletedRequest\x1aE.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse\x12n\n" +
@@ -3119,7 +3742,12 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x17UpdateWorkflowExecution\x123.sundial.internal.v1.UpdateWorkflowExecutionRequest\x1a@.temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse\x12\x9c\x01\n" +
 	"\x1bPollWorkflowExecutionUpdate\x127.sundial.internal.v1.PollWorkflowExecutionUpdateRequest\x1aD.temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse\x12\\\n" +
 	"\x17DeleteWorkflowExecution\x12%.sundial.internal.v1.ExecutionRequest\x1a\x1a.sundial.internal.v1.Empty\x12\x8d\x01\n" +
-	"\x16ResetWorkflowExecution\x122.sundial.internal.v1.ResetWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse\x12\x86\x01\n" +
+	"\x16ResetWorkflowExecution\x122.sundial.internal.v1.ResetWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse\x12V\n" +
+	"\rPauseActivity\x12).sundial.internal.v1.PauseActivityRequest\x1a\x1a.sundial.internal.v1.Empty\x12Z\n" +
+	"\x0fUnpauseActivity\x12+.sundial.internal.v1.UnpauseActivityRequest\x1a\x1a.sundial.internal.v1.Empty\x12V\n" +
+	"\rResetActivity\x12).sundial.internal.v1.ResetActivityRequest\x1a\x1a.sundial.internal.v1.Empty\x12~\n" +
+	"\x15UpdateActivityOptions\x121.sundial.internal.v1.UpdateActivityOptionsRequest\x1a2.sundial.internal.v1.UpdateActivityOptionsResponse\x12\x81\x01\n" +
+	"\x16UpdateWorkflowPriority\x122.sundial.internal.v1.UpdateWorkflowPriorityRequest\x1a3.sundial.internal.v1.UpdateWorkflowPriorityResponse\x12\x86\x01\n" +
 	"\x19RecordWorkflowTaskStarted\x12).sundial.internal.v1.RecordStartedRequest\x1a>.temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse\x12\x86\x01\n" +
 	"\x19RecordActivityTaskStarted\x12).sundial.internal.v1.RecordStartedRequest\x1a>.temporal.api.workflowservice.v1.PollActivityTaskQueueResponse\x12u\n" +
 	"\n" +
@@ -3150,7 +3778,7 @@ func file_sundial_internal_v1_service_proto_rawDescGZIP() []byte {
 	return file_sundial_internal_v1_service_proto_rawDescData
 }
 
-var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_sundial_internal_v1_service_proto_goTypes = []any{
 	(*Empty)(nil),                                          // 0: sundial.internal.v1.Empty
 	(*TaskToken)(nil),                                      // 1: sundial.internal.v1.TaskToken
@@ -3170,201 +3798,236 @@ var file_sundial_internal_v1_service_proto_goTypes = []any{
 	(*RespondActivityTaskCanceledRequest)(nil),             // 15: sundial.internal.v1.RespondActivityTaskCanceledRequest
 	(*RecordActivityTaskHeartbeatRequest)(nil),             // 16: sundial.internal.v1.RecordActivityTaskHeartbeatRequest
 	(*RecordActivityTaskHeartbeatResponse)(nil),            // 17: sundial.internal.v1.RecordActivityTaskHeartbeatResponse
-	(*GetWorkflowExecutionHistoryRequest)(nil),             // 18: sundial.internal.v1.GetWorkflowExecutionHistoryRequest
-	(*GetWorkflowExecutionHistoryReverseRequest)(nil),      // 19: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
-	(*SignalWorkflowExecutionRequest)(nil),                 // 20: sundial.internal.v1.SignalWorkflowExecutionRequest
-	(*SignalInput)(nil),                                    // 21: sundial.internal.v1.SignalInput
-	(*SignalWithStartWorkflowExecutionRequest)(nil),        // 22: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
-	(*RequestCancelWorkflowExecutionRequest)(nil),          // 23: sundial.internal.v1.RequestCancelWorkflowExecutionRequest
-	(*TerminateWorkflowExecutionRequest)(nil),              // 24: sundial.internal.v1.TerminateWorkflowExecutionRequest
-	(*DescribeWorkflowExecutionRequest)(nil),               // 25: sundial.internal.v1.DescribeWorkflowExecutionRequest
-	(*QueryWorkflowRequest)(nil),                           // 26: sundial.internal.v1.QueryWorkflowRequest
-	(*ExecutionRequest)(nil),                               // 27: sundial.internal.v1.ExecutionRequest
-	(*UpdateWorkflowExecutionRequest)(nil),                 // 28: sundial.internal.v1.UpdateWorkflowExecutionRequest
-	(*PollWorkflowExecutionUpdateRequest)(nil),             // 29: sundial.internal.v1.PollWorkflowExecutionUpdateRequest
-	(*ResetWorkflowExecutionRequest)(nil),                  // 30: sundial.internal.v1.ResetWorkflowExecutionRequest
-	(*RecordStartedRequest)(nil),                           // 31: sundial.internal.v1.RecordStartedRequest
-	(*AddTaskRequest)(nil),                                 // 32: sundial.internal.v1.AddTaskRequest
-	(*DispatchQueryRequest)(nil),                           // 33: sundial.internal.v1.DispatchQueryRequest
-	(*QueryResult)(nil),                                    // 34: sundial.internal.v1.QueryResult
-	(*PollWorkflowTaskQueueRequest)(nil),                   // 35: sundial.internal.v1.PollWorkflowTaskQueueRequest
-	(*PollActivityTaskQueueRequest)(nil),                   // 36: sundial.internal.v1.PollActivityTaskQueueRequest
-	(*RespondQueryTaskCompletedRequest)(nil),               // 37: sundial.internal.v1.RespondQueryTaskCompletedRequest
-	(*ShutdownStickyRequest)(nil),                          // 38: sundial.internal.v1.ShutdownStickyRequest
-	(*StickyTask)(nil),                                     // 39: sundial.internal.v1.StickyTask
-	(*ShutdownStickyResponse)(nil),                         // 40: sundial.internal.v1.ShutdownStickyResponse
-	(*DescribeTaskQueueRequest)(nil),                       // 41: sundial.internal.v1.DescribeTaskQueueRequest
-	(*Poller)(nil),                                         // 42: sundial.internal.v1.Poller
-	(*PartitionStats)(nil),                                 // 43: sundial.internal.v1.PartitionStats
-	(*DescribeTaskQueueResponse)(nil),                      // 44: sundial.internal.v1.DescribeTaskQueueResponse
-	(*v1.Failure)(nil),                                     // 45: temporal.api.failure.v1.Failure
-	(*v11.StartWorkflowExecutionRequest)(nil),              // 46: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v12.HistoryEvent)(nil),                               // 47: temporal.api.history.v1.HistoryEvent
-	(v13.ParentClosePolicy)(0),                             // 48: temporal.api.enums.v1.ParentClosePolicy
-	(*v14.WorkflowExecution)(nil),                          // 49: temporal.api.common.v1.WorkflowExecution
-	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 50: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 51: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v14.Payloads)(nil),                                   // 52: temporal.api.common.v1.Payloads
-	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 53: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 54: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	(*v11.SignalWorkflowExecutionRequest)(nil),             // 55: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v14.Header)(nil),                                     // 56: temporal.api.common.v1.Header
-	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 57: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 58: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 59: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	(*v11.QueryWorkflowRequest)(nil),                       // 60: temporal.api.workflowservice.v1.QueryWorkflowRequest
-	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 61: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 62: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	(*v11.ResetWorkflowExecutionRequest)(nil),              // 63: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	(*durationpb.Duration)(nil),                            // 64: google.protobuf.Duration
-	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 65: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 66: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	(*v11.PollActivityTaskQueueRequest)(nil),               // 67: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 68: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
-	(*timestamppb.Timestamp)(nil),                          // 69: google.protobuf.Timestamp
-	(*v11.StartWorkflowExecutionResponse)(nil),             // 70: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 71: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 72: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 73: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 74: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 75: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	(*v11.QueryWorkflowResponse)(nil),                      // 76: temporal.api.workflowservice.v1.QueryWorkflowResponse
-	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 77: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 78: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	(*v11.ResetWorkflowExecutionResponse)(nil),             // 79: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	(*v11.PollActivityTaskQueueResponse)(nil),              // 80: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	(*ActivitySelector)(nil),                               // 18: sundial.internal.v1.ActivitySelector
+	(*PauseActivityRequest)(nil),                           // 19: sundial.internal.v1.PauseActivityRequest
+	(*UnpauseActivityRequest)(nil),                         // 20: sundial.internal.v1.UnpauseActivityRequest
+	(*ResetActivityRequest)(nil),                           // 21: sundial.internal.v1.ResetActivityRequest
+	(*UpdateActivityOptionsRequest)(nil),                   // 22: sundial.internal.v1.UpdateActivityOptionsRequest
+	(*UpdateActivityOptionsResponse)(nil),                  // 23: sundial.internal.v1.UpdateActivityOptionsResponse
+	(*UpdateWorkflowPriorityRequest)(nil),                  // 24: sundial.internal.v1.UpdateWorkflowPriorityRequest
+	(*UpdateWorkflowPriorityResponse)(nil),                 // 25: sundial.internal.v1.UpdateWorkflowPriorityResponse
+	(*GetWorkflowExecutionHistoryRequest)(nil),             // 26: sundial.internal.v1.GetWorkflowExecutionHistoryRequest
+	(*GetWorkflowExecutionHistoryReverseRequest)(nil),      // 27: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
+	(*SignalWorkflowExecutionRequest)(nil),                 // 28: sundial.internal.v1.SignalWorkflowExecutionRequest
+	(*SignalInput)(nil),                                    // 29: sundial.internal.v1.SignalInput
+	(*SignalWithStartWorkflowExecutionRequest)(nil),        // 30: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
+	(*RequestCancelWorkflowExecutionRequest)(nil),          // 31: sundial.internal.v1.RequestCancelWorkflowExecutionRequest
+	(*TerminateWorkflowExecutionRequest)(nil),              // 32: sundial.internal.v1.TerminateWorkflowExecutionRequest
+	(*DescribeWorkflowExecutionRequest)(nil),               // 33: sundial.internal.v1.DescribeWorkflowExecutionRequest
+	(*QueryWorkflowRequest)(nil),                           // 34: sundial.internal.v1.QueryWorkflowRequest
+	(*ExecutionRequest)(nil),                               // 35: sundial.internal.v1.ExecutionRequest
+	(*UpdateWorkflowExecutionRequest)(nil),                 // 36: sundial.internal.v1.UpdateWorkflowExecutionRequest
+	(*PollWorkflowExecutionUpdateRequest)(nil),             // 37: sundial.internal.v1.PollWorkflowExecutionUpdateRequest
+	(*ResetWorkflowExecutionRequest)(nil),                  // 38: sundial.internal.v1.ResetWorkflowExecutionRequest
+	(*RecordStartedRequest)(nil),                           // 39: sundial.internal.v1.RecordStartedRequest
+	(*AddTaskRequest)(nil),                                 // 40: sundial.internal.v1.AddTaskRequest
+	(*DispatchQueryRequest)(nil),                           // 41: sundial.internal.v1.DispatchQueryRequest
+	(*QueryResult)(nil),                                    // 42: sundial.internal.v1.QueryResult
+	(*PollWorkflowTaskQueueRequest)(nil),                   // 43: sundial.internal.v1.PollWorkflowTaskQueueRequest
+	(*PollActivityTaskQueueRequest)(nil),                   // 44: sundial.internal.v1.PollActivityTaskQueueRequest
+	(*RespondQueryTaskCompletedRequest)(nil),               // 45: sundial.internal.v1.RespondQueryTaskCompletedRequest
+	(*ShutdownStickyRequest)(nil),                          // 46: sundial.internal.v1.ShutdownStickyRequest
+	(*StickyTask)(nil),                                     // 47: sundial.internal.v1.StickyTask
+	(*ShutdownStickyResponse)(nil),                         // 48: sundial.internal.v1.ShutdownStickyResponse
+	(*DescribeTaskQueueRequest)(nil),                       // 49: sundial.internal.v1.DescribeTaskQueueRequest
+	(*Poller)(nil),                                         // 50: sundial.internal.v1.Poller
+	(*PartitionStats)(nil),                                 // 51: sundial.internal.v1.PartitionStats
+	(*DescribeTaskQueueResponse)(nil),                      // 52: sundial.internal.v1.DescribeTaskQueueResponse
+	(*v1.Failure)(nil),                                     // 53: temporal.api.failure.v1.Failure
+	(*v11.StartWorkflowExecutionRequest)(nil),              // 54: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v12.HistoryEvent)(nil),                               // 55: temporal.api.history.v1.HistoryEvent
+	(v13.ParentClosePolicy)(0),                             // 56: temporal.api.enums.v1.ParentClosePolicy
+	(*v14.WorkflowExecution)(nil),                          // 57: temporal.api.common.v1.WorkflowExecution
+	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 58: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 59: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v14.Payloads)(nil),                                   // 60: temporal.api.common.v1.Payloads
+	(*durationpb.Duration)(nil),                            // 61: google.protobuf.Duration
+	(*v15.ActivityOptions)(nil),                            // 62: temporal.api.activity.v1.ActivityOptions
+	(*v14.Priority)(nil),                                   // 63: temporal.api.common.v1.Priority
+	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 64: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 65: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	(*v11.SignalWorkflowExecutionRequest)(nil),             // 66: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v14.Header)(nil),                                     // 67: temporal.api.common.v1.Header
+	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 68: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 69: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 70: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	(*v11.QueryWorkflowRequest)(nil),                       // 71: temporal.api.workflowservice.v1.QueryWorkflowRequest
+	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 72: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 73: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	(*v11.ResetWorkflowExecutionRequest)(nil),              // 74: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 75: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 76: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	(*v11.PollActivityTaskQueueRequest)(nil),               // 77: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 78: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	(*timestamppb.Timestamp)(nil),                          // 79: google.protobuf.Timestamp
+	(*v11.StartWorkflowExecutionResponse)(nil),             // 80: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 81: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 82: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 83: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 84: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 85: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	(*v11.QueryWorkflowResponse)(nil),                      // 86: temporal.api.workflowservice.v1.QueryWorkflowResponse
+	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 87: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 88: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	(*v11.ResetWorkflowExecutionResponse)(nil),             // 89: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	(*v11.PollActivityTaskQueueResponse)(nil),              // 90: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
 }
 var file_sundial_internal_v1_service_proto_depIdxs = []int32{
-	45, // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
-	46, // 1: sundial.internal.v1.StartChildRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	4,  // 2: sundial.internal.v1.StartChildRequest.parent:type_name -> sundial.internal.v1.ParentInfo
-	3,  // 3: sundial.internal.v1.RecordChildClosedRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
-	47, // 4: sundial.internal.v1.RecordChildClosedRequest.close_event:type_name -> temporal.api.history.v1.HistoryEvent
-	3,  // 5: sundial.internal.v1.ApplyParentClosePolicyRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
-	3,  // 6: sundial.internal.v1.ApplyParentClosePolicyRequest.child:type_name -> sundial.internal.v1.WorkflowKey
-	48, // 7: sundial.internal.v1.ApplyParentClosePolicyRequest.policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
-	3,  // 8: sundial.internal.v1.SignalExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
-	49, // 9: sundial.internal.v1.SignalExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	21, // 10: sundial.internal.v1.SignalExternalRequest.signal:type_name -> sundial.internal.v1.SignalInput
-	3,  // 11: sundial.internal.v1.CancelExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
-	49, // 12: sundial.internal.v1.CancelExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	46, // 13: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	1,  // 14: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	50, // 15: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	1,  // 16: sundial.internal.v1.RespondWorkflowTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	51, // 17: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	1,  // 18: sundial.internal.v1.RespondActivityTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	52, // 19: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
-	1,  // 20: sundial.internal.v1.RespondActivityTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	45, // 21: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
-	52, // 22: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
-	1,  // 23: sundial.internal.v1.RespondActivityTaskCanceledRequest.token:type_name -> sundial.internal.v1.TaskToken
-	52, // 24: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
-	1,  // 25: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.token:type_name -> sundial.internal.v1.TaskToken
-	52, // 26: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
-	53, // 27: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	54, // 28: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	55, // 29: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	52, // 30: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
-	56, // 31: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
-	46, // 32: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	21, // 33: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.signal:type_name -> sundial.internal.v1.SignalInput
-	57, // 34: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	58, // 35: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	59, // 36: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	60, // 37: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
-	49, // 38: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	61, // 39: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	62, // 40: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	63, // 41: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	64, // 42: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
-	65, // 43: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	52, // 44: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
-	45, // 45: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
-	66, // 46: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	67, // 47: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	68, // 48: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
-	39, // 49: sundial.internal.v1.ShutdownStickyResponse.tasks:type_name -> sundial.internal.v1.StickyTask
-	69, // 50: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
-	64, // 51: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
-	42, // 52: sundial.internal.v1.DescribeTaskQueueResponse.pollers:type_name -> sundial.internal.v1.Poller
-	43, // 53: sundial.internal.v1.DescribeTaskQueueResponse.partitions:type_name -> sundial.internal.v1.PartitionStats
-	43, // 54: sundial.internal.v1.DescribeTaskQueueResponse.total:type_name -> sundial.internal.v1.PartitionStats
-	10, // 55: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
-	11, // 56: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
-	12, // 57: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
-	13, // 58: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
-	14, // 59: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
-	15, // 60: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
-	16, // 61: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
-	18, // 62: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
-	19, // 63: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
-	20, // 64: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
-	22, // 65: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
-	23, // 66: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
-	24, // 67: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
-	25, // 68: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
-	26, // 69: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
-	27, // 70: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
-	28, // 71: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
-	29, // 72: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
-	27, // 73: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
-	30, // 74: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
-	31, // 75: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	31, // 76: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	5,  // 77: sundial.internal.v1.HistoryService.StartChild:input_type -> sundial.internal.v1.StartChildRequest
-	6,  // 78: sundial.internal.v1.HistoryService.RecordChildClosed:input_type -> sundial.internal.v1.RecordChildClosedRequest
-	7,  // 79: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:input_type -> sundial.internal.v1.ApplyParentClosePolicyRequest
-	8,  // 80: sundial.internal.v1.HistoryService.SignalExternal:input_type -> sundial.internal.v1.SignalExternalRequest
-	9,  // 81: sundial.internal.v1.HistoryService.CancelExternal:input_type -> sundial.internal.v1.CancelExternalRequest
-	32, // 82: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
-	32, // 83: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
-	33, // 84: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
-	35, // 85: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
-	36, // 86: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
-	37, // 87: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
-	38, // 88: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
-	41, // 89: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
-	70, // 90: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	71, // 91: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	0,  // 92: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,  // 93: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
-	0,  // 94: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,  // 95: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
-	17, // 96: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
-	72, // 97: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	73, // 98: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	0,  // 99: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	74, // 100: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	0,  // 101: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	0,  // 102: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	75, // 103: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	76, // 104: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
-	0,  // 105: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
-	77, // 106: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	78, // 107: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	0,  // 108: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	79, // 109: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	65, // 110: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	80, // 111: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	70, // 112: sundial.internal.v1.HistoryService.StartChild:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	0,  // 113: sundial.internal.v1.HistoryService.RecordChildClosed:output_type -> sundial.internal.v1.Empty
-	0,  // 114: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:output_type -> sundial.internal.v1.Empty
-	0,  // 115: sundial.internal.v1.HistoryService.SignalExternal:output_type -> sundial.internal.v1.Empty
-	0,  // 116: sundial.internal.v1.HistoryService.CancelExternal:output_type -> sundial.internal.v1.Empty
-	0,  // 117: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
-	0,  // 118: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
-	34, // 119: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
-	65, // 120: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	80, // 121: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	0,  // 122: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
-	40, // 123: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
-	44, // 124: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
-	90, // [90:125] is the sub-list for method output_type
-	55, // [55:90] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	53,  // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
+	54,  // 1: sundial.internal.v1.StartChildRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	4,   // 2: sundial.internal.v1.StartChildRequest.parent:type_name -> sundial.internal.v1.ParentInfo
+	3,   // 3: sundial.internal.v1.RecordChildClosedRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
+	55,  // 4: sundial.internal.v1.RecordChildClosedRequest.close_event:type_name -> temporal.api.history.v1.HistoryEvent
+	3,   // 5: sundial.internal.v1.ApplyParentClosePolicyRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
+	3,   // 6: sundial.internal.v1.ApplyParentClosePolicyRequest.child:type_name -> sundial.internal.v1.WorkflowKey
+	56,  // 7: sundial.internal.v1.ApplyParentClosePolicyRequest.policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	3,   // 8: sundial.internal.v1.SignalExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
+	57,  // 9: sundial.internal.v1.SignalExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	29,  // 10: sundial.internal.v1.SignalExternalRequest.signal:type_name -> sundial.internal.v1.SignalInput
+	3,   // 11: sundial.internal.v1.CancelExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
+	57,  // 12: sundial.internal.v1.CancelExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	54,  // 13: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	1,   // 14: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	58,  // 15: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	1,   // 16: sundial.internal.v1.RespondWorkflowTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	59,  // 17: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	1,   // 18: sundial.internal.v1.RespondActivityTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	60,  // 19: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
+	1,   // 20: sundial.internal.v1.RespondActivityTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
+	53,  // 21: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
+	60,  // 22: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
+	1,   // 23: sundial.internal.v1.RespondActivityTaskCanceledRequest.token:type_name -> sundial.internal.v1.TaskToken
+	60,  // 24: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
+	1,   // 25: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.token:type_name -> sundial.internal.v1.TaskToken
+	60,  // 26: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
+	57,  // 27: sundial.internal.v1.PauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	18,  // 28: sundial.internal.v1.PauseActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
+	57,  // 29: sundial.internal.v1.UnpauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	18,  // 30: sundial.internal.v1.UnpauseActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
+	61,  // 31: sundial.internal.v1.UnpauseActivityRequest.delay:type_name -> google.protobuf.Duration
+	57,  // 32: sundial.internal.v1.ResetActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	18,  // 33: sundial.internal.v1.ResetActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
+	61,  // 34: sundial.internal.v1.ResetActivityRequest.delay:type_name -> google.protobuf.Duration
+	57,  // 35: sundial.internal.v1.UpdateActivityOptionsRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	18,  // 36: sundial.internal.v1.UpdateActivityOptionsRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
+	62,  // 37: sundial.internal.v1.UpdateActivityOptionsRequest.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	62,  // 38: sundial.internal.v1.UpdateActivityOptionsResponse.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	57,  // 39: sundial.internal.v1.UpdateWorkflowPriorityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	63,  // 40: sundial.internal.v1.UpdateWorkflowPriorityRequest.priority:type_name -> temporal.api.common.v1.Priority
+	63,  // 41: sundial.internal.v1.UpdateWorkflowPriorityResponse.priority:type_name -> temporal.api.common.v1.Priority
+	64,  // 42: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	65,  // 43: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	66,  // 44: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	60,  // 45: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
+	67,  // 46: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
+	54,  // 47: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	29,  // 48: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.signal:type_name -> sundial.internal.v1.SignalInput
+	68,  // 49: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	69,  // 50: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	70,  // 51: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	71,  // 52: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
+	57,  // 53: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	72,  // 54: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	73,  // 55: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	74,  // 56: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	61,  // 57: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
+	75,  // 58: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	60,  // 59: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
+	53,  // 60: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
+	76,  // 61: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	77,  // 62: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	78,  // 63: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	47,  // 64: sundial.internal.v1.ShutdownStickyResponse.tasks:type_name -> sundial.internal.v1.StickyTask
+	79,  // 65: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
+	61,  // 66: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
+	50,  // 67: sundial.internal.v1.DescribeTaskQueueResponse.pollers:type_name -> sundial.internal.v1.Poller
+	51,  // 68: sundial.internal.v1.DescribeTaskQueueResponse.partitions:type_name -> sundial.internal.v1.PartitionStats
+	51,  // 69: sundial.internal.v1.DescribeTaskQueueResponse.total:type_name -> sundial.internal.v1.PartitionStats
+	10,  // 70: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
+	11,  // 71: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
+	12,  // 72: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
+	13,  // 73: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
+	14,  // 74: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
+	15,  // 75: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
+	16,  // 76: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
+	26,  // 77: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
+	27,  // 78: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
+	28,  // 79: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
+	30,  // 80: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
+	31,  // 81: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
+	32,  // 82: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
+	33,  // 83: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
+	34,  // 84: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
+	35,  // 85: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
+	36,  // 86: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
+	37,  // 87: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
+	35,  // 88: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
+	38,  // 89: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
+	19,  // 90: sundial.internal.v1.HistoryService.PauseActivity:input_type -> sundial.internal.v1.PauseActivityRequest
+	20,  // 91: sundial.internal.v1.HistoryService.UnpauseActivity:input_type -> sundial.internal.v1.UnpauseActivityRequest
+	21,  // 92: sundial.internal.v1.HistoryService.ResetActivity:input_type -> sundial.internal.v1.ResetActivityRequest
+	22,  // 93: sundial.internal.v1.HistoryService.UpdateActivityOptions:input_type -> sundial.internal.v1.UpdateActivityOptionsRequest
+	24,  // 94: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:input_type -> sundial.internal.v1.UpdateWorkflowPriorityRequest
+	39,  // 95: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	39,  // 96: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	5,   // 97: sundial.internal.v1.HistoryService.StartChild:input_type -> sundial.internal.v1.StartChildRequest
+	6,   // 98: sundial.internal.v1.HistoryService.RecordChildClosed:input_type -> sundial.internal.v1.RecordChildClosedRequest
+	7,   // 99: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:input_type -> sundial.internal.v1.ApplyParentClosePolicyRequest
+	8,   // 100: sundial.internal.v1.HistoryService.SignalExternal:input_type -> sundial.internal.v1.SignalExternalRequest
+	9,   // 101: sundial.internal.v1.HistoryService.CancelExternal:input_type -> sundial.internal.v1.CancelExternalRequest
+	40,  // 102: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
+	40,  // 103: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
+	41,  // 104: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
+	43,  // 105: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
+	44,  // 106: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
+	45,  // 107: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
+	46,  // 108: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
+	49,  // 109: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
+	80,  // 110: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	81,  // 111: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	0,   // 112: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,   // 113: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
+	0,   // 114: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,   // 115: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
+	17,  // 116: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
+	82,  // 117: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	83,  // 118: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	0,   // 119: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	84,  // 120: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	0,   // 121: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	0,   // 122: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	85,  // 123: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	86,  // 124: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
+	0,   // 125: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
+	87,  // 126: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	88,  // 127: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	0,   // 128: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	89,  // 129: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	0,   // 130: sundial.internal.v1.HistoryService.PauseActivity:output_type -> sundial.internal.v1.Empty
+	0,   // 131: sundial.internal.v1.HistoryService.UnpauseActivity:output_type -> sundial.internal.v1.Empty
+	0,   // 132: sundial.internal.v1.HistoryService.ResetActivity:output_type -> sundial.internal.v1.Empty
+	23,  // 133: sundial.internal.v1.HistoryService.UpdateActivityOptions:output_type -> sundial.internal.v1.UpdateActivityOptionsResponse
+	25,  // 134: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:output_type -> sundial.internal.v1.UpdateWorkflowPriorityResponse
+	75,  // 135: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	90,  // 136: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	80,  // 137: sundial.internal.v1.HistoryService.StartChild:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	0,   // 138: sundial.internal.v1.HistoryService.RecordChildClosed:output_type -> sundial.internal.v1.Empty
+	0,   // 139: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:output_type -> sundial.internal.v1.Empty
+	0,   // 140: sundial.internal.v1.HistoryService.SignalExternal:output_type -> sundial.internal.v1.Empty
+	0,   // 141: sundial.internal.v1.HistoryService.CancelExternal:output_type -> sundial.internal.v1.Empty
+	0,   // 142: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
+	0,   // 143: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
+	42,  // 144: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
+	75,  // 145: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	90,  // 146: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	0,   // 147: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
+	48,  // 148: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
+	52,  // 149: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
+	110, // [110:150] is the sub-list for method output_type
+	70,  // [70:110] is the sub-list for method input_type
+	70,  // [70:70] is the sub-list for extension type_name
+	70,  // [70:70] is the sub-list for extension extendee
+	0,   // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_sundial_internal_v1_service_proto_init() }
@@ -3378,7 +4041,7 @@ func file_sundial_internal_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sundial_internal_v1_service_proto_rawDesc), len(file_sundial_internal_v1_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   45,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

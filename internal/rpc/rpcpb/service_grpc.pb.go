@@ -47,6 +47,11 @@ const (
 	HistoryService_PollWorkflowExecutionUpdate_FullMethodName        = "/sundial.internal.v1.HistoryService/PollWorkflowExecutionUpdate"
 	HistoryService_DeleteWorkflowExecution_FullMethodName            = "/sundial.internal.v1.HistoryService/DeleteWorkflowExecution"
 	HistoryService_ResetWorkflowExecution_FullMethodName             = "/sundial.internal.v1.HistoryService/ResetWorkflowExecution"
+	HistoryService_PauseActivity_FullMethodName                      = "/sundial.internal.v1.HistoryService/PauseActivity"
+	HistoryService_UnpauseActivity_FullMethodName                    = "/sundial.internal.v1.HistoryService/UnpauseActivity"
+	HistoryService_ResetActivity_FullMethodName                      = "/sundial.internal.v1.HistoryService/ResetActivity"
+	HistoryService_UpdateActivityOptions_FullMethodName              = "/sundial.internal.v1.HistoryService/UpdateActivityOptions"
+	HistoryService_UpdateWorkflowPriority_FullMethodName             = "/sundial.internal.v1.HistoryService/UpdateWorkflowPriority"
 	HistoryService_RecordWorkflowTaskStarted_FullMethodName          = "/sundial.internal.v1.HistoryService/RecordWorkflowTaskStarted"
 	HistoryService_RecordActivityTaskStarted_FullMethodName          = "/sundial.internal.v1.HistoryService/RecordActivityTaskStarted"
 	HistoryService_StartChild_FullMethodName                         = "/sundial.internal.v1.HistoryService/StartChild"
@@ -80,6 +85,12 @@ type HistoryServiceClient interface {
 	PollWorkflowExecutionUpdate(ctx context.Context, in *PollWorkflowExecutionUpdateRequest, opts ...grpc.CallOption) (*v1.PollWorkflowExecutionUpdateResponse, error)
 	DeleteWorkflowExecution(ctx context.Context, in *ExecutionRequest, opts ...grpc.CallOption) (*Empty, error)
 	ResetWorkflowExecution(ctx context.Context, in *ResetWorkflowExecutionRequest, opts ...grpc.CallOption) (*v1.ResetWorkflowExecutionResponse, error)
+	// Operator calls on a run's activities and options.
+	PauseActivity(ctx context.Context, in *PauseActivityRequest, opts ...grpc.CallOption) (*Empty, error)
+	UnpauseActivity(ctx context.Context, in *UnpauseActivityRequest, opts ...grpc.CallOption) (*Empty, error)
+	ResetActivity(ctx context.Context, in *ResetActivityRequest, opts ...grpc.CallOption) (*Empty, error)
+	UpdateActivityOptions(ctx context.Context, in *UpdateActivityOptionsRequest, opts ...grpc.CallOption) (*UpdateActivityOptionsResponse, error)
+	UpdateWorkflowPriority(ctx context.Context, in *UpdateWorkflowPriorityRequest, opts ...grpc.CallOption) (*UpdateWorkflowPriorityResponse, error)
 	// matching.HistoryClient.
 	RecordWorkflowTaskStarted(ctx context.Context, in *RecordStartedRequest, opts ...grpc.CallOption) (*v1.PollWorkflowTaskQueueResponse, error)
 	RecordActivityTaskStarted(ctx context.Context, in *RecordStartedRequest, opts ...grpc.CallOption) (*v1.PollActivityTaskQueueResponse, error)
@@ -300,6 +311,56 @@ func (c *historyServiceClient) ResetWorkflowExecution(ctx context.Context, in *R
 	return out, nil
 }
 
+func (c *historyServiceClient) PauseActivity(ctx context.Context, in *PauseActivityRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_PauseActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) UnpauseActivity(ctx context.Context, in *UnpauseActivityRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_UnpauseActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) ResetActivity(ctx context.Context, in *ResetActivityRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, HistoryService_ResetActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) UpdateActivityOptions(ctx context.Context, in *UpdateActivityOptionsRequest, opts ...grpc.CallOption) (*UpdateActivityOptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateActivityOptionsResponse)
+	err := c.cc.Invoke(ctx, HistoryService_UpdateActivityOptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *historyServiceClient) UpdateWorkflowPriority(ctx context.Context, in *UpdateWorkflowPriorityRequest, opts ...grpc.CallOption) (*UpdateWorkflowPriorityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateWorkflowPriorityResponse)
+	err := c.cc.Invoke(ctx, HistoryService_UpdateWorkflowPriority_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *historyServiceClient) RecordWorkflowTaskStarted(ctx context.Context, in *RecordStartedRequest, opts ...grpc.CallOption) (*v1.PollWorkflowTaskQueueResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(v1.PollWorkflowTaskQueueResponse)
@@ -394,6 +455,12 @@ type HistoryServiceServer interface {
 	PollWorkflowExecutionUpdate(context.Context, *PollWorkflowExecutionUpdateRequest) (*v1.PollWorkflowExecutionUpdateResponse, error)
 	DeleteWorkflowExecution(context.Context, *ExecutionRequest) (*Empty, error)
 	ResetWorkflowExecution(context.Context, *ResetWorkflowExecutionRequest) (*v1.ResetWorkflowExecutionResponse, error)
+	// Operator calls on a run's activities and options.
+	PauseActivity(context.Context, *PauseActivityRequest) (*Empty, error)
+	UnpauseActivity(context.Context, *UnpauseActivityRequest) (*Empty, error)
+	ResetActivity(context.Context, *ResetActivityRequest) (*Empty, error)
+	UpdateActivityOptions(context.Context, *UpdateActivityOptionsRequest) (*UpdateActivityOptionsResponse, error)
+	UpdateWorkflowPriority(context.Context, *UpdateWorkflowPriorityRequest) (*UpdateWorkflowPriorityResponse, error)
 	// matching.HistoryClient.
 	RecordWorkflowTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollWorkflowTaskQueueResponse, error)
 	RecordActivityTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollActivityTaskQueueResponse, error)
@@ -473,6 +540,21 @@ func (UnimplementedHistoryServiceServer) DeleteWorkflowExecution(context.Context
 }
 func (UnimplementedHistoryServiceServer) ResetWorkflowExecution(context.Context, *ResetWorkflowExecutionRequest) (*v1.ResetWorkflowExecutionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ResetWorkflowExecution not implemented")
+}
+func (UnimplementedHistoryServiceServer) PauseActivity(context.Context, *PauseActivityRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PauseActivity not implemented")
+}
+func (UnimplementedHistoryServiceServer) UnpauseActivity(context.Context, *UnpauseActivityRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UnpauseActivity not implemented")
+}
+func (UnimplementedHistoryServiceServer) ResetActivity(context.Context, *ResetActivityRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ResetActivity not implemented")
+}
+func (UnimplementedHistoryServiceServer) UpdateActivityOptions(context.Context, *UpdateActivityOptionsRequest) (*UpdateActivityOptionsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateActivityOptions not implemented")
+}
+func (UnimplementedHistoryServiceServer) UpdateWorkflowPriority(context.Context, *UpdateWorkflowPriorityRequest) (*UpdateWorkflowPriorityResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateWorkflowPriority not implemented")
 }
 func (UnimplementedHistoryServiceServer) RecordWorkflowTaskStarted(context.Context, *RecordStartedRequest) (*v1.PollWorkflowTaskQueueResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RecordWorkflowTaskStarted not implemented")
@@ -876,6 +958,96 @@ func _HistoryService_ResetWorkflowExecution_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HistoryService_PauseActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).PauseActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_PauseActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).PauseActivity(ctx, req.(*PauseActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_UnpauseActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnpauseActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).UnpauseActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_UnpauseActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).UnpauseActivity(ctx, req.(*UnpauseActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_ResetActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResetActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).ResetActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_ResetActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).ResetActivity(ctx, req.(*ResetActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_UpdateActivityOptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateActivityOptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).UpdateActivityOptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_UpdateActivityOptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).UpdateActivityOptions(ctx, req.(*UpdateActivityOptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HistoryService_UpdateWorkflowPriority_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateWorkflowPriorityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HistoryServiceServer).UpdateWorkflowPriority(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HistoryService_UpdateWorkflowPriority_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HistoryServiceServer).UpdateWorkflowPriority(ctx, req.(*UpdateWorkflowPriorityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HistoryService_RecordWorkflowTaskStarted_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordStartedRequest)
 	if err := dec(in); err != nil {
@@ -1088,6 +1260,26 @@ var HistoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetWorkflowExecution",
 			Handler:    _HistoryService_ResetWorkflowExecution_Handler,
+		},
+		{
+			MethodName: "PauseActivity",
+			Handler:    _HistoryService_PauseActivity_Handler,
+		},
+		{
+			MethodName: "UnpauseActivity",
+			Handler:    _HistoryService_UnpauseActivity_Handler,
+		},
+		{
+			MethodName: "ResetActivity",
+			Handler:    _HistoryService_ResetActivity_Handler,
+		},
+		{
+			MethodName: "UpdateActivityOptions",
+			Handler:    _HistoryService_UpdateActivityOptions_Handler,
+		},
+		{
+			MethodName: "UpdateWorkflowPriority",
+			Handler:    _HistoryService_UpdateWorkflowPriority_Handler,
 		},
 		{
 			MethodName: "RecordWorkflowTaskStarted",
