@@ -13,10 +13,10 @@
 // partition round robin, a poll is served from any partition's backlog
 // (rotating the starting partition), and a waiting poller can be matched by
 // a task added to any partition. With a membership ring (Options.Ring, see
-// ring.go) the engine leases, writes and reads only the partitions the ring
-// gives it, and drops the others when the ring moves them. Cross-host
-// forwarding of polls and tasks from child partitions to the root
-// partition comes with the internal RPC transport.
+// ring.go) the engine leases, writes and reads only the task queues the
+// ring gives it (all partitions of a queue together), and drops the others
+// when the ring moves them. Spreading a queue's partitions over hosts, with
+// child partitions forwarding to the root, is not done.
 //
 // Matching is sync first: a task added while a poller waits goes straight to
 // that poller and is never written. Otherwise it is written to its
@@ -123,10 +123,11 @@ type Options struct {
 	// NamespaceName names a namespace ID for metric labels; nil (or "")
 	// labels with the ID.
 	NamespaceName func(namespaceID string) string
-	// Ring assigns task-queue partitions to the matching members of the
-	// cluster (membership.PartitionKey): the engine leases only the
-	// partitions it owns and drops those the ring moves away. nil: a
-	// cluster of one, every partition is this process's.
+	// Ring assigns task queues to the matching members of the cluster
+	// (membership.TaskQueueKey: all partitions of a queue to the owner of
+	// its root): the engine leases only the partitions it owns and drops
+	// those the ring moves away. nil: a cluster of one, every partition is
+	// this process's.
 	Ring membership.Ring
 }
 

@@ -17,7 +17,9 @@ func KindName(k persistence.TaskQueueKind) string {
 	return "workflow"
 }
 
-// owns reports whether the ring gives the partition to this process.
+// owns reports whether the ring gives the partition to this process: a
+// task queue's partitions all go to the owner of its root
+// (membership.TaskQueueKey), where the routed clients send its calls.
 func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if e.ring == nil {
 		return true
@@ -26,8 +28,7 @@ func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if !ok {
 		return false
 	}
-	m, err := e.ring.Lookup(membership.RoleMatching,
-		membership.PartitionKey(key.NamespaceID, key.Name, KindName(key.Kind), int(key.Partition)))
+	m, err := e.ring.Lookup(membership.RoleMatching, membership.TaskQueueKey(key.NamespaceID, key.Name, KindName(key.Kind)))
 	return err == nil && m.Identity == self.Identity
 }
 

@@ -2,6 +2,7 @@ package matching
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -66,27 +67,31 @@ func (s *fakeStore) rangeOf(key persistence.TaskQueueKey) int64 {
 	return s.part(key).rangeID
 }
 
-// Partitions follow the ring: a second engine leases only its share, the
-// first drops that share's leases and buffered tasks without leasing them
-// again, and every backlog task is delivered once, by its partition's
-// owner.
+// Task queues follow the ring: all partitions of a queue go to the owner
+// of its root (membership.TaskQueueKey), so a second engine leases whole
+// queues, never a share of one; the first drops the queues the ring moves,
+// leases and buffered tasks included, without leasing them again; every
+// backlog task is delivered once, by its queue's owner.
 func TestPartitionsFollowRing(t *testing.T) {
-	const tq, n, parts = "ring-tq", 16, 8
+	const queues, perQueue, parts = 8, 3, 4
 	store := newFakeStore()
 	dyn := map[string]any{KeyNumWritePartitions: parts}
 	view := &testView{}
 	view.set("a")
 	a := newRingHarness(t, store, dyn, testRing{view, "a"})
-	for i := range n {
-		a.add(tq, fmt.Sprintf("wf-%02d", i))
+	tq := func(i int) string { return fmt.Sprintf("ring-tq-%d", i) }
+	for q := range queues {
+		for i := range perQueue {
+			a.add(tq(q), fmt.Sprintf("wf-%d-%d", q, i))
+		}
 	}
-	if got := len(a.e.OwnedPartitions()); got != parts {
-		t.Fatalf("alone, a holds %d partitions, want %d", got, parts)
+	if got := len(a.e.OwnedPartitions()); got != queues*parts {
+		t.Fatalf("alone, a holds %d partitions, want %d", got, queues*parts)
 	}
 
 	view.set("a", "b")
 	deadline := time.Now().Add(5 * time.Second)
-	for len(a.e.OwnedPartitions()) == parts {
+	for len(a.e.OwnedPartitions()) == queues*parts {
 		if time.Now().After(deadline) {
 			t.Fatal("a kept every partition after b joined")
 		}
@@ -95,59 +100,81 @@ func TestPartitionsFollowRing(t *testing.T) {
 	b := newRingHarness(t, store, dyn, testRing{view, "b"})
 	b.hist = a.hist // one history: count starts across both engines
 	b.e.SetHistoryClient(a.hist)
-	ownedA := a.e.OwnedPartitions()
-	if len(ownedA) == 0 || len(ownedA) == parts {
-		t.Fatalf("a holds %d of %d partitions after b joined; the test needs a split", len(ownedA), parts)
+	// Queue ownership as the ring gives it.
+	owner := map[string]*harness{}
+	for q := range queues {
+		m, _ := testRing{view, "a"}.Lookup(membership.RoleMatching, membership.TaskQueueKey(testNS, tq(q), "workflow"))
+		owner[tq(q)] = map[string]*harness{"a": a, "b": b}[m.Identity]
 	}
-
-	// Drain the backlog through both engines.
+	// Drain every backlog through its owner: b loads its queues on the
+	// first poll.
 	got := 0
-	for got < n {
-		for _, h := range []*harness{a, b} {
-			if h.backlog(tq) > 0 || h == b {
-				if wf, _ := h.mustPollOrEmpty(tq); wf != "" {
-					got++
-				}
+	for q := range queues {
+		for range perQueue {
+			wf, _ := owner[tq(q)].mustPollOrEmpty(tq(q))
+			for wf == "" && time.Now().Before(deadline.Add(10*time.Second)) {
+				wf, _ = owner[tq(q)].mustPollOrEmpty(tq(q))
 			}
-		}
-		if time.Now().After(deadline.Add(10 * time.Second)) {
-			t.Fatalf("delivered %d of %d tasks", got, n)
+			if wf == "" {
+				t.Fatalf("queue %s: delivered %d tasks in all", tq(q), got)
+			}
+			got++
 		}
 	}
-	for wf, c := range a.hist.startedCopy() {
+	started := a.hist.startedCopy()
+	for wf, c := range started {
 		if c != 1 {
 			t.Errorf("%s started %d times", wf, c)
 		}
 	}
-	if len(a.hist.startedCopy()) != n {
-		t.Errorf("%d tasks started, want %d", len(a.hist.startedCopy()), n)
+	if len(started) != queues*perQueue {
+		t.Errorf("%d tasks started, want %d", len(started), queues*perQueue)
 	}
-	// b leased only its partitions; a's were leased once, by a.
-	for _, k := range b.e.OwnedPartitions() {
-		if slices.Contains(ownedA, k) {
-			t.Errorf("partition %d held by both", k.Partition)
+	ownedA, ownedB := a.e.OwnedPartitions(), b.e.OwnedPartitions()
+	if len(ownedA) == 0 || len(ownedB) == 0 {
+		t.Fatalf("a holds %d and b %d partitions; the test needs a split of the queues", len(ownedA), len(ownedB))
+	}
+	// Whole queues: every partition of a queue on its owner, none on the
+	// other; b's were leased by a first, a's only by a.
+	for _, k := range ownedA {
+		if owner[k.Name] != a || slices.Contains(ownedB, k) {
+			t.Errorf("a holds %s partition %d", k.Name, k.Partition)
+		}
+		if r := store.rangeOf(k); r != 1 {
+			t.Errorf("a's %s partition %d has range %d, want 1", k.Name, k.Partition, r)
+		}
+	}
+	perQueueB := map[string]int{}
+	for _, k := range ownedB {
+		perQueueB[k.Name]++
+		if owner[k.Name] != b {
+			t.Errorf("b holds %s partition %d", k.Name, k.Partition)
 		}
 		if r := store.rangeOf(k); r != 2 {
-			t.Errorf("b's partition %d has range %d, want 2 (a's lease, then b's)", k.Partition, r)
+			t.Errorf("b's %s partition %d has range %d, want 2 (a's lease, then b's)", k.Name, k.Partition, r)
 		}
 	}
-	for _, k := range ownedA {
-		if r := store.rangeOf(k); r != 1 {
-			t.Errorf("a's partition %d has range %d, want 1", k.Partition, r)
+	for name, n := range perQueueB {
+		if n != parts {
+			t.Errorf("b holds %d of %s's %d partitions: a queue is split", n, name, parts)
 		}
 	}
-	// A lease lost is not taken back once the ring gave the partition away:
-	// a's adds go only to its own partitions.
-	before := map[int32]int64{}
-	for _, k := range b.e.OwnedPartitions() {
-		before[k.Partition] = store.rangeOf(k)
+	// A lease lost is not taken back once the ring gave the queue away:
+	// a refuses adds to b's queues as a lost lease (the routed client
+	// retries them on b) and leases nothing of b's.
+	before := map[persistence.TaskQueueKey]int64{}
+	for _, k := range ownedB {
+		before[k] = store.rangeOf(k)
 	}
-	for i := range 8 {
-		a.add(tq, fmt.Sprintf("after-%d", i))
+	for name := range perQueueB {
+		var lost *persistence.TaskQueueLeaseLostError
+		if err := a.addReq(name, "after", 0); !errors.As(err, &lost) {
+			t.Errorf("a's add to b's queue %s: %v, want a lost lease", name, err)
+		}
 	}
-	for _, k := range b.e.OwnedPartitions() {
-		if r := store.rangeOf(k); r != before[k.Partition] {
-			t.Errorf("a leased b's partition %d again (range %d -> %d)", k.Partition, before[k.Partition], r)
+	for _, k := range ownedB {
+		if r := store.rangeOf(k); r != before[k] {
+			t.Errorf("a leased b's %s partition %d again (range %d -> %d)", k.Name, k.Partition, before[k], r)
 		}
 	}
 }

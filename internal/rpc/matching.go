@@ -29,21 +29,21 @@ type MatchingRole interface {
 
 var _ MatchingRole = (*MatchingClient)(nil)
 
-// Partition kinds of membership.PartitionKey.
+// Task queue kinds of membership.TaskQueueKey.
 const (
 	kindWorkflow = "workflow"
 	kindActivity = "activity"
 )
 
-// queueKey is the ring key of a task queue. A task queue's partitions are
-// served together by the owner of its root partition (the matching engine
-// keeps a queue's partitions in one place); docs/DECISIONS.md.
+// queueKey is the ring key of a task queue (membership.TaskQueueKey): its
+// partitions are served together by the owner of its root partition, as
+// the matching engine leases them; docs/DECISIONS.md.
 func queueKey(namespaceID, taskQueue string, activity bool) string {
 	kind := kindWorkflow
 	if activity {
 		kind = kindActivity
 	}
-	return membership.PartitionKey(namespaceID, taskQueue, kind, 0)
+	return membership.TaskQueueKey(namespaceID, taskQueue, kind)
 }
 
 // MatchingClient is the matching role for a process that may not own the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/membership"
+	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/rpc/rpcpb"
 )
 
@@ -235,5 +236,47 @@ func TestLongPollHonoursTheCallersDeadline(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the remote poll did not end with the caller's deadline")
+	}
+}
+
+// handOffHistory answers as a shard's new owner does before it has
+// acquired the shard, or an old owner that is leaving, for its first
+// calls.
+type handOffHistory struct {
+	HistoryRole
+	errs  []error
+	calls atomic.Int32
+}
+
+func (h *handOffHistory) StartWorkflowExecution(context.Context, string, *workflowservice.StartWorkflowExecutionRequest) (*workflowservice.StartWorkflowExecutionResponse, error) {
+	if n := int(h.calls.Add(1)); n <= len(h.errs) {
+		return nil, h.errs[n-1]
+	}
+	return &workflowservice.StartWorkflowExecutionResponse{RunId: "after-move"}, nil
+}
+
+// A shard in hand-off (ownership lost, a lost task-queue lease, a history
+// role shutting down) is retried until the owner serves it: the caller
+// sees only the answer.
+func TestHandOffAnswersAreRetried(t *testing.T) {
+	lis := listen(t)
+	addr := lis.Addr().String()
+	fake := &handOffHistory{errs: []error{
+		&persistence.ShardOwnershipLostError{ShardID: 3, RangeID: 7},
+		history.ErrShuttingDown,
+		&persistence.TaskQueueLeaseLostError{},
+	}}
+	members := []membership.Member{{Identity: "history@" + addr, Role: membership.RoleHistory, RPCAddress: addr}}
+	g := grpc.NewServer()
+	rpcpb.RegisterHistoryServiceServer(g, NewHistoryServer(NewStaticRing(members, map[string]string{membership.RoleHistory: addr}), testShards, fake))
+	go func() { _ = g.Serve(lis) }()
+	t.Cleanup(g.Stop)
+	conns := NewConns(nil)
+	t.Cleanup(conns.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := start(ctx, NewHistoryClient(NewStaticRing(members, nil), conns, testShards, nil), "wf")
+	if err != nil || resp.RunId != "after-move" || fake.calls.Load() != 4 {
+		t.Fatalf("start = %v, %v after %d calls; want the answer after 3 retried refusals", resp, err, fake.calls.Load())
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -146,14 +147,18 @@ func (e errNoOwner) Unwrap() error { return e.err }
 
 // retryable: ownership moved, no owner yet, or the owner could not be
 // reached (the call did not run there, or is safe to repeat: the roles'
-// writes are idempotent by request ID, task token or poll request ID).
+// writes are idempotent by request ID, task token or poll request ID). A
+// shard or task-queue lease lost means the write was fenced off: the ring
+// moved the key and the new owner takes the call; a history role shutting
+// down refused the call before doing anything (its process is leaving).
 // err is as FromStatus returns it.
 func retryable(err error) bool {
 	var noOwner errNoOwner
 	var unavail *serviceerror.Unavailable
 	var shardLost *persistence.ShardOwnershipLostError
+	var leaseLost *persistence.TaskQueueLeaseLostError
 	return errors.Is(err, ErrNotOwner) || errors.As(err, &noOwner) || errors.As(err, &unavail) ||
-		errors.As(err, &shardLost)
+		errors.As(err, &shardLost) || errors.As(err, &leaseLost) || errors.Is(err, history.ErrShuttingDown)
 }
 
 // unavailable is what a call that ran out of time while ownership moved
