@@ -221,4 +221,3 @@ func (s *Server) dialer() (*rpc.Conns, error) {
 	}
 	return rpc.NewConns(cfg), nil
 }
-
