@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -38,31 +39,35 @@ func clusterLoadWorkflow(ctx workflow.Context, n int, sleep time.Duration) (int,
 	return out, err
 }
 
-// clusterRole is one process of the cluster test.
+// clusterRole is one process of the seven-process cluster tests.
 type clusterRole struct {
 	name, services string
 	history        int // internal ports of the roles it runs (0: none)
 	matching       int
+	port           int // public gRPC port (frontend)
 	admin          int
+	env            []string
 	proc           *clusterProcess
 }
 
-// Issue 14, must-be-true 1: 2 frontend, 2 history, 2 matching and 1
-// worker process on loopback against PostgreSQL run 500 workflows (timers,
-// activities, signals) driven by the Go SDK through both frontends. One
-// history and one matching process are SIGKILLed in the middle: every
-// workflow completes, with exactly one close event, one timer fired, one
-// signal and one ActivityTaskCompleted, and contiguous event IDs; the
-// surviving history process takes every shard (the time is printed).
-func TestClusterSurvivesKills(t *testing.T) {
-	opts := sqltest.Postgres.NewDatabase(t)
-	bin := buildSundial(t)
-	ctx := testContext(t, 3*time.Minute)
-	cfgFile := filepath.Join(t.TempDir(), "sundial.yaml")
-	require.NoError(t, os.WriteFile(cfgFile, []byte(clusterConfig), 0o600))
-	const shards, workflows = 16, 500
+// sevenProcesses is 2 frontend, 2 history, 2 matching and 1 worker
+// process of one cluster on PostgreSQL, on loopback.
+type sevenProcesses struct {
+	t       *testing.T
+	bin     string
+	cfgFile string
+	roles   []*clusterRole
+	byName  map[string]*clusterRole
+	c1, c2  client.Client
+}
 
-	roles := []*clusterRole{
+// startSevenProcesses starts the cluster and dials both frontends.
+func startSevenProcesses(t *testing.T, ctx context.Context) *sevenProcesses {
+	opts := sqltest.Postgres.NewDatabase(t)
+	cl := &sevenProcesses{t: t, bin: buildSundial(t), cfgFile: filepath.Join(t.TempDir(), "sundial.yaml"),
+		byName: map[string]*clusterRole{}}
+	require.NoError(t, os.WriteFile(cl.cfgFile, []byte(clusterConfig), 0o600))
+	cl.roles = []*clusterRole{
 		{name: "history1", services: "history", history: freePort(t)},
 		{name: "history2", services: "history", history: freePort(t)},
 		{name: "matching1", services: "matching", matching: freePort(t)},
@@ -71,14 +76,13 @@ func TestClusterSurvivesKills(t *testing.T) {
 		{name: "frontend2", services: "frontend"},
 		{name: "worker", services: "worker"},
 	}
-	byName := map[string]*clusterRole{}
-	for _, r := range roles {
-		byName[r.name] = r
-		r.admin = freePort(t)
+	for _, r := range cl.roles {
+		cl.byName[r.name] = r
+		r.admin, r.port = freePort(t), freePort(t)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			for _, r := range roles {
+			for _, r := range cl.roles {
 				if r.proc != nil {
 					t.Logf("process %s output:\n%s", r.name, r.proc.out.String())
 				}
@@ -88,137 +92,131 @@ func TestClusterSurvivesKills(t *testing.T) {
 	// The same config everywhere; a process that does not run history or
 	// matching still names their ports (it joins the cluster through
 	// them), and never listens on them.
-	for i, r := range roles {
+	for i, r := range cl.roles {
 		hp, mp := r.history, r.matching
 		if hp == 0 {
-			hp = roles[0].history
+			hp = cl.roles[0].history
 		}
 		if mp == 0 {
-			mp = byName["matching1"].matching
+			mp = cl.byName["matching1"].matching
 		}
-		env := []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
+		r.env = []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
 			"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password,
 			"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(hp), "SUNDIAL_MATCHING_PORT=" + strconv.Itoa(mp)}
-		out := &lockedBuffer{}
-		srv := startConfiguredServer(t, bin, cfgFile, env, out, "--services", r.services,
-			"--admin-port", strconv.Itoa(r.admin), "--log-level", "warn")
-		r.proc = &clusterProcess{name: r.name, srv: srv, out: out, admin: "127.0.0.1:" + strconv.Itoa(r.admin)}
+		cl.start(r)
 		if i == 0 {
 			// history1 creates the schema; the others start on it.
-			waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(r.history)), srv.proc)
+			cl.waitUp(ctx, r)
 		}
 	}
-	for _, r := range roles[1:4] {
-		port := r.history + r.matching
-		waitListening(t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), r.proc.srv.proc)
+	for _, r := range cl.roles[1:] {
+		cl.waitUp(ctx, r)
 	}
-	c1 := dialWhenUp(t, ctx, byName["frontend1"].proc.srv.addr, byName["frontend1"].proc.srv.proc)
-	t.Cleanup(c1.Close)
-	c2 := dialWhenUp(t, ctx, byName["frontend2"].proc.srv.addr, byName["frontend2"].proc.srv.proc)
-	t.Cleanup(c2.Close)
-	historyProcs := []*clusterProcess{byName["history1"].proc, byName["history2"].proc}
-	took, owned := awaitOwnership(t, ctx, historyProcs, shards, "two history processes")
-	t.Logf("2 history processes split the shards %v (%v)", owned, took.Round(time.Millisecond))
+	cl.c1 = dialWhenUp(t, ctx, cl.byName["frontend1"].proc.srv.addr, cl.byName["frontend1"].proc.srv.proc)
+	t.Cleanup(cl.c1.Close)
+	cl.c2 = dialWhenUp(t, ctx, cl.byName["frontend2"].proc.srv.addr, cl.byName["frontend2"].proc.srv.proc)
+	t.Cleanup(cl.c2.Close)
+	return cl
+}
 
-	// One SDK worker through each frontend on the same task queue.
-	tq := uniqueName(t, "tq")
-	for _, c := range []client.Client{c1, c2} {
+// start starts r's process (again) on its ports.
+func (cl *sevenProcesses) start(r *clusterRole) {
+	out := &lockedBuffer{}
+	if r.proc != nil {
+		// A restart: keep what the previous process wrote.
+		_, _ = out.Write([]byte(r.proc.out.String() + "--- restarted ---\n"))
+	}
+	srv := startConfiguredServerOn(cl.t, cl.bin, cl.cfgFile, r.env, out, r.port, "--services", r.services,
+		"--admin-port", strconv.Itoa(r.admin), "--log-level", "warn")
+	r.proc = &clusterProcess{name: r.name, srv: srv, out: out, admin: "127.0.0.1:" + strconv.Itoa(r.admin)}
+}
+
+// waitUp waits until r's process listens: its internal port, else its
+// public one, else its admin endpoint.
+func (cl *sevenProcesses) waitUp(ctx context.Context, r *clusterRole) {
+	port := r.history + r.matching
+	switch {
+	case port != 0:
+	case r.services == "frontend":
+		port = r.port
+	default:
+		port = r.admin
+	}
+	waitListening(cl.t, ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), r.proc.srv.proc)
+}
+
+// startWorkers starts one SDK worker through each frontend on tq.
+func (cl *sevenProcesses) startWorkers(tq string) {
+	for _, c := range []client.Client{cl.c1, cl.c2} {
 		w := worker.New(c, tq, worker.Options{})
 		w.RegisterWorkflowWithOptions(clusterLoadWorkflow, workflow.RegisterOptions{Name: "ClusterLoad"})
 		w.RegisterActivityWithOptions(doubleActivity, activity.RegisterOptions{Name: "Double"})
-		require.NoError(t, w.Start())
-		t.Cleanup(w.Stop)
+		require.NoError(cl.t, w.Start())
+		cl.t.Cleanup(w.Stop)
 	}
+}
 
-	load := testContext(t, 90*time.Second)
-	began := time.Now()
-	runs := make([]client.WorkflowRun, workflows)
-	clients := []client.Client{c1, c2}
-	var retried atomic.Int64 // client calls answered with a retryable code
+// runLoad runs workflow i of the load: started through one frontend,
+// signalled and awaited through the other, retrying client calls answered
+// with a retryable code (counted in retried); a call failing otherwise is
+// the error returned.
+func (cl *sevenProcesses) runLoad(ctx context.Context, tq string, i int, retried *atomic.Int64) (client.WorkflowRun, error) {
+	c, other := cl.c1, cl.c2
+	if i%2 == 1 {
+		c, other = other, c
+	}
 	callUntil := func(f func() error) error {
 		for {
 			err := f()
-			if err == nil || load.Err() != nil || !retryableCode(err) {
+			if err == nil || ctx.Err() != nil || !retryableCode(err) {
 				return err
 			}
 			retried.Add(1)
 			select {
-			case <-load.Done():
+			case <-ctx.Done():
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, workflows)
-	var done atomic.Int64
-	killed := make(chan struct{})
-	for i := range workflows {
-		wg.Go(func() {
-			c, other := clients[i%2], clients[(i+1)%2]
-			id := fmt.Sprintf("%s-%03d", tq, i)
-			err := callUntil(func() (err error) {
-				// A start retried after an answer lost in a move finds
-				// its run.
-				runs[i], err = c.ExecuteWorkflow(load, client.StartWorkflowOptions{ID: id, TaskQueue: tq,
-					WorkflowTaskTimeout: 5 * time.Second, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
-					"ClusterLoad", i, time.Duration(1+i%3)*time.Second)
-				return err
-			})
-			if err == nil {
-				err = callUntil(func() error { return other.SignalWorkflow(load, id, "", "go", nil) })
-			}
-			if err == nil {
-				var out int
-				err = callUntil(func() error { return other.GetWorkflow(load, id, "").Get(load, &out) })
-				if err == nil && out != 2*i {
-					err = fmt.Errorf("result %d, want %d", out, 2*i)
-				}
-			}
-			errs[i] = err
-			if done.Add(1) == workflows/5 {
-				close(killed)
-			}
-		})
+	id := fmt.Sprintf("%s-%03d", tq, i)
+	var run client.WorkflowRun
+	err := callUntil(func() (err error) {
+		// A start retried after an answer lost in a move finds its run.
+		run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: tq,
+			WorkflowTaskTimeout: 5 * time.Second, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+			"ClusterLoad", i, time.Duration(1+i%3)*time.Second)
+		return err
+	})
+	if err == nil {
+		err = callUntil(func() error { return other.SignalWorkflow(ctx, id, "", "go", nil) })
 	}
-
-	// A fifth done: SIGKILL history2 and matching2.
-	select {
-	case <-killed:
-	case <-load.Done():
-		t.Fatalf("only %d workflows done before the deadline", done.Load())
-	}
-	killedAt := time.Now()
-	for _, name := range []string{"history2", "matching2"} {
-		p := byName[name].proc.srv.proc
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL), name)
-		<-p.done
-	}
-	t.Logf("SIGKILLed history2 and matching2 after %v with %d of %d workflows done",
-		killedAt.Sub(began).Round(time.Millisecond), done.Load(), workflows)
-	took, owned = awaitOwnership(t, ctx, historyProcs[:1], shards, "after kill -9")
-	t.Logf("shard ownership converged %.1f s after the kill: history1 owns %v", took.Seconds(), owned["history1"])
-	wg.Wait()
-	t.Logf("%d workflows done %v after the first start (%v after the kill); %d client calls retried",
-		done.Load(), time.Since(began).Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), retried.Load())
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("workflow %d: %v", i, err)
+	if err == nil {
+		var out int
+		err = callUntil(func() error { return other.GetWorkflow(ctx, id, "").Get(ctx, &out) })
+		if err == nil && out != 2*i {
+			err = fmt.Errorf("result %d, want %d", out, 2*i)
 		}
 	}
-	if t.Failed() {
-		t.FailNow()
-	}
+	return run, err
+}
 
-	// Every history: contiguous IDs, one close (completed), one timer
-	// fired, one signal, one ActivityTaskCompleted.
-	check := make([]error, workflows)
+// checkLoadHistories checks every run's history: contiguous IDs, one
+// close (completed), one timer fired, one signal, one
+// ActivityTaskCompleted.
+func (cl *sevenProcesses) checkLoadHistories(ctx context.Context, runs []client.WorkflowRun) {
+	t := cl.t
+	check := make([]error, len(runs))
 	sem := make(chan struct{}, 16)
-	for i := range workflows {
+	var wg sync.WaitGroup
+	for i := range runs {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			id := fmt.Sprintf("%s-%03d", tq, i)
-			events, err := history(ctx, clients[i%2], id, runs[i].GetRunID())
+			c := cl.c1
+			if i%2 == 1 {
+				c = cl.c2
+			}
+			events, err := history(ctx, c, runs[i].GetID(), runs[i].GetRunID())
 			if err != nil {
 				check[i] = err
 				return
@@ -255,6 +253,73 @@ func TestClusterSurvivesKills(t *testing.T) {
 			t.Errorf("workflow %d: %v", i, err)
 		}
 	}
+}
+
+// Issue 14, must-be-true 1: 2 frontend, 2 history, 2 matching and 1
+// worker process on loopback against PostgreSQL run 500 workflows (timers,
+// activities, signals) driven by the Go SDK through both frontends. One
+// history and one matching process are SIGKILLed in the middle: every
+// workflow completes, with exactly one close event, one timer fired, one
+// signal and one ActivityTaskCompleted, and contiguous event IDs; the
+// surviving history process takes every shard (the time is printed).
+func TestClusterSurvivesKills(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	const shards, workflows = 16, 500
+	cl := startSevenProcesses(t, ctx)
+	byName, roles := cl.byName, cl.roles
+	historyProcs := []*clusterProcess{byName["history1"].proc, byName["history2"].proc}
+	took, owned := awaitOwnership(t, ctx, historyProcs, shards, "two history processes")
+	t.Logf("2 history processes split the shards %v (%v)", owned, took.Round(time.Millisecond))
+
+	tq := uniqueName(t, "tq")
+	cl.startWorkers(tq)
+
+	load := testContext(t, 90*time.Second)
+	began := time.Now()
+	runs := make([]client.WorkflowRun, workflows)
+	var retried atomic.Int64 // client calls answered with a retryable code
+	var wg sync.WaitGroup
+	errs := make([]error, workflows)
+	var done atomic.Int64
+	killed := make(chan struct{})
+	for i := range workflows {
+		wg.Go(func() {
+			runs[i], errs[i] = cl.runLoad(load, tq, i, &retried)
+			if done.Add(1) == workflows/5 {
+				close(killed)
+			}
+		})
+	}
+
+	// A fifth done: SIGKILL history2 and matching2.
+	select {
+	case <-killed:
+	case <-load.Done():
+		t.Fatalf("only %d workflows done before the deadline", done.Load())
+	}
+	killedAt := time.Now()
+	for _, name := range []string{"history2", "matching2"} {
+		p := byName[name].proc.srv.proc
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL), name)
+		<-p.done
+	}
+	t.Logf("SIGKILLed history2 and matching2 after %v with %d of %d workflows done",
+		killedAt.Sub(began).Round(time.Millisecond), done.Load(), workflows)
+	took, owned = awaitOwnership(t, ctx, historyProcs[:1], shards, "after kill -9")
+	t.Logf("shard ownership converged %.1f s after the kill: history1 owns %v", took.Seconds(), owned["history1"])
+	wg.Wait()
+	t.Logf("%d workflows done %v after the first start (%v after the kill); %d client calls retried",
+		done.Load(), time.Since(began).Round(time.Millisecond), time.Since(killedAt).Round(time.Millisecond), retried.Load())
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("workflow %d: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	cl.checkLoadHistories(ctx, runs)
 	// The survivors and the worker process are still up.
 	for _, r := range roles {
 		if r.name == "history2" || r.name == "matching2" {
@@ -266,10 +331,106 @@ func TestClusterSurvivesKills(t *testing.T) {
 		default:
 		}
 	}
-	live := slices.DeleteFunc(slices.Clone(roles), func(r *clusterRole) bool { return r.name == "history2" || r.name == "matching2" })
-	for _, r := range live {
-		_ = r.proc.srv.proc.cmd.Process.Signal(syscall.SIGTERM)
+}
+
+// Issue 14, must-be-true 2: every process of the seven is restarted in
+// turn with SIGTERM (a graceful leave) while workflows start at a steady
+// rate through both frontends: no workflow fails and no client call fails
+// except with a retryable code; histories are intact. The longest stall
+// (the longest time without a workflow completing) is printed.
+func TestClusterRollingRestart(t *testing.T) {
+	ctx := testContext(t, 3*time.Minute)
+	const shards = 16
+	cl := startSevenProcesses(t, ctx)
+	historyProcs := func() []*clusterProcess {
+		return []*clusterProcess{cl.byName["history1"].proc, cl.byName["history2"].proc}
 	}
+	awaitOwnership(t, ctx, historyProcs(), shards, "two history processes")
+	tq := uniqueName(t, "tq")
+	cl.startWorkers(tq)
+
+	load := testContext(t, 120*time.Second)
+	var (
+		mu          sync.Mutex
+		runs        []client.WorkflowRun
+		errs        []error
+		completions []time.Time
+		retried     atomic.Int64
+		wg          sync.WaitGroup
+	)
+	stopStarting := make(chan struct{})
+	generated := make(chan struct{})
+	go func() {
+		defer close(generated)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stopStarting:
+				return
+			case <-load.Done():
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			runs, errs = append(runs, nil), append(errs, nil)
+			mu.Unlock()
+			wg.Go(func() {
+				run, err := cl.runLoad(load, tq, i, &retried)
+				mu.Lock()
+				defer mu.Unlock()
+				runs[i], errs[i] = run, err
+				if err == nil {
+					completions = append(completions, time.Now())
+				}
+			})
+		}
+	}()
+
+	began := time.Now()
+	for _, r := range cl.roles {
+		termAt := time.Now()
+		p := r.proc.srv.proc
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM), r.name)
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			t.Fatalf("%s did not exit on SIGTERM", r.name)
+		}
+		require.True(t, p.cmd.ProcessState.Success(), "%s: %v", r.name, p.cmd.ProcessState)
+		exited := time.Since(termAt)
+		cl.start(r)
+		cl.waitUp(ctx, r)
+		if r.services == "history" {
+			awaitOwnership(t, ctx, historyProcs(), shards, r.name+" restarted")
+		}
+		t.Logf("%s: exited %v after SIGTERM, serving again %v after it", r.name, exited.Round(time.Millisecond),
+			time.Since(termAt).Round(time.Millisecond))
+	}
+	restarts := time.Since(began)
+	close(stopStarting)
+	<-generated
+	wg.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("workflow %d: %v", i, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	slices.SortFunc(completions, func(a, b time.Time) int { return a.Compare(b) })
+	var stall time.Duration
+	for i := 1; i < len(completions); i++ {
+		stall = max(stall, completions[i].Sub(completions[i-1]))
+	}
+	t.Logf("%d workflows, all completed; every process restarted in %v; longest stall without a completion %v; "+
+		"%d client calls answered retryable codes and were retried", len(runs), restarts.Round(time.Millisecond),
+		stall.Round(time.Millisecond), retried.Load())
+	cl.checkLoadHistories(ctx, runs)
 }
 
 // retryableCode reports whether a client call failed with a code the SDK

@@ -202,7 +202,13 @@ type configuredServer struct {
 // paused) when t ends.
 func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, args ...string) *configuredServer {
 	t.Helper()
-	port := freePort(t)
+	return startConfiguredServerOn(t, bin, cfgFile, env, out, freePort(t), args...)
+}
+
+// startConfiguredServerOn is startConfiguredServer on a given port (a
+// restart on the address clients already use).
+func startConfiguredServerOn(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, port int, args ...string) *configuredServer {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"server", "--config", cfgFile}, args...)...)
 	cmd.Env = append(append(os.Environ(), env...), "SUNDIAL_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
