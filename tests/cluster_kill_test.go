@@ -387,8 +387,26 @@ func TestClusterRollingRestart(t *testing.T) {
 		}
 	}()
 
+	completed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(completions)
+	}
+	// Each restart under load: it waits for 40 workflows to complete after
+	// the previous one.
+	awaitProgress := func(after int, what string) {
+		for completed() < after+40 {
+			select {
+			case <-load.Done():
+				t.Fatalf("%s: %d workflows completed, no progress", what, completed())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
 	began := time.Now()
+	awaitProgress(0, "before the restarts")
 	for _, r := range cl.roles {
+		before := completed()
 		termAt := time.Now()
 		p := r.proc.srv.proc
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM), r.name)
@@ -406,6 +424,7 @@ func TestClusterRollingRestart(t *testing.T) {
 		}
 		t.Logf("%s: exited %v after SIGTERM, serving again %v after it", r.name, exited.Round(time.Millisecond),
 			time.Since(termAt).Round(time.Millisecond))
+		awaitProgress(before, r.name+" restarted")
 	}
 	restarts := time.Since(began)
 	close(stopStarting)

@@ -127,6 +127,7 @@ func (sh *shard) release() bool {
 	sh.lost = true
 	sq := sh.q.Load()
 	sh.mu.Unlock()
+	sh.e.watch.notifyShard(sh.id, sh.e.opts.NumShards)
 	if sq != nil {
 		sq.transfer.Stop()
 		sq.timer.Stop()
@@ -181,6 +182,7 @@ func (sh *shard) stopQueues() {
 	sh.e.opts.Metrics.ShardClosed()
 	sh.e.opts.Metrics.AddShards(-1)
 	sh.e.opts.Metrics.ShardItemRemoved()
+	sh.e.watch.notifyShard(sh.id, sh.e.opts.NumShards)
 	if sq := sh.q.Load(); sq != nil {
 		go func() {
 			sq.transfer.Stop()

@@ -279,6 +279,20 @@ func (w *watchers) notify(key persistence.WorkflowKey) {
 	w.mu.Unlock()
 }
 
+// notifyShard wakes the long polls on the runs of a shard this process
+// stopped serving: they re-read, get ownership lost, and the caller's
+// routing retries them on the new owner instead of waiting out the poll.
+func (w *watchers) notifyShard(shardID, numShards int32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, ch := range w.m {
+		if ShardFor(k.NamespaceID, k.WorkflowID, numShards) == shardID {
+			close(ch)
+			delete(w.m, k)
+		}
+	}
+}
+
 func (w *watchers) closeAll() {
 	w.mu.Lock()
 	w.closed = true

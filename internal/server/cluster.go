@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"google.golang.org/grpc"
 
 	"github.com/sundialhq/sundial/internal/history"
@@ -220,4 +221,33 @@ func (s *Server) dialer() (*rpc.Conns, error) {
 		return nil, err
 	}
 	return rpc.NewConns(cfg), nil
+}
+
+// longPolls are the public methods that wait server-side for something to
+// happen; a leaving frontend ends them (drainLongPolls) instead of holding
+// its shutdown for up to gracefulStopTimeout.
+var longPolls = map[string]bool{
+	"/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue":       true,
+	"/temporal.api.workflowservice.v1.WorkflowService/PollActivityTaskQueue":       true,
+	"/temporal.api.workflowservice.v1.WorkflowService/GetWorkflowExecutionHistory": true,
+	"/temporal.api.workflowservice.v1.WorkflowService/PollWorkflowExecutionUpdate": true,
+}
+
+// drainInterceptor ends the public long polls of a clustered frontend when
+// it stops (s.draining): a task poll answers empty, as at its deadline,
+// and a history or update poll answers Unavailable, which clients retry
+// (on another frontend, or this one restarted) — so a rolling restart does
+// not wait for them.
+func (s *Server) drainInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if !longPolls[info.FullMethod] {
+		return handler(ctx, req)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.draining, cancel)()
+	resp, err := handler(ctx, req)
+	if err != nil && s.draining.Err() != nil {
+		return nil, serviceerror.NewUnavailable("frontend is shutting down: retry")
+	}
+	return resp, err
 }

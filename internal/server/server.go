@@ -78,6 +78,10 @@ type Server struct {
 	internal    *grpc.Server
 	internalLis []net.Listener
 	conns       *rpc.Conns
+	// draining is cancelled (drain) when the server stops: a clustered
+	// frontend's public long polls end then (drainInterceptor).
+	draining context.Context
+	drain    context.CancelFunc
 	// internodeTLS serves global.tls.internode (nil: plaintext).
 	internodeTLS *tlsconfig.Provider
 
@@ -119,7 +123,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, log: cfg.Logger}, nil
+	draining, drain := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, log: cfg.Logger, draining: draining, drain: drain}, nil
 }
 
 // Start opens the store, checks the shard count, registers namespaces,
@@ -286,6 +291,9 @@ func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, sear
 	}
 	if authz != nil {
 		interceptors = append(interceptors, authz)
+	}
+	if s.cfg.clustered() {
+		interceptors = append(interceptors, s.drainInterceptor)
 	}
 	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics, interceptors...)
 	hostAddress := ""
@@ -487,6 +495,7 @@ func (s *Server) teardown() {
 		s.matching.Stop()
 	}
 	s.stopHTTPAPI()
+	s.drain()
 	if s.grpc != nil {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {
