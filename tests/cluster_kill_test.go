@@ -435,7 +435,14 @@ func TestClusterRollingRestart(t *testing.T) {
 	defer mu.Unlock()
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("workflow %d: %v", i, err)
+			id := fmt.Sprintf("%s-%03d", tq, i)
+			events, herr := history(ctx, cl.c1, id, "")
+			var desc string
+			if d, derr := cl.c1.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+				desc = fmt.Sprintf("status %v, pending activities %v, pending workflow task %v", d.GetWorkflowExecutionInfo().GetStatus(),
+					d.GetPendingActivities(), d.GetPendingWorkflowTask())
+			}
+			t.Errorf("workflow %d: %v; history %v (%v); %s", i, err, eventTypes(events), herr, desc)
 		}
 	}
 	if t.Failed() {
