@@ -3,6 +3,7 @@ package matching
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -32,11 +33,18 @@ func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	return err == nil && m.Identity == self.Identity
 }
 
+// retryGain is how often a partition the ring gives this process but that
+// it failed to lease (a database error) is tried again.
+const retryGain = 5 * time.Second
+
 // followRing drops the partitions of loaded queues that the ring moves
 // away and leases the ones it brings, at each change of the matching
-// members. Queues not loaded take the ring as it is when they load.
+// members, and every retryGain for a lease that failed. Queues not loaded
+// take the ring as it is when they load.
 func (e *Engine) followRing() {
 	defer close(e.ringDone)
+	retry := time.NewTicker(retryGain)
+	defer retry.Stop()
 	for {
 		changed := e.ring.Changed(membership.RoleMatching)
 		e.reconcile(false)
@@ -44,6 +52,7 @@ func (e *Engine) followRing() {
 		case <-e.stopRing:
 			return
 		case <-changed:
+		case <-retry.C:
 		case <-e.resync:
 			e.reconcile(true)
 		}
