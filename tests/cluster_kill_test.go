@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,17 +69,16 @@ func startSevenProcesses(t *testing.T, ctx context.Context) *sevenProcesses {
 		byName: map[string]*clusterRole{}}
 	require.NoError(t, os.WriteFile(cl.cfgFile, []byte(clusterConfig), 0o600))
 	cl.roles = []*clusterRole{
-		{name: "history1", services: "history", history: freePort(t)},
-		{name: "history2", services: "history", history: freePort(t)},
-		{name: "matching1", services: "matching", matching: freePort(t)},
-		{name: "matching2", services: "matching", matching: freePort(t)},
+		{name: "history1", services: "history"},
+		{name: "history2", services: "history"},
+		{name: "matching1", services: "matching"},
+		{name: "matching2", services: "matching"},
 		{name: "frontend1", services: "frontend"},
 		{name: "frontend2", services: "frontend"},
 		{name: "worker", services: "worker"},
 	}
 	for _, r := range cl.roles {
 		cl.byName[r.name] = r
-		r.admin, r.port = freePort(t), freePort(t)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -90,26 +90,27 @@ func startSevenProcesses(t *testing.T, ctx context.Context) *sevenProcesses {
 		}
 	})
 	// The same config everywhere; a process that does not run history or
-	// matching still names their ports (it joins the cluster through
-	// them), and never listens on them.
+	// matching still names a port for them (it joins the cluster through
+	// them), and never listens on it. Each process's ports are picked just
+	// before it starts (outgoing connections take ephemeral ports too).
+	placeholder := 0
 	for i, r := range cl.roles {
-		hp, mp := r.history, r.matching
-		if hp == 0 {
-			hp = cl.roles[0].history
+		r.admin, r.port = freePort(t), freePort(t)
+		switch r.services {
+		case "history":
+			r.history = freePort(t)
+		case "matching":
+			r.matching = freePort(t)
 		}
-		if mp == 0 {
-			mp = cl.byName["matching1"].matching
+		if i == 0 {
+			placeholder = r.history
 		}
+		hp, mp := cmp.Or(r.history, placeholder), cmp.Or(r.matching, placeholder)
 		r.env = []string{"SUNDIAL_DB=" + opts.Database, "SUNDIAL_DB_ADDR=" + opts.Addr,
 			"SUNDIAL_DB_USER=" + opts.User, "SUNDIAL_DB_PASSWORD=" + opts.Password,
 			"SUNDIAL_HISTORY_PORT=" + strconv.Itoa(hp), "SUNDIAL_MATCHING_PORT=" + strconv.Itoa(mp)}
 		cl.start(r)
-		if i == 0 {
-			// history1 creates the schema; the others start on it.
-			cl.waitUp(ctx, r)
-		}
-	}
-	for _, r := range cl.roles[1:] {
+		// history1 creates the schema; the others start on it.
 		cl.waitUp(ctx, r)
 	}
 	cl.c1 = dialWhenUp(t, ctx, cl.byName["frontend1"].proc.srv.addr, cl.byName["frontend1"].proc.srv.proc)

@@ -88,11 +88,13 @@ func (e *Engine) loadedQueues() []*taskQueue {
 // dropAll it gives up every partition (a graceful leave).
 func (e *Engine) reconcile(dropAll bool) {
 	for _, q := range e.loadedQueues() {
+		dropped := false
 		for _, p := range q.parts {
 			own := !dropAll && e.owns(p.key)
 			switch {
 			case !own && !p.notOwned.Load():
 				p.drop()
+				dropped = true
 			case own && p.notOwned.Load():
 				ctx, cancel := context.WithTimeout(e.bgCtx, storeTimeout)
 				if err := p.gain(ctx); err != nil && e.bgCtx.Err() == nil {
@@ -102,6 +104,25 @@ func (e *Engine) reconcile(dropAll bool) {
 				cancel()
 			}
 		}
+		if dropped {
+			q.releaseWaiters()
+		}
+	}
+}
+
+// releaseWaiters ends the polls waiting on a queue that moved away (an
+// empty answer: the caller polls again, on the new owner) and sends adds
+// waiting for a poller on to be written, which a dropped partition refuses
+// as a lost lease (retried on the new owner). Otherwise they would wait
+// here, for a task that now goes elsewhere, until their deadline.
+func (q *taskQueue) releaseWaiters() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.waiters.Len() > 0 {
+		q.deliverLocked(q.waiters.Front(), nil)
+	}
+	for t := q.takeOfferLocked(); t != nil; t = q.takeOfferLocked() {
+		t.result <- syncResult{}
 	}
 }
 
