@@ -197,12 +197,19 @@ type configuredServer struct {
 	addr string
 }
 
-// startConfiguredServer starts bin with the config file on a free port;
-// it is killed (and continued first, if paused) when t ends.
-func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer) *configuredServer {
+// startConfiguredServer starts bin with the config file (and args, e.g.
+// --services) on a free port; it is killed (and continued first, if
+// paused) when t ends.
+func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, args ...string) *configuredServer {
 	t.Helper()
-	port := freePort(t)
-	cmd := exec.Command(bin, "server", "--config", cfgFile)
+	return startConfiguredServerOn(t, bin, cfgFile, env, out, freePort(t), args...)
+}
+
+// startConfiguredServerOn is startConfiguredServer on a given port (a
+// restart on the address clients already use).
+func startConfiguredServerOn(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, port int, args ...string) *configuredServer {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"server", "--config", cfgFile}, args...)...)
 	cmd.Env = append(append(os.Environ(), env...), "SUNDIAL_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())

@@ -26,8 +26,30 @@ const DefaultAdminPort = 7244
 // --admin-port), which serves only on localhost.
 func adminCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Operator commands against a running server (its --admin-port endpoint)"}
-	cmd.AddCommand(dlqCommand())
+	cmd.AddCommand(dlqCommand(), clusterCommand())
 	registerTokenFileFlag(cmd)
+	return cmd
+}
+
+func clusterCommand() *cobra.Command {
+	var address string
+	cmd := &cobra.Command{Use: "cluster", Short: "The cluster's members and who owns which shard"}
+	cmd.PersistentFlags().StringVar(&address, "address", fmt.Sprintf("localhost:%d", DefaultAdminPort), "host:port of the server's admin endpoint")
+	describe := &cobra.Command{
+		Use:   "describe",
+		Short: "List members (role, address, start time, liveness), the owner of each history shard as this server's ring sees it, and the shards and task-queue partitions this server holds",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out server.AdminCluster
+			if err := adminCall(cmd.Context(), http.MethodGet, address, "/admin/cluster", &out); err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(out)
+		},
+	}
+	cmd.AddCommand(describe)
 	return cmd
 }
 

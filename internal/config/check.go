@@ -49,13 +49,14 @@ func (st *Static) Check() (unused []string, err error) {
 
 // tlsRefusal names the TLS settings Sundial cannot honour yet, each with
 // the reason, or returns nil. global.tls.frontend's server side and
-// hostOverrides, and refreshInterval, are served (internal/tlsconfig,
-// which checks their values at start). Every role runs in this process
-// and nothing in it dials the frontend over the network, so the settings
-// for such connections (internode, systemWorker, frontend.client,
-// remoteClusters) would protect nothing: accepting them would tell the
-// operator that traffic is encrypted when no such traffic exists, and
-// would silently stay off once it does.
+// hostOverrides, global.tls.internode (the internal gRPC between the
+// processes of a cluster) and refreshInterval are served
+// (internal/tlsconfig, which checks their values at start). Nothing in
+// Sundial dials the frontend over the network, so the settings for such
+// connections (systemWorker, frontend.client, remoteClusters) would
+// protect nothing: accepting them would tell the operator that traffic is
+// encrypted when no such traffic exists, and would silently stay off once
+// it does.
 func tlsRefusal(t RootTLS) error {
 	var msgs []string
 	add := func(keys []string, why string) {
@@ -66,8 +67,7 @@ func tlsRefusal(t RootTLS) error {
 	}
 	add(clientKeys("global.tls.frontend.client", t.Frontend.Client),
 		"nothing in Sundial dials the frontend over the network: every role runs in one process")
-	internode := append(serverKeys("global.tls.internode", t.Internode), clientKeys("global.tls.internode.client", t.Internode.Client)...)
-	add(internode, "roles run in one process, so there is no internode traffic to protect")
+	// global.tls.internode is served (internal gRPC between processes).
 	if w := t.SystemWorker; w.CertFile != "" || w.KeyFile != "" || w.CertData != "" || w.KeyData != "" ||
 		len(clientKeys("", w.Client)) > 0 {
 		add([]string{"global.tls.systemWorker"}, "the system worker runs in process and does not dial the frontend")
@@ -143,8 +143,11 @@ func (st *Static) unusedPersistence() []string {
 	return keys
 }
 
-// unusedServices: every role runs in this process and only the
-// frontend's gRPC listener is placed by the config.
+// unusedServices: the frontend's gRPC listener and the internal gRPC
+// listeners of history and matching (grpcPort, bindOnIP, bindOnLocalHost:
+// served, and recorded in the membership table) are used; the worker
+// serves nothing, there is no gossip, so membershipPort is not, and only
+// the frontend serves HTTP.
 func (st *Static) unusedServices() []string {
 	var keys []string
 	var roles []string
@@ -154,14 +157,21 @@ func (st *Static) unusedServices() []string {
 	sort.Strings(roles)
 	for _, role := range roles {
 		rpc := st.Services[role].RPC
-		if role != "frontend" {
+		switch role {
+		case "frontend":
+		case "history", "matching":
+			if rpc.HTTPPort != 0 {
+				keys = append(keys, "services."+role+".rpc.httpPort (only the frontend serves HTTP)")
+			}
+		default:
 			if rpc != (RPC{}) {
-				keys = append(keys, "services."+role+".rpc (roles run in one process)")
+				keys = append(keys, "services."+role+".rpc (the "+role+" role serves no RPC)")
 			}
 			continue
 		}
 		if rpc.MembershipPort != 0 {
-			keys = append(keys, "services.frontend.rpc.membershipPort")
+			keys = append(keys, "services."+role+".rpc.membershipPort (no gossip: processes find each other "+
+				"through the database's cluster_membership table)")
 		}
 	}
 	return keys
@@ -172,8 +182,12 @@ func (st *Static) unusedServices() []string {
 func (st *Static) unusedGlobal() []string {
 	g := st.Global
 	var keys []string
-	if g.Membership != (Membership{}) {
-		keys = append(keys, "global.membership")
+	if g.Membership.MaxJoinDuration != 0 {
+		keys = append(keys, "global.membership.maxJoinDuration (joining is one heartbeat into the database)")
+	}
+	if g.Membership.BroadcastAddress != "" && !slices.ContainsFunc([]string{"history", "matching"},
+		func(role string) bool { return st.Services[role].RPC.GRPCPort != 0 }) {
+		keys = append(keys, "global.membership.broadcastAddress (no history or matching rpc.grpcPort to advertise)")
 	}
 	if m := g.Metrics; m != nil {
 		if len(m.Tags) > 0 || len(m.ExcludeTags) > 0 || m.Prefix != "" || len(m.PerUnitHistogramBoundaries) > 0 ||

@@ -17,7 +17,9 @@ func TestCheckDockerTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := strings.Join(unused, "; ")
-	for _, want := range []string{"services.history.rpc", "services.frontend.rpc.membershipPort", "global.membership",
+	// services.history.rpc.grpcPort places history's internal listener
+	// (used when roles run in separate processes): not unused.
+	for _, want := range []string{"services.frontend.rpc.membershipPort", "global.membership.maxJoinDuration",
 		"archival", "publicClient.hostPort"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("unused = %q, want it to name %s", got, want)
@@ -74,14 +76,13 @@ func TestCheckTLS(t *testing.T) {
 	for yaml, want := range map[string]string{
 		"frontend: {server: {certFile: c, keyFile: k, clientCaFiles: [a], requireClientAuth: true}, " +
 			"hostOverrides: {x: {certFile: c}}}\n    refreshInterval: 1m": "",
-		"internode: {server: {certFile: c}}":          "global.tls.internode.server.certFile: not supported yet (roles run in one process",
-		"internode: {client: {rootCaFiles: [r]}}":     "global.tls.internode.client.rootCaFiles",
-		"frontend: {client: {serverName: s}}":         "global.tls.frontend.client.serverName: not supported yet",
-		"frontend: {client: {rootCaData: [r]}}":       "global.tls.frontend.client.rootCaData",
-		"systemWorker: {certFile: c}":                 "global.tls.systemWorker: not supported yet",
-		"systemWorker: {client: {forceTLS: true}}":    "global.tls.systemWorker",
-		"remoteClusters: {b: {server: {keyFile: k}}}": "global.tls.remoteClusters.b.server.keyFile",
-		"expirationChecks: {warningWindow: 1h}":       "global.tls.expirationChecks",
+		"internode: {server: {certFile: c, keyFile: k}, client: {rootCaFiles: [r]}}": "",
+		"frontend: {client: {serverName: s}}":                                        "global.tls.frontend.client.serverName: not supported yet",
+		"frontend: {client: {rootCaData: [r]}}":                                      "global.tls.frontend.client.rootCaData",
+		"systemWorker: {certFile: c}":                                                "global.tls.systemWorker: not supported yet",
+		"systemWorker: {client: {forceTLS: true}}":                                   "global.tls.systemWorker",
+		"remoteClusters: {b: {server: {keyFile: k}}}":                                "global.tls.remoteClusters.b.server.keyFile",
+		"expirationChecks: {warningWindow: 1h}":                                      "global.tls.expirationChecks",
 	} {
 		st, err := Parse("c.yaml", []byte("global:\n  tls:\n    "+yaml+"\n"), lookupFrom(nil))
 		if err != nil {
@@ -150,6 +151,27 @@ func TestCheckSampleConfigs(t *testing.T) {
 		}
 		if unused, err := st.Check(); err != nil || len(unused) > 0 {
 			t.Errorf("%s.yaml: unused %q, err %v", name, unused, err)
+		}
+	}
+}
+
+// global.membership.broadcastAddress is used only with an internal
+// address to advertise.
+func TestCheckBroadcastAddress(t *testing.T) {
+	for text, unused := range map[string]bool{
+		"global: {membership: {broadcastAddress: 10.0.0.1}}":                                               true,
+		"global: {membership: {broadcastAddress: 10.0.0.1}}\nservices: {history: {rpc: {grpcPort: 7234}}}": false,
+	} {
+		st, err := Parse("t.yaml", []byte(text), lookupFrom(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := st.Check()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(strings.Join(keys, "; "), "broadcastAddress"); got != unused {
+			t.Errorf("%s: unused %q, want broadcastAddress named: %v", text, keys, unused)
 		}
 	}
 }

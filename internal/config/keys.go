@@ -44,6 +44,8 @@ var knownKeys = lowerSet(
 	"matching.stickyPollerUnavailableWindow",
 	"matching.stickyShutdownTTL",
 	"matching.syncMatchWaitDuration",
+	"membership.heartbeatInterval",
+	"membership.ttl",
 	"system.enableActivityEagerExecution",
 	"system.enableEagerWorkflowStart",
 	"system.namespaceMinRetentionLocal",

@@ -28,6 +28,7 @@ type entry struct {
 	charged int64         // bytes counted in cache.bytes; guarded by cache.mu
 	st      *statemachine.State
 	version int64
+	gen     int64        // the shard's acquisition st was loaded under
 	size    atomic.Int64 // bytes of st encoded, for cache_size
 	tail    eventTail    // the run's latest written events (eventtail.go)
 }

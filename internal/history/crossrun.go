@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
@@ -67,7 +66,8 @@ func (e *Engine) startChild(ctx context.Context, key persistence.WorkflowKey, in
 	}
 	parent := &sm.ParentInfo{NamespaceID: key.NamespaceID, Namespace: e.namespaceName(ctx, key.NamespaceID),
 		WorkflowID: key.WorkflowID, RunID: key.RunID, InitiatedEventID: initiatedID}
-	resp, err := e.start(ctx, sm.StartInput{NamespaceID: nsID, Request: req, Parent: parent, RootWorkflowID: root, RootRunID: rootRun})
+	resp, err := e.cross().StartChild(ctx, &ChildStartRequest{NamespaceID: nsID, Request: req, Parent: parent,
+		RootWorkflowID: root, RootRunID: rootRun})
 	var already *AlreadyStartedError
 	if errors.As(err, &already) {
 		return e.recordChildFailed(ctx, key, initiatedID, nsID, enumspb.START_CHILD_WORKFLOW_EXECUTION_FAILED_CAUSE_WORKFLOW_ALREADY_EXISTS)
@@ -102,27 +102,18 @@ func (e *Engine) notifyParent(ctx context.Context, key persistence.WorkflowKey) 
 		return err
 	}
 	pkey := persistence.WorkflowKey{NamespaceID: parent.NamespaceID, WorkflowID: parent.WorkflowID, RunID: parent.RunID}
-	return ignoreGone(e.update(ctx, pkey, func(st *sm.State, now time.Time) (sm.Output, error) {
-		return sm.ChildClosed(st, parent.InitiatedEventID, key.NamespaceID, firstRun, events[0], now)
-	}))
+	return ignoreGone(e.cross().RecordChildClosed(ctx, &ChildClosedRequest{Parent: pkey,
+		InitiatedEventID: parent.InitiatedEventID, ChildNamespaceID: key.NamespaceID, ChildFirstRunID: firstRun,
+		CloseEvent: events[0]}))
 }
 
 // applyParentClosePolicy terminates or cancels a closed parent's child, if
 // the child workflow's current run still belongs to that parent.
 func (e *Engine) applyParentClosePolicy(ctx context.Context, key persistence.WorkflowKey, t sm.Task) error {
 	target := t.Target
-	policy := enumspb.ParentClosePolicy(t.TimeoutType)
-	err := e.updateRun(ctx, target.NamespaceID, &commonpb.WorkflowExecution{WorkflowId: target.WorkflowID},
-		func(st *sm.State, now time.Time) (sm.Output, error) {
-			p := st.Execution.Parent
-			if p == nil || p.WorkflowID != key.WorkflowID || p.RunID != key.RunID {
-				return sm.Output{NoChange: true}, nil
-			}
-			if policy == enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL {
-				return sm.RequestCancel(st, crossRequestID(key, 0), "parent close policy", "sundial", now)
-			}
-			return sm.Terminate(st, "by parent close policy", nil, "sundial", now)
-		})
+	err := e.cross().ApplyParentClosePolicy(ctx, &ParentCloseRequest{Parent: key,
+		Child:  persistence.WorkflowKey{NamespaceID: target.NamespaceID, WorkflowID: target.WorkflowID},
+		Policy: enumspb.ParentClosePolicy(t.TimeoutType)})
 	return ignoreGone(err)
 }
 
@@ -140,12 +131,8 @@ func (e *Engine) signalExternal(ctx context.Context, key persistence.WorkflowKey
 		cause = enumspb.SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND
 	} else {
 		in := sm.SignalInput{Name: a.GetSignalName(), Input: a.GetInput(), Header: a.GetHeader(), RequestID: crossRequestID(key, initiatedID)}
-		err = e.updateRun(ctx, nsID, a.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
-			if a.GetChildWorkflowOnly() && !childOf(st, key) {
-				return sm.Output{}, sm.ErrClosed
-			}
-			return sm.Signal(st, in, e.limits(), now)
-		})
+		err = e.cross().SignalExternal(ctx, &ExternalSignalRequest{Source: key, NamespaceID: nsID,
+			Execution: a.GetWorkflowExecution(), ChildOnly: a.GetChildWorkflowOnly(), Signal: in})
 		var invalid *InvalidArgumentError
 		switch {
 		case errors.Is(err, ErrWorkflowNotFound), errors.Is(err, ErrWorkflowCompleted):
@@ -174,12 +161,9 @@ func (e *Engine) cancelExternal(ctx context.Context, key persistence.WorkflowKey
 	if err != nil {
 		cause = enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_NAMESPACE_NOT_FOUND
 	} else {
-		err = e.updateRun(ctx, nsID, a.GetWorkflowExecution(), func(st *sm.State, now time.Time) (sm.Output, error) {
-			if a.GetChildWorkflowOnly() && !childOf(st, key) {
-				return sm.Output{}, sm.ErrClosed
-			}
-			return sm.RequestCancel(st, crossRequestID(key, initiatedID), a.GetReason(), "", now)
-		})
+		err = e.cross().CancelExternal(ctx, &ExternalCancelRequest{Source: key, NamespaceID: nsID,
+			Execution: a.GetWorkflowExecution(), ChildOnly: a.GetChildWorkflowOnly(),
+			RequestID: crossRequestID(key, initiatedID), Reason: a.GetReason()})
 		switch {
 		case errors.Is(err, ErrWorkflowNotFound), errors.Is(err, ErrWorkflowCompleted):
 			cause = enumspb.CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED_CAUSE_EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND

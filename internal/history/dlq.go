@@ -30,12 +30,9 @@ func (e *Engine) RetryDLQTask(ctx context.Context, key persistence.DLQKey) error
 		return err
 	}
 	e.dlqSize.Add(-1)
-	sh := e.shards[key.ShardID]
-	if key.Category == persistence.CategoryTimer {
-		sh.timer.Add(t)
-	} else {
-		sh.transfer.Add(t)
-	}
+	// A shard served elsewhere runs the task when its owner next reads
+	// its outbox.
+	e.shards[key.ShardID].enqueue([]persistence.OutboxTask{t})
 	return nil
 }
 

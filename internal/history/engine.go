@@ -14,9 +14,9 @@ import (
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
-	"github.com/sundialhq/sundial/internal/history/queues"
 	"github.com/sundialhq/sundial/internal/history/statemachine"
 	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -61,6 +61,21 @@ type Options struct {
 	// Metrics receives the role's metrics (workflow outcomes, locks,
 	// shards, outbox tasks, cache); nil records nothing.
 	Metrics *metrics.Metrics
+	// Ring assigns shards to the history members of the cluster; the
+	// engine serves only the shards it owns on the ring and follows its
+	// changes. nil: a cluster of one, every shard is this process's.
+	Ring membership.Ring
+	// RetryAcquire is how often a shard the ring gives this process, but
+	// that it could not acquire or lost to another owner, is tried again
+	// (default 5 s).
+	RetryAcquire time.Duration
+	// HandOffDelay is how long the engine waits, once a changing ring
+	// gives it shards, before acquiring them: their previous owner sees the
+	// same change within one heartbeat and stops them first, so its last
+	// calls finish instead of failing on the fence (which still covers a
+	// slower one). With a delay and a changing ring, Start acquires
+	// nothing itself: the ring follower does, after the delay. 0: at once.
+	HandOffDelay time.Duration
 }
 
 // Engine is the history role: it owns shards of workflow executions, turns
@@ -73,7 +88,13 @@ type Engine struct {
 	watch   watchers
 	stopped atomic.Bool
 	ops     calls
-	dlqSize atomic.Int64 // tasks in the DLQ, for task_dlq_size
+	// stopRing ends the goroutine following the ring; ringDone is closed
+	// when it has.
+	stopRing chan struct{}
+	ringDone chan struct{}
+	resync   chan struct{} // capacity 1: reconcile now (Resync)
+	dlqSize  atomic.Int64  // tasks in the DLQ, for task_dlq_size
+	xs       crossShard    // reaches workflows of other shards
 }
 
 // NewEngine checks opts and returns an engine that is not started yet.
@@ -99,46 +120,213 @@ func NewEngine(opts Options) (*Engine, error) {
 	e.cache.met = opts.Metrics
 	e.registerCacheMetrics()
 	e.registerDLQMetrics()
-	maxAttempts := func() int { return opts.Dynamic.Int(KeyOutboxMaxAttempts, queues.DefaultMaxAttempts) }
+	if opts.RetryAcquire <= 0 {
+		opts.RetryAcquire = 5 * time.Second
+	}
+	e.opts.RetryAcquire = opts.RetryAcquire
 	for i := range opts.NumShards {
-		sh := &shard{id: i, e: e}
-		qopts := queues.Options{ShardID: i, Store: opts.Store, DLQ: opts.Store, Clock: opts.Clock, Logger: opts.Logger,
-			MaxAttempts: maxAttempts, OnDeadLetter: e.onDeadLetter}
-		qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executor(e.executeTransfer)
-		sh.transfer = queues.New(qopts)
-		qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executor(e.executeTimer)
-		sh.timer = queues.New(qopts)
+		sh := &shard{id: i, e: e, lost: true}
 		e.shards = append(e.shards, sh)
 	}
 	return e, nil
 }
 
-// Start acquires every shard and starts its outbox queues, which first run
-// the tasks left in the store by an earlier process.
+// Start acquires the shards this process owns (all of them without a
+// Ring) and starts their outbox queues, which first run the tasks left in
+// the store by earlier owners; with a Ring it then follows the ring's
+// changes (see followRing).
 func (e *Engine) Start(ctx context.Context) error {
+	follow := e.opts.Ring != nil && e.opts.Ring.Changed(membership.RoleHistory) != nil
+	var owned []*shard
 	for _, sh := range e.shards {
+		if e.owns(sh.id) && (!follow || e.opts.HandOffDelay <= 0) {
+			owned = append(owned, sh)
+		}
+	}
+	for _, sh := range owned {
 		start := time.Now()
 		if err := sh.acquire(ctx); err != nil {
 			return err
 		}
 		e.opts.Metrics.ShardAcquired(time.Since(start))
+		e.opts.Metrics.ShardItemCreated()
+		sh.q.Store(sh.newQueues())
 	}
-	e.opts.Metrics.AddShards(len(e.shards))
+	e.opts.Metrics.AddShards(len(owned))
 	n, err := e.opts.Store.CountDLQ(ctx)
 	if err != nil {
 		return fmt.Errorf("count dead-lettered outbox tasks: %w", err)
 	}
 	e.dlqSize.Store(n)
-	e.opts.Logger.Info("history shards acquired", "count", len(e.shards))
-	for _, sh := range e.shards {
-		if err := sh.transfer.Start(ctx); err != nil {
+	e.opts.Logger.Info("history shards acquired", "count", len(owned), "of", len(e.shards))
+	for _, sh := range owned {
+		sq := sh.q.Load()
+		if err := sq.transfer.Start(ctx); err != nil {
 			return fmt.Errorf("recover transfer tasks of shard %d: %w", sh.id, err)
 		}
-		if err := sh.timer.Start(ctx); err != nil {
+		if err := sq.timer.Start(ctx); err != nil {
 			return fmt.Errorf("recover timer tasks of shard %d: %w", sh.id, err)
 		}
 	}
+	if follow {
+		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
+		e.resync = make(chan struct{}, 1)
+		go e.followRing()
+	}
 	return nil
+}
+
+// owns reports whether the ring gives shard id to this process.
+func (e *Engine) owns(id int32) bool {
+	if e.opts.Ring == nil {
+		return true
+	}
+	self, ok := e.opts.Ring.Self(membership.RoleHistory)
+	if !ok {
+		return false
+	}
+	m, err := e.opts.Ring.Lookup(membership.RoleHistory, membership.ShardKey(id))
+	return err == nil && m.Identity == self.Identity
+}
+
+// followRing moves shards as the ring changes: first it releases the
+// shards the ring gave to another member (their in-flight writes finish,
+// later ones fail), then it acquires the ones it gained (range_id + 1
+// fences off a previous owner that has not noticed yet). A shard this
+// process should own but could not acquire, or lost to another owner
+// whose view of the ring was behind, is tried again every RetryAcquire.
+func (e *Engine) followRing() {
+	defer close(e.ringDone)
+	retry := time.NewTicker(e.opts.RetryAcquire)
+	defer retry.Stop()
+	for {
+		changed := e.opts.Ring.Changed(membership.RoleHistory)
+		e.reconcile()
+		select {
+		case <-e.stopRing:
+			return
+		case <-changed:
+		case <-retry.C:
+		case <-e.resync:
+		}
+	}
+}
+
+// Resync gives up every shard and takes the ring's share again with fresh
+// ranges (after the hand-off delay): for a process whose membership lease
+// lapsed (membership.MonitorOptions.OnLapse), whose shards were likely
+// taken meanwhile. Without it, each stale shard would be noticed only at
+// its next fenced write.
+func (e *Engine) Resync() {
+	if e.resync == nil {
+		return
+	}
+	n := 0
+	for _, sh := range e.shards {
+		if sh.release() {
+			n++
+			e.opts.Metrics.AddShards(-1)
+			e.opts.Metrics.ShardItemRemoved()
+		}
+	}
+	e.opts.Logger.Warn("history shards released after a membership lapse; taking the ring's share again", "count", n)
+	select {
+	case e.resync <- struct{}{}:
+	default:
+	}
+}
+
+// reconcile makes the served shards match the ring.
+func (e *Engine) reconcile() {
+	var gain []*shard
+	released := 0
+	for _, sh := range e.shards {
+		switch own := e.owns(sh.id); {
+		case !own && sh.release():
+			released++
+			e.opts.Metrics.AddShards(-1)
+			e.opts.Metrics.ShardItemRemoved()
+		case own && !sh.serving():
+			gain = append(gain, sh)
+		}
+	}
+	if released > 0 {
+		e.opts.Logger.Info("history shards released to other members", "count", released)
+	}
+	if len(gain) > 0 && e.opts.HandOffDelay > 0 {
+		t := time.NewTimer(e.opts.HandOffDelay)
+		select {
+		case <-e.stopRing:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	acquired := 0
+	for _, sh := range gain {
+		select {
+		case <-e.stopRing:
+			return
+		default:
+		}
+		if !e.owns(sh.id) { // the ring moved on during the delay
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		start := time.Now()
+		err := sh.acquireAndStart(ctx)
+		cancel()
+		if err != nil {
+			e.opts.Logger.Warn("acquiring a shard the ring gave this process", "shard", sh.id, "error", err)
+			continue
+		}
+		acquired++
+		e.opts.Metrics.ShardAcquired(time.Since(start))
+		e.opts.Metrics.ShardItemCreated()
+		e.opts.Metrics.AddShards(1)
+	}
+	if acquired > 0 {
+		e.opts.Logger.Info("history shards acquired from the ring", "count", acquired)
+	}
+}
+
+// OwnedShards lists the shards this process serves, in order.
+func (e *Engine) OwnedShards() []int32 {
+	var out []int32
+	for _, sh := range e.shards {
+		if sh.serving() {
+			out = append(out, sh.id)
+		}
+	}
+	return out
+}
+
+// ReleaseShards stops serving every shard (a graceful leave): in-flight
+// writes finish, later calls fail with ownership lost (retryable), and
+// the outbox queues stop. The ring stops being followed.
+func (e *Engine) ReleaseShards() {
+	e.stopFollowing()
+	n := 0
+	for _, sh := range e.shards {
+		if sh.release() {
+			n++
+			e.opts.Metrics.AddShards(-1)
+			e.opts.Metrics.ShardItemRemoved()
+		}
+	}
+	e.opts.Logger.Info("history shards released for leaving", "count", n)
+}
+
+func (e *Engine) stopFollowing() {
+	if e.stopRing == nil {
+		return
+	}
+	select {
+	case <-e.stopRing:
+	default:
+		close(e.stopRing)
+	}
+	<-e.ringDone
 }
 
 // Stop refuses new calls, waits for in-flight ones (their writes finish),
@@ -147,11 +335,14 @@ func (e *Engine) Stop() {
 	if e.stopped.Swap(true) {
 		return
 	}
+	e.stopFollowing()
 	e.watch.closeAll()
 	e.ops.drain()
 	for _, sh := range e.shards {
-		sh.transfer.Stop()
-		sh.timer.Stop()
+		if sq := sh.q.Load(); sq != nil {
+			sq.transfer.Stop()
+			sq.timer.Stop()
+		}
 	}
 }
 

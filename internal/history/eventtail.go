@@ -85,13 +85,13 @@ func (c *cache) recentEvents(key persistence.WorkflowKey, from, to int64) ([]per
 }
 
 // seed caches a run just created (state st at record version 1, its first
-// events) unless a caller already loaded it, so the calls that follow a
+// events; gen is its shard's acquisition) unless a caller already loaded it, so the calls that follow a
 // start (dispatching its first workflow task, the poll's history) find it
 // without reading the store. st must not be used by the caller afterwards.
-func (c *cache) seed(key persistence.WorkflowKey, st *statemachine.State, stateBytes int, events []persistence.HistoryEvent) {
+func (c *cache) seed(key persistence.WorkflowKey, gen int64, st *statemachine.State, stateBytes int, events []persistence.HistoryEvent) {
 	ent := c.lock(key)
 	if ent.st == nil {
-		ent.st, ent.version = st, 1
+		ent.st, ent.version, ent.gen = st, 1, gen
 		ent.size.Store(int64(stateBytes))
 		ent.tail.append(events)
 	}

@@ -192,7 +192,7 @@ func (e *Engine) createRun(sh *shard, in sm.StartInput, prev *persistence.Curren
 		}
 		resp.EagerWorkflowTask = task
 	}
-	e.cache.seed(key, st, len(state), events)
+	e.cache.seed(key, sh.gen.Load(), st, len(state), events)
 	return resp, nil
 }
 

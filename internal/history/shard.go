@@ -35,13 +35,40 @@ type shard struct {
 
 	// mu: writers hold it shared while they allocate task IDs and write;
 	// re-acquiring the shard (new rangeID) holds it exclusively.
-	mu       sync.RWMutex
-	rangeID  int64
-	seq      atomic.Int64
-	reacq    bool // a write's outcome was unknown: re-acquire first
-	lost     bool // another owner took the shard
+	mu      sync.RWMutex
+	rangeID int64
+	seq     atomic.Int64
+	reacq   bool // a write's outcome was unknown: re-acquire first
+	// lost: this process does not serve the shard (not acquired yet,
+	// released because the ring gave it to another member, or taken by
+	// another owner).
+	lost bool
+	// gen counts acquisitions; a cached run loaded under an older one may
+	// be stale (another owner may have moved it on meanwhile).
+	gen atomic.Int64
+	// q holds the outbox queues of the current acquisition.
+	q atomic.Pointer[shardQueues]
+}
+
+// shardQueues are the outbox queues of one acquisition of a shard: a queue
+// cannot be restarted once stopped, so each acquisition makes new ones.
+type shardQueues struct {
 	transfer *queues.Queue
 	timer    *queues.Queue
+}
+
+// newQueues makes a stopped-never-started pair of outbox queues.
+func (sh *shard) newQueues() *shardQueues {
+	e := sh.e
+	maxAttempts := func() int { return e.opts.Dynamic.Int(KeyOutboxMaxAttempts, queues.DefaultMaxAttempts) }
+	qopts := queues.Options{ShardID: sh.id, Store: e.opts.Store, DLQ: e.opts.Store, Clock: e.opts.Clock, Logger: e.opts.Logger,
+		MaxAttempts: maxAttempts, OnDeadLetter: e.onDeadLetter}
+	sq := &shardQueues{}
+	qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executor(e.executeTransfer)
+	sq.transfer = queues.New(qopts)
+	qopts.Category, qopts.Execute = persistence.CategoryTimer, e.executor(e.executeTimer)
+	sq.timer = queues.New(qopts)
+	return sq
 }
 
 func (sh *shard) acquire(ctx context.Context) error {
@@ -49,10 +76,70 @@ func (sh *shard) acquire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("acquire shard %d: %w", sh.id, err)
 	}
-	sh.rangeID, sh.reacq = r, false
+	sh.rangeID, sh.reacq, sh.lost = r, false, false
 	sh.seq.Store(0)
+	sh.gen.Add(1)
 	sh.e.opts.Logger.Debug("shard acquired", "shard", sh.id, "range_id", r)
 	return nil
+}
+
+// acquireAndStart takes the shard while running (the ring gave it to this
+// process): a fresh range_id fences off the previous owner, and the new
+// queues read back every task the previous owners left before any write
+// of ours can add to them. Writers wait on sh.mu meanwhile.
+func (sh *shard) acquireAndStart(ctx context.Context) error {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if !sh.lost {
+		return nil
+	}
+	r, err := sh.e.opts.Store.AcquireShard(ctx, sh.id)
+	if err != nil {
+		return fmt.Errorf("acquire shard %d: %w", sh.id, err)
+	}
+	sq := sh.newQueues()
+	if err := sq.transfer.Start(ctx); err != nil {
+		return fmt.Errorf("recover transfer tasks of shard %d: %w", sh.id, err)
+	}
+	if err := sq.timer.Start(ctx); err != nil {
+		sq.transfer.Stop()
+		return fmt.Errorf("recover timer tasks of shard %d: %w", sh.id, err)
+	}
+	sh.q.Store(sq)
+	sh.rangeID, sh.reacq, sh.lost = r, false, false
+	sh.seq.Store(0)
+	sh.gen.Add(1)
+	sh.e.opts.Logger.Info("shard acquired", "shard", sh.id, "range_id", r)
+	return nil
+}
+
+// release stops serving the shard (the ring gave it to another member, or
+// the process leaves): in-flight writes finish first (they hold sh.mu
+// shared), later calls fail with ownership lost, and the queues stop; the
+// tasks they held stay in the outbox for the next owner. It reports
+// whether the shard was served.
+func (sh *shard) release() bool {
+	sh.mu.Lock()
+	if sh.lost {
+		sh.mu.Unlock()
+		return false
+	}
+	sh.lost = true
+	sq := sh.q.Load()
+	sh.mu.Unlock()
+	sh.e.watch.notifyShard(sh.id, sh.e.opts.NumShards)
+	if sq != nil {
+		sq.transfer.Stop()
+		sq.timer.Stop()
+	}
+	return true
+}
+
+// serving reports whether the shard is served by this process.
+func (sh *shard) serving() bool {
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return !sh.lost
 }
 
 // renew moves the shard to a fresh range only if the store still holds
@@ -94,10 +181,14 @@ func (sh *shard) stopQueues() {
 	sh.e.opts.Logger.Error("shard ownership lost; shard stopped", "shard", sh.id)
 	sh.e.opts.Metrics.ShardClosed()
 	sh.e.opts.Metrics.AddShards(-1)
-	go func() {
-		sh.transfer.Stop()
-		sh.timer.Stop()
-	}()
+	sh.e.opts.Metrics.ShardItemRemoved()
+	sh.e.watch.notifyShard(sh.id, sh.e.opts.NumShards)
+	if sq := sh.q.Load(); sq != nil {
+		go func() {
+			sq.transfer.Stop()
+			sq.timer.Stop()
+		}()
+	}
 }
 
 // outboxTask is the encoded payload of an outbox row.
@@ -220,11 +311,15 @@ func (sh *shard) noteWriteError(err error) {
 
 // enqueue hands committed rows to the queues.
 func (sh *shard) enqueue(rows []persistence.OutboxTask) {
+	sq := sh.q.Load()
+	if sq == nil {
+		return
+	}
 	for _, r := range rows {
 		if r.Category == persistence.CategoryTimer {
-			sh.timer.Add(r)
+			sq.timer.Add(r)
 		} else {
-			sh.transfer.Add(r)
+			sq.transfer.Add(r)
 		}
 	}
 }

@@ -27,6 +27,9 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 		ent.st = nil // another owner moves the run on: our copy is stale
 		return err
 	}
+	if gen := sh.gen.Load(); ent.st != nil && ent.gen != gen {
+		ent.st = nil // cached under an earlier acquisition of the shard
+	}
 	e.opts.Metrics.CacheLookup(metrics.CacheMutableState, ent.st == nil)
 	if ent.st != nil {
 		return nil
@@ -42,7 +45,7 @@ func (e *Engine) load(ctx context.Context, sh *shard, key persistence.WorkflowKe
 	if err != nil {
 		return err
 	}
-	ent.st, ent.version = st, rec.Version
+	ent.st, ent.version, ent.gen = st, rec.Version, sh.gen.Load()
 	ent.size.Store(int64(len(rec.State)))
 	return nil
 }
@@ -308,6 +311,22 @@ func wake(m map[persistence.WorkflowKey]chan struct{}, key persistence.WorkflowK
 	if ch := m[key]; ch != nil {
 		close(ch)
 		delete(m, key)
+	}
+}
+
+// notifyShard wakes the long polls on the runs of a shard this process
+// stopped serving: they re-read, get ownership lost, and the caller's
+// routing retries them on the new owner instead of waiting out the poll.
+func (w *watchers) notifyShard(shardID, numShards int32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, m := range []map[persistence.WorkflowKey]chan struct{}{w.m, w.closes} {
+		for k, ch := range m {
+			if ShardFor(k.NamespaceID, k.WorkflowID, numShards) == shardID {
+				close(ch)
+				delete(m, k)
+			}
+		}
 	}
 }
 

@@ -9,13 +9,14 @@
 // write is fenced by it, and task IDs are rangeID<<20 + seq, so they rise
 // across owners; the partition re-leases when its 2^20 IDs are used up.
 //
-// In this single-process version every partition of a queue is local: an add
-// picks a partition round robin, a poll is served from any partition's
-// backlog (rotating the starting partition), and a waiting poller can be
-// matched by a task added to any partition. Cross-host forwarding of polls
-// and tasks from child partitions to the root partition comes with
-// multi-host membership; the partition boundaries and leases are already
-// the ones that scheme needs.
+// In a cluster of one every partition of a queue is local: an add picks a
+// partition round robin, a poll is served from any partition's backlog
+// (rotating the starting partition), and a waiting poller can be matched by
+// a task added to any partition. With a membership ring (Options.Ring, see
+// ring.go) the engine leases, writes and reads only the task queues the
+// ring gives it (all partitions of a queue together), and drops the others
+// when the ring moves them. Spreading a queue's partitions over hosts, with
+// child partitions forwarding to the root, is not done.
 //
 // Matching is sync first: a task added while a poller waits goes straight to
 // that poller and is never written. Otherwise it is written to its
@@ -45,6 +46,7 @@ import (
 
 	"github.com/sundialhq/sundial/internal/clock"
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
@@ -121,6 +123,12 @@ type Options struct {
 	// NamespaceName names a namespace ID for metric labels; nil (or "")
 	// labels with the ID.
 	NamespaceName func(namespaceID string) string
+	// Ring assigns task queues to the matching members of the cluster
+	// (membership.TaskQueueKey: all partitions of a queue to the owner of
+	// its root): the engine leases only the partitions it owns and drops
+	// those the ring moves away. nil: a cluster of one, every partition is
+	// this process's.
+	Ring membership.Ring
 }
 
 // withDefaults returns o with nil fields filled.
@@ -162,6 +170,12 @@ type Engine struct {
 
 	metrics *metrics.Metrics
 	nsName  func(namespaceID string) string
+	ring    membership.Ring // nil: every partition is ours
+	// stopRing ends the goroutine following the ring (nil: none runs).
+	stopRing chan struct{}
+	ringDone chan struct{}
+	ringOnce sync.Once
+	resync   chan struct{} // capacity 1: Resync
 
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -200,6 +214,7 @@ func New(opts Options) *Engine {
 		log:        opts.Logger.With("component", "matching"),
 		metrics:    opts.Metrics,
 		nsName:     opts.NamespaceName,
+		ring:       opts.Ring,
 		stopCh:     make(chan struct{}),
 		bgCtx:      ctx,
 		cancelBg:   cancel,
@@ -210,6 +225,11 @@ func New(opts Options) *Engine {
 	}
 	e.registerBacklogGauges()
 	e.scheduleSweep()
+	if e.ring != nil && e.ring.Changed(membership.RoleMatching) != nil {
+		e.stopRing, e.ringDone = make(chan struct{}), make(chan struct{})
+		e.resync = make(chan struct{}, 1)
+		go e.followRing()
+	}
 	return e
 }
 
@@ -230,6 +250,7 @@ func (e *Engine) history() HistoryClient {
 // always goes to the backlog), so in-flight adds finish normally. Stop
 // waits for the engine's background backlog reads to end.
 func (e *Engine) Stop() {
+	e.stopFollowing()
 	e.stopOnce.Do(func() {
 		e.bgMu.Lock()
 		close(e.stopCh)
@@ -324,6 +345,9 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 		return err
 	}
 	p := q.pickPartition()
+	if p == nil {
+		return &persistence.TaskQueueLeaseLostError{Key: q.parts[0].key}
+	}
 	if err := p.persist(ctx, t); err != nil {
 		return err
 	}
@@ -474,11 +498,15 @@ func (e *Engine) release(q *taskQueue) {
 // has: matching.numTaskqueueWritePartitions (default 4), sticky queues 1.
 func (e *Engine) NumPartitions(sticky bool) int { return e.numPartitions(sticky) }
 
-func (e *Engine) numPartitions(sticky bool) int {
+func (e *Engine) numPartitions(sticky bool) int { return NumPartitions(e.dyn, sticky) }
+
+// NumPartitions is the number of partitions of a normal (or sticky) task
+// queue under dyn, as every process of the cluster computes it.
+func NumPartitions(dyn *config.Dynamic, sticky bool) int {
 	if sticky {
 		return 1
 	}
-	n := e.dyn.Int(KeyNumWritePartitions, defaultNumPartitions)
+	n := dyn.Int(KeyNumWritePartitions, defaultNumPartitions)
 	return max(1, min(n, maxPartitions))
 }
 

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundialhq/sundial/internal/config"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
 
@@ -32,6 +33,13 @@ type harness struct {
 // poll unless dyn overrides it.
 func newHarness(t *testing.T, store *fakeStore, dyn map[string]any) *harness {
 	t.Helper()
+	return newRingHarness(t, store, dyn, nil)
+}
+
+// newRingHarness is newHarness with the engine on ring (nil: a cluster of
+// one).
+func newRingHarness(t *testing.T, store *fakeStore, dyn map[string]any, ring membership.Ring) *harness {
+	t.Helper()
 	if store == nil {
 		store = newFakeStore()
 	}
@@ -40,7 +48,7 @@ func newHarness(t *testing.T, store *fakeStore, dyn map[string]any) *harness {
 		d.Set(k, v)
 	}
 	h := &harness{t: t, store: store, hist: newFakeHistory(), clock: &skewClock{}}
-	h.e = New(Options{Store: store, Dynamic: d, Clock: h.clock,
+	h.e = New(Options{Store: store, Dynamic: d, Clock: h.clock, Ring: ring,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.e.SetHistoryClient(h.hist)
 	t.Cleanup(h.e.Stop)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/persistence"
@@ -56,6 +57,10 @@ type partition struct {
 	// there by a read was not counted yet.
 	uncertain []idRange
 	stats     partStats // guarded by q.mu
+
+	// notOwned: the ring gives the partition to another member; it holds
+	// no lease here and is neither written nor read.
+	notOwned atomic.Bool
 
 	ioMu    sync.Mutex
 	rangeID int64 // guarded by ioMu; 0: lease before the next write
@@ -222,6 +227,11 @@ func (p *partition) writeBatch(ctx context.Context, batch []*pendingWrite) error
 // ioMu.
 func (p *partition) reserveIDs(ctx context.Context, n int) (int64, error) {
 	if p.rangeID == 0 || p.nextID+int64(n) > p.endID {
+		// A lease lost to another owner is taken back only while the
+		// ring still gives the partition to this process.
+		if p.notOwned.Load() || !p.q.e.owns(p.key) {
+			return 0, &persistence.TaskQueueLeaseLostError{Key: p.key, RangeID: p.rangeID}
+		}
 		rangeID, _, err := p.q.e.store.LeaseTaskQueue(ctx, p.key)
 		if err != nil {
 			return 0, err
@@ -242,7 +252,7 @@ func (p *partition) reserveIDs(ctx context.Context, n int) (int64, error) {
 // maybeFillLocked starts a backlog read if the buffer runs low, rows may
 // remain unread, memory allows and none is running.
 func (q *taskQueue) maybeFillLocked(p *partition) {
-	if p.filling || p.caughtUp || len(p.buf) >= refillBelow || p.inMem >= bufferCap || !q.loaded.Load() {
+	if p.filling || p.caughtUp || len(p.buf) >= refillBelow || p.inMem >= bufferCap || !q.loaded.Load() || p.notOwned.Load() {
 		return
 	}
 	p.filling = q.e.goBackground(func() { q.fill(p) })
@@ -277,6 +287,11 @@ func (q *taskQueue) fillOnce(p *partition) (more bool, err error) {
 	p.ioMu.Lock()
 	defer p.ioMu.Unlock()
 	q.mu.Lock()
+	if p.notOwned.Load() { // dropped after this fill was scheduled
+		p.filling = false
+		q.mu.Unlock()
+		return false, nil
+	}
 	after, limit := p.readLevel, min(readBatch, bufferCap-p.inMem)
 	q.mu.Unlock()
 	var rows []persistence.QueueTask

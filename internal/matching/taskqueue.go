@@ -111,6 +111,11 @@ func (q *taskQueue) ensureLoaded(ctx context.Context) error {
 	var total int64
 	counts := make([]int64, len(q.parts))
 	for i, p := range q.parts {
+		if !q.e.owns(p.key) {
+			p.notOwned.Store(true)
+			continue
+		}
+		p.notOwned.Store(false)
 		n, err := p.load(ctx)
 		if err != nil {
 			return fmt.Errorf("matching: load task queue %q partition %d: %w", q.id.name, p.key.Partition, err)
@@ -131,12 +136,22 @@ func (q *taskQueue) ensureLoaded(ctx context.Context) error {
 	return nil
 }
 
-// pickPartition returns the partition for the next add (round robin).
+// pickPartition returns the partition for the next add (round robin over
+// the partitions this process owns), or nil when it owns none.
 func (q *taskQueue) pickPartition() *partition {
 	if len(q.parts) == 1 {
+		if q.parts[0].notOwned.Load() {
+			return nil
+		}
 		return q.parts[0]
 	}
-	return q.parts[int(q.addRR.Add(1)-1)%len(q.parts)]
+	start := int(q.addRR.Add(1) - 1)
+	for i := range q.parts {
+		if p := q.parts[(start+i)%len(q.parts)]; !p.notOwned.Load() {
+			return p
+		}
+	}
+	return nil
 }
 
 // backlog returns the exact backlog count.
@@ -361,6 +376,9 @@ func (q *taskQueue) handBack(t *task, backoff time.Duration) {
 		t.result <- syncResult{backoff: backoff}
 		return
 	}
+	if t.part != nil && t.part.notOwned.Load() {
+		return // the partition moved to another member, which reads the row back
+	}
 	t.notBefore = q.e.clock.Now().Add(backoff)
 	q.mu.Lock()
 	q.retry = append(q.retry, t)
@@ -390,9 +408,11 @@ func (q *taskQueue) finish(t *task) {
 	}
 	p := t.part
 	q.mu.Lock()
-	q.addCountLocked(p, -1)
-	p.inMem--
-	q.maybeFillLocked(p)
+	if !p.notOwned.Load() { // a dropped partition's counts were reset
+		q.addCountLocked(p, -1)
+		p.inMem--
+		q.maybeFillLocked(p)
+	}
 	q.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()

@@ -59,6 +59,15 @@ func PartitionKey(namespaceID, taskQueue, kind string, partition int) string {
 	return namespaceID + "/" + taskQueue + "/" + kind + "/" + itoa(int64(partition))
 }
 
+// TaskQueueKey is the ring key that places a whole task queue: the key of
+// its root partition. Every partition of a queue is served by that
+// partition's owner (matching leases them together and the routed clients
+// send every call for the queue there); spreading partitions over hosts,
+// with children forwarding to the root, is not done (docs/DECISIONS.md).
+func TaskQueueKey(namespaceID, taskQueue, kind string) string {
+	return PartitionKey(namespaceID, taskQueue, kind, 0)
+}
+
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // Single is the ring of a one-process cluster: every key of every role it

@@ -45,6 +45,11 @@ func (m *Metrics) defineHistory() {
 		latencyBuckets, LabelService)
 	m.numShards = m.gauge("numshards_gauge", "History shards owned by this process.", LabelService)
 	m.shardClosed = m.counter("shard_closed_count", "History shards lost to another owner.", LabelService)
+	m.shardItemCreated = m.counter("sharditem_created_count", "History shards this process started serving.", LabelService)
+	m.shardItemRemoved = m.counter("sharditem_removed_count",
+		"History shards this process stopped serving (moved to another member, or lost).", LabelService)
+	m.membershipChanged = m.counter("membership_changed_count",
+		"Changes of a role's live members as this process sees them; service is the role.", LabelService)
 	taskLabels := []string{LabelService, LabelOperation, LabelNamespace}
 	m.taskRequests = m.counter("task_requests", "Outbox (transfer/timer/visibility) tasks run, by task type.", taskLabels...)
 	m.taskErrors = m.counter("task_errors", "Outbox task runs that failed and will be retried.", taskLabels...)
@@ -138,4 +143,31 @@ func (m *Metrics) CacheLookup(cacheType string, miss bool) {
 	if miss {
 		m.cacheMiss.WithLabelValues(ServiceHistory, cacheType).Inc()
 	}
+}
+
+// ShardItemCreated counts a shard this process started serving
+// (sharditem_created_count).
+func (m *Metrics) ShardItemCreated() {
+	if m == nil {
+		return
+	}
+	m.shardItemCreated.WithLabelValues(ServiceHistory).Inc()
+}
+
+// ShardItemRemoved counts a shard this process stopped serving: released
+// to another member, or lost to another owner (sharditem_removed_count).
+func (m *Metrics) ShardItemRemoved() {
+	if m == nil {
+		return
+	}
+	m.shardItemRemoved.WithLabelValues(ServiceHistory).Inc()
+}
+
+// MembershipChanged counts a change of the live members of role as this
+// process sees them (membership_changed_count, service label = role).
+func (m *Metrics) MembershipChanged(role string) {
+	if m == nil {
+		return
+	}
+	m.membershipChanged.WithLabelValues(role).Inc()
 }

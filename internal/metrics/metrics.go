@@ -73,6 +73,9 @@ type Metrics struct {
 	acquireShardsLatency *prometheus.HistogramVec
 	numShards            *prometheus.GaugeVec
 	shardClosed          *prometheus.CounterVec
+	shardItemCreated     *prometheus.CounterVec
+	shardItemRemoved     *prometheus.CounterVec
+	membershipChanged    *prometheus.CounterVec
 	taskRequests         *prometheus.CounterVec
 	taskErrors           *prometheus.CounterVec
 	dlqWrites            *prometheus.CounterVec

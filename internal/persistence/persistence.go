@@ -387,5 +387,6 @@ type Store interface {
 	VisibilityStore
 	BatchStore
 	ScheduleStore
+	MembershipStore
 	Close() error
 }

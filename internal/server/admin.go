@@ -59,9 +59,20 @@ func (s *Server) startAdmin() error {
 		return nil
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/dlq", s.adminListDLQ)
-	mux.HandleFunc("POST /admin/dlq/retry", s.adminDLQAction("admin.dlq.retry", s.history.RetryDLQTask))
-	mux.HandleFunc("POST /admin/dlq/purge", s.adminDLQAction("admin.dlq.purge", s.history.PurgeDLQTask))
+	if s.history != nil {
+		mux.HandleFunc("GET /admin/dlq", s.adminListDLQ)
+		mux.HandleFunc("POST /admin/dlq/retry", s.adminDLQAction("admin.dlq.retry", s.history.RetryDLQTask))
+		mux.HandleFunc("POST /admin/dlq/purge", s.adminDLQAction("admin.dlq.purge", s.history.PurgeDLQTask))
+	} else {
+		// The outbox DLQ belongs to the history role.
+		noHistory := func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "this process does not run the history role: use the admin endpoint of a history process",
+				http.StatusServiceUnavailable)
+		}
+		mux.HandleFunc("GET /admin/dlq", noHistory)
+		mux.HandleFunc("POST /admin/dlq/retry", noHistory)
+		mux.HandleFunc("POST /admin/dlq/purge", noHistory)
+	}
 	s.adminRoutes(mux)
 	tok, err := newAdminToken(s.cfg.AdminTokenFile)
 	if err != nil {

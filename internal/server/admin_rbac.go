@@ -39,6 +39,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/rbac/grant", s.adminBindingAction(true))
 	mux.HandleFunc("POST /admin/rbac/revoke", s.adminBindingAction(false))
 	mux.HandleFunc("GET /admin/audit", s.adminListAudit)
+	mux.HandleFunc("GET /admin/cluster", s.adminDescribeCluster)
 }
 
 func (s *Server) rbacStore(w http.ResponseWriter) (persistence.RBACStore, bool) {

@@ -73,10 +73,15 @@ type Config struct {
 	// Store selects the database. The zero value is SQLite at DBFilename.
 	Store StoreConfig
 	// Roles are the roles this process runs (frontend, history, matching,
-	// worker); empty means all. Until roles can reach each other across
-	// processes, a process must run frontend, history and matching
-	// together.
+	// worker); empty means all. A process that is the whole cluster (no
+	// Cluster addresses) must run frontend, history and matching together.
 	Roles []string
+	// InternodeTLS is Temporal's global.tls.internode: when its server side
+	// is set, the internal gRPC between processes is TLS both ways (each
+	// process presents the group's certificate as server and as client).
+	// A process that is the whole cluster has no internode traffic and
+	// warns that it is unused.
+	InternodeTLS config.GroupTLS
 	// MetricsAddress, when set, serves Prometheus metrics over HTTP on
 	// host:port (port 0 picks a free one, see Server.MetricsAddr) at
 	// MetricsPath (default "/metrics"). Metrics are collected either way.
@@ -117,6 +122,39 @@ type Config struct {
 	WrapStore func(persistence.Store) persistence.Store
 	// UI, when set, serves the Temporal Web UI (see UIConfig).
 	UI *UIConfig
+	// Cluster places this process in a cluster of several; the zero value
+	// is a cluster of one.
+	Cluster ClusterConfig
+}
+
+// ClusterConfig is the process's place in a multi-process cluster.
+type ClusterConfig struct {
+	// RPCAddresses maps history and matching to the host:port other
+	// processes reach that role of this process on
+	// (services.<role>.rpc.grpcPort, with bindOnIP or
+	// global.membership.broadcastAddress). When either has an address, the
+	// process (whatever roles it runs) joins the database's membership
+	// table, reaches the other roles over internal gRPC and serves only the
+	// shards and partitions the ring gives it; otherwise it is a cluster of
+	// one.
+	RPCAddresses map[string]string
+	// Listen maps history and matching to the host:port this process's
+	// internal gRPC listens on for that role (bindOnIP, which may be a
+	// wildcard when RPCAddresses carries the broadcast address).
+	Listen map[string]string
+	// Host names this machine in the membership table (default: the
+	// hostname).
+	Host string
+	// Warnings are logged at start (settings that keep a role out of the
+	// cluster).
+	Warnings []string
+}
+
+// Enabled reports whether processes reading this config form a cluster
+// through the membership table: history or matching has an internal
+// address.
+func (c ClusterConfig) Enabled() bool {
+	return c.RPCAddresses[RoleHistory] != "" || c.RPCAddresses[RoleMatching] != ""
 }
 
 // AuthConfig turns on JWT authorization with the reference's default
@@ -242,7 +280,10 @@ func (c Config) Validate() error {
 			return errors.New("invalid namespace name: empty")
 		}
 	}
-	if err := validateRoles(c.Roles); err != nil {
+	if err := validateRoles(c.Roles, c.clustered()); err != nil {
+		return err
+	}
+	if err := c.checkCluster(); err != nil {
 		return err
 	}
 	if c.TLSRefreshInterval < 0 {
@@ -276,10 +317,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// validateRoles accepts known role names, and for now only sets that run
-// frontend, history and matching together: the roles do not reach each
-// other across processes yet.
-func validateRoles(roles []string) error {
+// validateRoles accepts known role names; any set when the cluster's
+// members are known (clustered), else only sets that run frontend, history
+// and matching together.
+func validateRoles(roles []string, clustered bool) error {
 	have := map[string]bool{}
 	for _, r := range roles {
 		if !slices.Contains(AllRoles, r) {
@@ -287,9 +328,9 @@ func validateRoles(roles []string) error {
 		}
 		have[r] = true
 	}
-	if !have[RoleFrontend] || !have[RoleHistory] || !have[RoleMatching] {
+	if !clustered && (!have[RoleFrontend] || !have[RoleHistory] || !have[RoleMatching]) {
 		return fmt.Errorf("services %s: frontend, history and matching must run in the same process"+
-			" until roles can reach each other across processes", strings.Join(roles, ","))
+			" unless history or matching has an internal address (services.<role>.rpc.grpcPort)", strings.Join(roles, ","))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,10 +30,12 @@ import (
 	"github.com/sundialhq/sundial/internal/frontend/httpapi"
 	"github.com/sundialhq/sundial/internal/history"
 	"github.com/sundialhq/sundial/internal/matching"
+	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/metrics"
 	"github.com/sundialhq/sundial/internal/namespace"
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/metricstore"
+	"github.com/sundialhq/sundial/internal/rpc"
 	"github.com/sundialhq/sundial/internal/tlsconfig"
 	"github.com/sundialhq/sundial/internal/visibility"
 	"github.com/sundialhq/sundial/internal/webui"
@@ -69,7 +72,20 @@ type Server struct {
 	grpc     *grpc.Server
 	health   *health.Server
 	lis      net.Listener
-	served   chan error // receives grpc.Serve's result
+	served   chan error // receives grpc.Serve's results
+
+	// internal serves history and matching to the other processes of a
+	// cluster; conns dials them (both nil in a process that is the whole
+	// cluster).
+	internal    *grpc.Server
+	internalLis []net.Listener
+	conns       *rpc.Conns
+	// draining is cancelled (drain) when the server stops: a clustered
+	// frontend's public long polls end then (drainInterceptor).
+	draining context.Context
+	drain    context.CancelFunc
+	// internodeTLS serves global.tls.internode (nil: plaintext).
+	internodeTLS *tlsconfig.Provider
 
 	metrics     *metrics.Metrics
 	metricsLis  net.Listener
@@ -87,11 +103,22 @@ type Server struct {
 	audit    *audit.Log         // nil when auditing is off
 	bindings *auth.Bindings     // nil when authorization is off
 
-	// reclaimer removes the data of deleted namespaces.
-	reclaimer  *worker.Reclaimer
-	ui         *webui.Server
-	uiPipe     interface{ Close() error } // the UI's in-memory connection to gRPC
-	adminToken string
+	// reclaimer removes the data of deleted namespaces (where the worker
+	// role runs: reclaimerRunning).
+	reclaimer        *worker.Reclaimer
+	reclaimerRunning bool
+	ui               *webui.Server
+	uiPipe           interface{ Close() error } // the UI's in-memory connection to gRPC
+	adminToken       string
+
+	// ring assigns shards and partitions (cluster.go); monitor is it when
+	// the process is part of a multi-process cluster, else nil.
+	ring    membership.Ring
+	monitor *membership.Monitor
+	// historyRef and matchingRef are the roles for the membership
+	// heartbeat's OnLapse, which must not take s.mu.
+	historyRef  atomic.Pointer[history.Engine]
+	matchingRef atomic.Pointer[matching.Engine]
 }
 
 // New checks cfg and returns a server that is not started yet.
@@ -100,7 +127,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Server{cfg: cfg, log: cfg.Logger}, nil
+	draining, drain := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, log: cfg.Logger, draining: draining, drain: drain}, nil
 }
 
 // Start opens the store, checks the shard count, registers namespaces,
@@ -147,6 +175,9 @@ func (s *Server) start() error {
 	if stored != s.cfg.NumShards {
 		return fmt.Errorf("cluster was created with numHistoryShards=%d, configured %d", stored, s.cfg.NumShards)
 	}
+	if err := s.startMembership(ctx, store); err != nil {
+		return err
+	}
 	namespaces := namespace.NewRegistry(namespace.Options{Store: store, ClusterName: clusterName})
 	for _, name := range s.cfg.Namespaces {
 		if err := namespaces.EnsureRegistered(ctx, name, defaultRetention); err != nil {
@@ -154,18 +185,215 @@ func (s *Server) start() error {
 		}
 	}
 
-	s.matching = matching.New(matching.Options{
-		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
-		Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces),
-	})
+	// hist and match are the roles as the others call them: the engines
+	// themselves in a process that is the whole cluster, else clients that
+	// route each call to its owner (in process when that is this one).
+	var (
+		hist  rpc.HistoryRole
+		match rpc.MatchingRole
+	)
+	ring := s.ring
+	clustered := s.cfg.clustered()
+	if clustered {
+		if s.conns, err = s.dialer(); err != nil {
+			return err
+		}
+	} else if tlsconfig.Enabled(s.cfg.InternodeTLS) {
+		s.log.Warn("global.tls.internode is not used: this process runs every role, so there is no internode traffic")
+	}
+	if s.cfg.runs(RoleMatching) {
+		s.matching = matching.New(matching.Options{
+			Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
+			Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces), Ring: ring,
+		})
+		s.matchingRef.Store(s.matching)
+		match = s.matching
+	}
+	if clustered {
+		var local rpc.MatchingRole
+		if s.matching != nil {
+			local = s.matching
+		}
+		match = rpc.NewMatchingClient(ring, s.conns, s.cfg.DynamicConfig, local)
+	}
 	searchAttrs := visibility.NewRegistry(visibility.RegistryOptions{
 		Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock,
 	})
-	s.history, err = history.NewEngine(history.Options{
-		Store: store, Matching: s.matching, NumShards: s.cfg.NumShards,
+	if s.cfg.runs(RoleHistory) {
+		if s.history, err = s.newHistory(store, match, namespaces, searchAttrs); err != nil {
+			return err
+		}
+		hist = s.history
+	}
+	if clustered {
+		var local rpc.HistoryRole
+		if s.history != nil {
+			local = s.history
+		}
+		hc := rpc.NewHistoryClient(ring, s.conns, s.cfg.NumShards, local)
+		if s.history != nil {
+			s.history.SetCrossShard(hc.CrossShard(s.history))
+		}
+		hist = hc
+	}
+	if s.matching != nil {
+		s.matching.SetHistoryClient(hist)
+	}
+	if s.history != nil {
+		if err := s.history.Start(ctx); err != nil {
+			return fmt.Errorf("starting history: %w", err)
+		}
+		s.historyRef.Store(s.history)
+	}
+	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
+		Namespaces: namespaces, History: hist, Visibility: store, SearchAttributes: searchAttrs,
+		Schedules: store, BatchJobs: store,
+		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
+	})
+	if s.runsWorker() {
+		s.reclaimer.Start()
+		s.reclaimerRunning = true
+	}
+	// The worker role's leases on batch jobs and due schedules name this
+	// process (another process takes them over when they expire).
+	owner := leaseOwner()
+	s.batch, err = batch.New(batch.Options{
+		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
+		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"), Owner: owner,
+	})
+	if err != nil {
+		return err
+	}
+	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock, Dynamic: s.cfg.DynamicConfig,
+		Logger: s.log.With("component", "scheduler"), Owner: owner})
+	if err != nil {
+		return err
+	}
+	s.served = make(chan error, 4)
+	if err := s.serve(ctx, namespaces, searchAttrs, hist, match); err != nil {
+		return err
+	}
+	if clustered {
+		if err := s.startInternal(ring); err != nil {
+			return err
+		}
+	}
+	if err := s.startAdmin(); err != nil {
+		return err
+	}
+	return s.startUI()
+}
+
+// serve builds the frontend over hist and match and, when this process
+// runs the frontend role, serves it on the configured address. The worker
+// role's jobs act through the frontend's API in process, so a process
+// without the frontend role builds it too, unserved.
+func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, searchAttrs *visibility.Registry,
+	hist rpc.HistoryRole, match rpc.MatchingRole) error {
+	var lis net.Listener
+	var interceptors []grpc.UnaryServerInterceptor
+	authz, err := s.startAuth(ctx, s.rawStore)
+	if err != nil {
+		return err
+	}
+	if authz != nil {
+		interceptors = append(interceptors, authz)
+	}
+	if s.cfg.clustered() {
+		interceptors = append(interceptors, s.drainInterceptor)
+	}
+	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics, interceptors...)
+	hostAddress := ""
+	if s.cfg.runs(RoleFrontend) || !s.cfg.clustered() {
+		addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
+		if lis, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("listening on %s: %w", addr, err)
+		}
+		if s.tls != nil {
+			lis = s.publicListener(lis, tlsconfig.GRPC)
+			opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
+		}
+		s.lis = lis
+		hostAddress = lis.Addr().String()
+	}
+	var batchWorker frontend.BatchWorker
+	if s.runsWorker() {
+		batchWorker = s.batch
+	}
+	handler, err := frontend.New(frontend.Options{
+		Namespaces:         namespaces,
+		History:            hist,
+		Matching:           match,
+		Dynamic:            s.cfg.DynamicConfig,
+		Logger:             s.log.With("component", "frontend"),
+		ServerVersion:      TemporalVersion,
+		ClusterName:        clusterName,
+		NumShards:          s.cfg.NumShards,
+		PersistenceStore:   s.cfg.Store.Plugin,
+		Visibility:         s.store,
+		SearchAttributes:   searchAttrs,
+		TaskQueues:         match,
+		BatchJobs:          s.store,
+		BatchWorker:        batchWorker,
+		HostAddress:        hostAddress,
+		NamespaceReclaimer: s.reclaimer,
+		Schedules:          s.schedule,
+	})
+	if err != nil {
+		return err
+	}
+	// The worker role's batch jobs act through the frontend's API, in
+	// process.
+	if s.runsWorker() {
+		s.batch.Start(handler.BatchClient())
+	}
+	s.schedule.SetWorkflows(frontend.NewLocalWorkflows(handler))
+	if lis != nil {
+		s.grpc = grpc.NewServer(opts...)
+		workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
+		operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
+		s.health = health.NewServer()
+		healthpb.RegisterHealthServer(s.grpc, s.health)
+		s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+		s.health.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
+	}
+	if s.runsWorker() {
+		s.schedule.Start()
+	}
+	if lis == nil {
+		if s.cfg.HTTPAddress != "" {
+			s.log.Warn("services.frontend.rpc.httpPort is served by frontend processes only: not served here")
+		}
+		s.log.Info("sundial started", "roles", s.cfg.Roles, "db", describeStore(s.cfg),
+			"numHistoryShards", s.cfg.NumShards, "version", Version)
+		return nil
+	}
+	if err := s.startHTTPAPI(); err != nil {
+		return err
+	}
+	if l, exposed := exposedWithoutAuth(s.cfg); exposed {
+		s.log.Warn("serving the API off loopback with no authorization, as allowed by allowNoAuth: "+
+			"every client that can connect has full access", "listener", l.what, "address", l.host, "tls", s.tls != nil)
+	}
+	s.log.Info("sundial started", "frontend", lis.Addr().String(), "tls", s.tls != nil, "db", describeStore(s.cfg),
+		"numHistoryShards", s.cfg.NumShards, "version", Version)
+	return nil
+}
+
+// runsWorker: the worker role's jobs (batch operations, schedules,
+// namespace data removal) run here. A process that is the whole cluster
+// runs them whatever --services says, as it always has.
+func (s *Server) runsWorker() bool { return !s.cfg.clustered() || s.cfg.runs(RoleWorker) }
+
+// newHistory builds the history engine over match.
+func (s *Server) newHistory(store persistence.Store, match history.MatchingClient, namespaces *namespace.Registry,
+	searchAttrs *visibility.Registry) (*history.Engine, error) {
+	return history.NewEngine(history.Options{
+		Store: store, Matching: match, NumShards: s.cfg.NumShards,
 		Visibility: store, CanonicalSearchAttributes: searchAttrs.Canonical,
 		Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log.With("component", "history"),
-		Metrics: s.metrics,
+		Metrics: s.metrics, Ring: s.ring, HandOffDelay: s.handOffDelay(),
 		NamespaceID: func(ctx context.Context, name string) (string, error) {
 			ns, err := namespaces.GetByName(ctx, name)
 			if err != nil {
@@ -190,114 +418,6 @@ func (s *Server) start() error {
 			return ns.Retention
 		},
 	})
-	if err != nil {
-		return err
-	}
-	s.matching.SetHistoryClient(s.history)
-	if err := s.history.Start(ctx); err != nil {
-		return fmt.Errorf("starting history: %w", err)
-	}
-	s.reclaimer = worker.NewReclaimer(worker.ReclaimOptions{
-		Namespaces: namespaces, History: s.history, Visibility: store, SearchAttributes: searchAttrs,
-		Schedules: store, BatchJobs: store,
-		Logger: s.log.With("component", "worker"), Clock: s.cfg.Clock,
-	})
-	s.reclaimer.Start()
-	// The worker role's leases on batch jobs and due schedules name this
-	// process (another process takes them over when they expire).
-	owner := leaseOwner()
-	s.batch, err = batch.New(batch.Options{
-		Store: store, Visibility: store, Queries: searchAttrs, Dynamic: s.cfg.DynamicConfig,
-		Clock: s.cfg.Clock, Logger: s.log.With("component", "batch"), Owner: owner,
-	})
-	if err != nil {
-		return err
-	}
-	s.schedule, err = schedule.New(schedule.Options{Store: store, Clock: s.cfg.Clock, Dynamic: s.cfg.DynamicConfig,
-		Logger: s.log.With("component", "scheduler"), Owner: owner})
-	if err != nil {
-		return err
-	}
-	if err := s.serve(ctx, namespaces, searchAttrs); err != nil {
-		return err
-	}
-	if err := s.startAdmin(); err != nil {
-		return err
-	}
-	return s.startUI()
-}
-
-// serve builds the frontend and starts serving gRPC on the configured
-// address.
-func (s *Server) serve(ctx context.Context, namespaces *namespace.Registry, searchAttrs *visibility.Registry) error {
-	addr := net.JoinHostPort(s.cfg.IP, strconv.Itoa(s.cfg.Port))
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	var interceptors []grpc.UnaryServerInterceptor
-	authz, err := s.startAuth(ctx, s.rawStore)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	if authz != nil {
-		interceptors = append(interceptors, authz)
-	}
-	opts := frontend.ServerOptions(s.log.With("component", "grpc"), s.metrics, interceptors...)
-	if s.tls != nil {
-		lis = s.publicListener(lis, tlsconfig.GRPC)
-		opts = append(opts, grpc.Creds(tlsconfig.ListenerCredentials()))
-	}
-	s.lis = lis
-	handler, err := frontend.New(frontend.Options{
-		Namespaces:         namespaces,
-		History:            s.history,
-		Matching:           s.matching,
-		Dynamic:            s.cfg.DynamicConfig,
-		Logger:             s.log.With("component", "frontend"),
-		ServerVersion:      TemporalVersion,
-		ClusterName:        clusterName,
-		NumShards:          s.cfg.NumShards,
-		PersistenceStore:   s.cfg.Store.Plugin,
-		Visibility:         s.store,
-		SearchAttributes:   searchAttrs,
-		TaskQueues:         s.matching,
-		BatchJobs:          s.store,
-		BatchWorker:        s.batch,
-		HostAddress:        lis.Addr().String(),
-		NamespaceReclaimer: s.reclaimer,
-		Schedules:          s.schedule,
-	})
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	// The worker role's batch jobs act through the frontend's API, in
-	// process.
-	s.batch.Start(handler.BatchClient())
-	s.schedule.SetWorkflows(frontend.NewLocalWorkflows(handler))
-	s.grpc = grpc.NewServer(opts...)
-	workflowservice.RegisterWorkflowServiceServer(s.grpc, handler)
-	operatorservice.RegisterOperatorServiceServer(s.grpc, frontend.NewOperator(handler))
-	s.health = health.NewServer()
-	healthpb.RegisterHealthServer(s.grpc, s.health)
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	s.health.SetServingStatus(workflowservice.WorkflowService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-
-	s.served = make(chan error, 1)
-	go func(g *grpc.Server) { s.served <- g.Serve(lis) }(s.grpc)
-	s.schedule.Start()
-	if err := s.startHTTPAPI(); err != nil {
-		return err
-	}
-	if l, exposed := exposedWithoutAuth(s.cfg); exposed {
-		s.log.Warn("serving the API off loopback with no authorization, as allowed by allowNoAuth: "+
-			"every client that can connect has full access", "listener", l.what, "address", l.host, "tls", s.tls != nil)
-	}
-	s.log.Info("sundial started", "frontend", lis.Addr().String(), "tls", s.tls != nil, "db", describeStore(s.cfg),
-		"numHistoryShards", s.cfg.NumShards, "version", Version)
-	return nil
 }
 
 // FrontendAddr is the host:port the frontend listens on ("" before Start).
@@ -380,20 +500,34 @@ func (s *Server) teardown() {
 	if s.schedule != nil {
 		s.schedule.Stop() // before the roles its actions call
 	}
+	s.leaveCluster()
 	if s.matching != nil {
 		s.matching.Stop()
 	}
 	s.stopHTTPAPI()
+	s.drain()
 	if s.grpc != nil {
 		stopGRPC(s.grpc, gracefulStopTimeout)
 	} else if s.lis != nil {
 		_ = s.lis.Close()
 	}
-	if s.reclaimer != nil {
+	if s.internal != nil {
+		stopGRPC(s.internal, gracefulStopTimeout)
+	}
+	for _, l := range s.internalLis {
+		_ = l.Close()
+	}
+	if s.reclaimer != nil && s.reclaimerRunning {
 		s.reclaimer.Stop()
 	}
 	if s.history != nil {
 		s.history.Stop()
+	}
+	if s.monitor != nil {
+		s.monitor.Stop()
+	}
+	if s.conns != nil {
+		s.conns.Close()
 	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
@@ -403,6 +537,9 @@ func (s *Server) teardown() {
 	s.stopHTTP()
 	if s.tls != nil {
 		s.tls.Close()
+	}
+	if s.internodeTLS != nil {
+		s.internodeTLS.Close()
 	}
 	if s.stopAuth != nil {
 		s.stopAuth()

@@ -75,7 +75,11 @@ func FromStatic(st *config.Static) (Config, error) {
 			return Config{}, fmt.Errorf("services.%s: unknown service; want frontend, history, matching or worker", role)
 		}
 	}
+	if cfg.Cluster, err = clusterFromStatic(st, cfg.IP); err != nil {
+		return Config{}, err
+	}
 	cfg.FrontendTLS = st.Global.TLS.Frontend
+	cfg.InternodeTLS = st.Global.TLS.Internode
 	cfg.TLSRefreshInterval = time.Duration(st.Global.TLS.RefreshInterval)
 	if a := st.Global.Authorization; a != nil {
 		cfg.AllowNoAuth = a.AllowNoAuth
@@ -108,6 +112,62 @@ func FromStatic(st *config.Static) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// clusterFromStatic reads the internal RPC address of history and
+// matching: services.<role>.rpc.grpcPort on its bindOnIP (or
+// 127.0.0.1 with bindOnLocalHost, else the frontend's IP). Other hosts
+// must reach the address, so a wildcard IP needs
+// global.membership.broadcastAddress, which, when set, names the host in
+// every address. A role whose wildcard IP is only inherited from the
+// frontend is left out of the cluster with a warning.
+func clusterFromStatic(st *config.Static, frontendIP string) (ClusterConfig, error) {
+	var c ClusterConfig
+	broadcast := st.Global.Membership.BroadcastAddress
+	if broadcast != "" && net.ParseIP(broadcast) == nil {
+		return c, fmt.Errorf("global.membership.broadcastAddress %q: want an IP address", broadcast)
+	}
+	for _, role := range []string{RoleHistory, RoleMatching} {
+		svc, ok := st.Services[role]
+		if !ok || svc.RPC.GRPCPort == 0 {
+			continue
+		}
+		rpc := svc.RPC
+		if rpc.GRPCPort < 0 || rpc.GRPCPort > 65535 {
+			return c, fmt.Errorf("services.%s.rpc.grpcPort %d: want 1-65535", role, rpc.GRPCPort)
+		}
+		host, inherited := rpc.BindOnIP, false
+		switch {
+		case host == "" && rpc.BindOnLocalHost:
+			host = "127.0.0.1"
+		case host == "":
+			host, inherited = frontendIP, true
+		case net.ParseIP(host) == nil:
+			return c, fmt.Errorf("services.%s.rpc.bindOnIP %q: want an IP address", role, host)
+		}
+		listen := net.JoinHostPort(host, strconv.Itoa(rpc.GRPCPort))
+		switch ip := net.ParseIP(host); {
+		case broadcast != "":
+			host = broadcast
+		case ip.IsUnspecified() && inherited:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("services.%s.rpc.grpcPort: the role listens on every address "+
+				"(the frontend's bindOnIP %s) and global.membership.broadcastAddress is not set, so other hosts "+
+				"cannot be told where to reach it: this process does not join the cluster's membership for %s", role, host, role))
+			continue
+		case ip.IsUnspecified():
+			return c, fmt.Errorf("services.%s.rpc.bindOnIP %s listens on every address: set "+
+				"global.membership.broadcastAddress to the address other hosts reach this one on", role, host)
+		}
+		if c.RPCAddresses == nil {
+			c.RPCAddresses = map[string]string{}
+		}
+		c.RPCAddresses[role] = net.JoinHostPort(host, strconv.Itoa(rpc.GRPCPort))
+		if c.Listen == nil {
+			c.Listen = map[string]string{}
+		}
+		c.Listen[role] = listen
+	}
+	return c, nil
 }
 
 // sqlDataStore returns the sql block of datastore name.

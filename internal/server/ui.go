@@ -96,6 +96,10 @@ func (s *Server) startUI() error {
 	if s.cfg.UI == nil {
 		return nil
 	}
+	if s.lis == nil {
+		s.log.Warn("the web UI is served by frontend processes only: not served here")
+		return nil
+	}
 	opts := s.cfg.UI.options(s.lis.Addr().String(), s.cfg)
 	// The UI server calls the frontend in process, as the HTTP API does:
 	// the frontend's TLS needs no client side, audit entries get the

@@ -359,3 +359,23 @@ func (s *Store) NextScheduleRunTime(ctx context.Context) (_ time.Time, _ bool, e
 	defer s.track("NextScheduleRunTime", time.Now(), &err)
 	return s.Store.NextScheduleRunTime(ctx)
 }
+
+func (s *Store) HeartbeatClusterMembers(ctx context.Context, members []persistence.ClusterMember) (err error) {
+	defer s.track("HeartbeatClusterMembers", time.Now(), &err)
+	return s.Store.HeartbeatClusterMembers(ctx, members)
+}
+
+func (s *Store) ListClusterMembers(ctx context.Context, aliveAt time.Time) (_ []persistence.ClusterMember, err error) {
+	defer s.track("ListClusterMembers", time.Now(), &err)
+	return s.Store.ListClusterMembers(ctx, aliveAt)
+}
+
+func (s *Store) DeleteClusterMember(ctx context.Context, role, identity string) (err error) {
+	defer s.track("DeleteClusterMember", time.Now(), &err)
+	return s.Store.DeleteClusterMember(ctx, role, identity)
+}
+
+func (s *Store) PruneClusterMembers(ctx context.Context, before time.Time) (_ int64, err error) {
+	defer s.track("PruneClusterMembers", time.Now(), &err)
+	return s.Store.PruneClusterMembers(ctx, before)
+}

@@ -47,6 +47,7 @@ func RunAll(t *testing.T, newStore func(t *testing.T) persistence.Store) {
 		{"Audit", auditTests},
 		{"Batch", batchTests},
 		{"Schedule", scheduleTests},
+		{"Membership", membershipTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -64,6 +64,15 @@ func (ca *CA) Server(t testing.TB, names ...string) *Leaf {
 		time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 }
 
+// Node issues a certificate for localhost, 127.0.0.1 and names usable as
+// both server and client (an internode certificate).
+func (ca *CA) Node(t testing.TB, names ...string) *Leaf {
+	return ca.issue(t, "node", append([]string{"localhost"}, names...), x509.ExtKeyUsageServerAuth,
+		time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), func(c *x509.Certificate) {
+			c.ExtKeyUsage = append(c.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		})
+}
+
 // Client issues a client certificate for subject cn.
 func (ca *CA) Client(t testing.TB, cn string) *Leaf {
 	return ca.issue(t, cn, nil, x509.ExtKeyUsageClientAuth, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
