@@ -127,9 +127,11 @@ func (cl *sevenProcesses) start(r *clusterRole) {
 		// A restart: keep what the previous process wrote.
 		_, _ = out.Write([]byte(r.proc.out.String() + "--- restarted ---\n"))
 	}
+	tokenFile := filepath.Join(cl.t.TempDir(), "admin.token")
 	srv := startConfiguredServerOn(cl.t, cl.bin, cl.cfgFile, r.env, out, r.port, "--services", r.services,
-		"--admin-port", strconv.Itoa(r.admin), "--log-level", "warn")
-	r.proc = &clusterProcess{name: r.name, srv: srv, out: out, admin: "127.0.0.1:" + strconv.Itoa(r.admin)}
+		"--admin-port", strconv.Itoa(r.admin), "--log-level", "warn", "--admin-token-file", tokenFile)
+	r.proc = &clusterProcess{name: r.name, srv: srv, out: out, admin: "127.0.0.1:" + strconv.Itoa(r.admin),
+		tokenFile: tokenFile}
 }
 
 // waitUp waits until r's process listens: its internal port, else its

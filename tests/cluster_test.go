@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -80,7 +81,10 @@ type clusterProcess struct {
 	name  string
 	srv   *configuredServer
 	admin string
-	out   *lockedBuffer
+	// tokenFile holds the admin endpoint's token (--admin-token-file),
+	// written anew at each start.
+	tokenFile string
+	out       *lockedBuffer
 }
 
 func (p *clusterProcess) describe(ctx context.Context) (server.AdminCluster, error) {
@@ -91,6 +95,11 @@ func (p *clusterProcess) describe(ctx context.Context) (server.AdminCluster, err
 	if err != nil {
 		return out, err
 	}
+	token, err := os.ReadFile(p.tokenFile)
+	if err != nil {
+		return out, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return out, err
@@ -192,9 +201,11 @@ func TestClusterShardOwnership(t *testing.T) {
 		out := &lockedBuffer{}
 		penv := append(slices.Clone(env), "SUNDIAL_HISTORY_PORT="+strconv.Itoa(freePort(t)),
 			"SUNDIAL_MATCHING_PORT="+strconv.Itoa(freePort(t)))
-		srv := startConfiguredServer(t, bin, cfgFile, penv, out, "--admin-port", strconv.Itoa(adminPort))
+		tokenFile := filepath.Join(t.TempDir(), "admin.token")
+		srv := startConfiguredServer(t, bin, cfgFile, penv, out, "--admin-port", strconv.Itoa(adminPort),
+			"--admin-token-file", tokenFile)
 		procs = append(procs, &clusterProcess{name: name, srv: srv, out: out,
-			admin: "localhost:" + strconv.Itoa(adminPort)})
+			admin: "localhost:" + strconv.Itoa(adminPort), tokenFile: tokenFile})
 		if name == "a" {
 			// a creates the schema; the others start on it.
 			c := dialWhenUp(t, ctx, srv.addr, srv.proc)
@@ -204,7 +215,8 @@ func TestClusterShardOwnership(t *testing.T) {
 	took, owned := awaitOwnership(t, ctx, procs, shards, "three processes")
 	t.Logf("3 processes: shards split %v (converged %v after start)", owned, took.Round(time.Millisecond))
 	// The operator's view: `sundial admin cluster describe`.
-	cli, err := exec.CommandContext(ctx, bin, "admin", "cluster", "describe", "--address", procs[0].admin).Output()
+	cli, err := exec.CommandContext(ctx, bin, "admin", "cluster", "describe", "--address", procs[0].admin,
+		"--admin-token-file", procs[0].tokenFile).Output()
 	require.NoError(t, err)
 	var d server.AdminCluster
 	require.NoError(t, json.Unmarshal(cli, &d), "%s", cli)
