@@ -441,6 +441,11 @@ func (b *browser) visit(name, page string, texts ...string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
 	defer cancel()
+	// Calls of the page being left are not this page's: Chromium does not
+	// always report their cancellation, so they would look in flight forever.
+	b.mu.Lock()
+	clear(b.inflight)
+	b.mu.Unlock()
 	require.NoError(b.t, chromedp.Do(ctx, chromedp.Navigate(page)), "open %s", page)
 	b.shows(name, page, texts...)
 }
