@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,55 +18,6 @@ import (
 	"github.com/sundialhq/sundial/internal/persistence"
 	"github.com/sundialhq/sundial/internal/persistence/sqlite"
 )
-
-// testView is a member list shared by the rings of several engines.
-type testView struct {
-	mu      sync.Mutex
-	members []membership.Member
-	changed chan struct{}
-}
-
-func (v *testView) set(ids ...string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.members = nil
-	for _, id := range ids {
-		v.members = append(v.members, membership.Member{Identity: id, Role: membership.RoleHistory})
-	}
-	if v.changed != nil {
-		close(v.changed)
-	}
-	v.changed = make(chan struct{})
-}
-
-// testRing is one engine's ring over a shared view.
-type testRing struct {
-	v    *testView
-	self string
-}
-
-func (r testRing) Lookup(_ string, key string) (membership.Member, error) {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	m, ok := membership.Owner(r.v.members, key)
-	if !ok {
-		return m, membership.ErrNoMembers
-	}
-	return m, nil
-}
-func (r testRing) Members(string) []membership.Member {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	return slices.Clone(r.v.members)
-}
-func (r testRing) Self(string) (membership.Member, bool) {
-	return membership.Member{Identity: r.self, Role: membership.RoleHistory}, true
-}
-func (r testRing) Changed(string) <-chan struct{} {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	return r.v.changed
-}
 
 func newRingEngine(t *testing.T, store persistence.Store, ring membership.Ring) *Engine {
 	t.Helper()
@@ -131,15 +81,15 @@ func TestEngineFollowsRing(t *testing.T) {
 	if _, err := store.InitCluster(t.Context(), 8); err != nil {
 		t.Fatal(err)
 	}
-	view := &testView{}
-	view.set("a")
-	a := newRingEngine(t, store, testRing{view, "a"})
+	view := membership.NewView(membership.RoleHistory)
+	view.Set("a")
+	a := newRingEngine(t, store, view.Ring("a"))
 	if got := a.OwnedShards(); len(got) != 8 {
 		t.Fatalf("alone, a serves %v", got)
 	}
 
-	view.set("a", "b")
-	b := newRingEngine(t, store, testRing{view, "b"})
+	view.Set("a", "b")
+	b := newRingEngine(t, store, view.Ring("b"))
 	awaitSplit(t, map[string]*Engine{"a": a, "b": b})
 	if len(a.OwnedShards()) == 0 || len(b.OwnedShards()) == 0 {
 		t.Fatalf("a serves %v, b %v: want both some", a.OwnedShards(), b.OwnedShards())
@@ -167,7 +117,7 @@ func TestEngineFollowsRing(t *testing.T) {
 	if got := a.OwnedShards(); len(got) != 0 {
 		t.Fatalf("after leaving a still serves %v", got)
 	}
-	view.set("b")
+	view.Set("b")
 	awaitSplit(t, map[string]*Engine{"b": b})
 	if err := startOn(b, wid+"-2"); err != nil {
 		t.Fatalf("start after b took every shard: %v", err)

@@ -5,61 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sundialhq/sundial/internal/membership"
 	"github.com/sundialhq/sundial/internal/persistence"
 )
-
-// testView is a matching member list shared by several engines' rings.
-type testView struct {
-	mu      sync.Mutex
-	members []membership.Member
-	changed chan struct{}
-}
-
-func (v *testView) set(ids ...string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.members = nil
-	for _, id := range ids {
-		v.members = append(v.members, membership.Member{Identity: id, Role: membership.RoleMatching})
-	}
-	if v.changed != nil {
-		close(v.changed)
-	}
-	v.changed = make(chan struct{})
-}
-
-type testRing struct {
-	v    *testView
-	self string
-}
-
-func (r testRing) Lookup(_ string, key string) (membership.Member, error) {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	m, ok := membership.Owner(r.v.members, key)
-	if !ok {
-		return m, membership.ErrNoMembers
-	}
-	return m, nil
-}
-func (r testRing) Members(string) []membership.Member {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	return slices.Clone(r.v.members)
-}
-func (r testRing) Self(string) (membership.Member, bool) {
-	return membership.Member{Identity: r.self, Role: membership.RoleMatching}, true
-}
-func (r testRing) Changed(string) <-chan struct{} {
-	r.v.mu.Lock()
-	defer r.v.mu.Unlock()
-	return r.v.changed
-}
 
 func (s *fakeStore) rangeOf(key persistence.TaskQueueKey) int64 {
 	s.mu.Lock()
@@ -76,9 +27,9 @@ func TestPartitionsFollowRing(t *testing.T) {
 	const queues, perQueue, parts = 8, 3, 4
 	store := newFakeStore()
 	dyn := map[string]any{KeyNumWritePartitions: parts}
-	view := &testView{}
-	view.set("a")
-	a := newRingHarness(t, store, dyn, testRing{view, "a"})
+	view := membership.NewView(membership.RoleMatching)
+	view.Set("a")
+	a := newRingHarness(t, store, dyn, view.Ring("a"))
 	tq := func(i int) string { return fmt.Sprintf("ring-tq-%d", i) }
 	for q := range queues {
 		for i := range perQueue {
@@ -89,7 +40,7 @@ func TestPartitionsFollowRing(t *testing.T) {
 		t.Fatalf("alone, a holds %d partitions, want %d", got, queues*parts)
 	}
 
-	view.set("a", "b")
+	view.Set("a", "b")
 	deadline := time.Now().Add(5 * time.Second)
 	for len(a.e.OwnedPartitions()) == queues*parts {
 		if time.Now().After(deadline) {
@@ -97,13 +48,13 @@ func TestPartitionsFollowRing(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	b := newRingHarness(t, store, dyn, testRing{view, "b"})
+	b := newRingHarness(t, store, dyn, view.Ring("b"))
 	b.hist = a.hist // one history: count starts across both engines
 	b.e.SetHistoryClient(a.hist)
 	// Queue ownership as the ring gives it.
 	owner := map[string]*harness{}
 	for q := range queues {
-		m, _ := testRing{view, "a"}.Lookup(membership.RoleMatching, membership.TaskQueueKey(testNS, tq(q), "workflow"))
+		m, _ := view.Ring("a").Lookup(membership.RoleMatching, membership.TaskQueueKey(testNS, tq(q), "workflow"))
 		owner[tq(q)] = map[string]*harness{"a": a, "b": b}[m.Identity]
 	}
 	// Drain every backlog through its owner: b loads its queues on the
