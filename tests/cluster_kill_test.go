@@ -54,18 +54,24 @@ type clusterRole struct {
 // sevenProcesses is 2 frontend, 2 history, 2 matching and 1 worker
 // process of one cluster on PostgreSQL, on loopback.
 type sevenProcesses struct {
-	t       *testing.T
+	clusterLoad
 	bin     string
 	cfgFile string
 	roles   []*clusterRole
 	byName  map[string]*clusterRole
-	c1, c2  client.Client
+}
+
+// clusterLoad drives the cluster tests' workload through two clients (one
+// per frontend; the same twice when there is one).
+type clusterLoad struct {
+	t      *testing.T
+	c1, c2 client.Client
 }
 
 // startSevenProcesses starts the cluster and dials both frontends.
 func startSevenProcesses(t *testing.T, ctx context.Context) *sevenProcesses {
 	opts := sqltest.Postgres.NewDatabase(t)
-	cl := &sevenProcesses{t: t, bin: buildSundial(t), cfgFile: filepath.Join(t.TempDir(), "sundial.yaml"),
+	cl := &sevenProcesses{clusterLoad: clusterLoad{t: t}, bin: buildSundial(t), cfgFile: filepath.Join(t.TempDir(), "sundial.yaml"),
 		byName: map[string]*clusterRole{}}
 	require.NoError(t, os.WriteFile(cl.cfgFile, []byte(clusterConfig), 0o600))
 	cl.roles = []*clusterRole{
@@ -149,7 +155,7 @@ func (cl *sevenProcesses) waitUp(ctx context.Context, r *clusterRole) {
 }
 
 // startWorkers starts one SDK worker through each frontend on tq.
-func (cl *sevenProcesses) startWorkers(tq string) {
+func (cl *clusterLoad) startWorkers(tq string) {
 	for _, c := range []client.Client{cl.c1, cl.c2} {
 		w := worker.New(c, tq, worker.Options{})
 		w.RegisterWorkflowWithOptions(clusterLoadWorkflow, workflow.RegisterOptions{Name: "ClusterLoad"})
@@ -163,7 +169,7 @@ func (cl *sevenProcesses) startWorkers(tq string) {
 // signalled and awaited through the other, retrying client calls answered
 // with a retryable code (counted in retried); a call failing otherwise is
 // the error returned.
-func (cl *sevenProcesses) runLoad(ctx context.Context, tq string, i int, retried *atomic.Int64) (client.WorkflowRun, error) {
+func (cl *clusterLoad) runLoad(ctx context.Context, tq string, i int, retried *atomic.Int64) (client.WorkflowRun, error) {
 	c, other := cl.c1, cl.c2
 	if i%2 == 1 {
 		c, other = other, c
@@ -206,7 +212,7 @@ func (cl *sevenProcesses) runLoad(ctx context.Context, tq string, i int, retried
 // checkLoadHistories checks every run's history: contiguous IDs, one
 // close (completed), one timer fired, one signal, one
 // ActivityTaskCompleted.
-func (cl *sevenProcesses) checkLoadHistories(ctx context.Context, runs []client.WorkflowRun) {
+func (cl *clusterLoad) checkLoadHistories(ctx context.Context, runs []client.WorkflowRun) {
 	t := cl.t
 	check := make([]error, len(runs))
 	sem := make(chan struct{}, 16)

@@ -85,6 +85,8 @@ type clusterProcess struct {
 	// written anew at each start.
 	tokenFile string
 	out       *lockedBuffer
+	// http reaches the admin endpoint (nil: http.DefaultClient).
+	http *http.Client
 }
 
 func (p *clusterProcess) describe(ctx context.Context) (server.AdminCluster, error) {
@@ -100,7 +102,11 @@ func (p *clusterProcess) describe(ctx context.Context) (server.AdminCluster, err
 		return out, err
 	}
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
+	hc := p.http
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return out, err
 	}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
 )
 
 // buildSundial builds cmd/sundial into a directory removed when t ends.
@@ -84,12 +85,27 @@ func freePort(t testing.TB) int {
 // caller closes the client.
 func dialWhenUp(t testing.TB, ctx context.Context, addr string, p *serverProcess) client.Client {
 	t.Helper()
+	return dialWhenUpVia(t, ctx, addr, p, nil)
+}
+
+// dialWhenUpVia is dialWhenUp with the connections made by dial (nil: the
+// default dialer).
+func dialWhenUpVia(t testing.TB, ctx context.Context, addr string, p *serverProcess,
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)) client.Client {
+	t.Helper()
+	var conn client.ConnectionOptions
+	if dial != nil {
+		conn.DialOptions = []grpc.DialOption{grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			return dial(ctx, "tcp", addr)
+		})}
+	}
 	for {
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		c, err := client.DialContext(dctx, client.Options{
-			HostPort:  addr,
-			Namespace: testNamespace,
-			Logger:    quietSDKLogger(),
+			HostPort:          addr,
+			Namespace:         testNamespace,
+			Logger:            quietSDKLogger(),
+			ConnectionOptions: conn,
 		})
 		cancel()
 		if err == nil {

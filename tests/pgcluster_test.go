@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -23,7 +24,8 @@ type pgCluster struct {
 	bin    string // directory of initdb, pg_ctl
 	dir    string
 	port   int
-	asUser []string // command prefix that runs a program as the cluster's owner
+	listen string   // the address it listens on
+	asUser []string // command prefix that runs a program as the cluster's owner (in its namespace)
 }
 
 // newPGCluster initializes and starts a private cluster, stopped and
@@ -31,13 +33,20 @@ type pgCluster struct {
 // SUNDIAL_TEST_POSTGRES is unset, and needs the server binaries.
 func newPGCluster(t *testing.T) *pgCluster {
 	t.Helper()
+	return newPGClusterIn(t, nil, "127.0.0.1", freePort(t))
+}
+
+// newPGClusterIn is newPGCluster listening on listen:port, its programs
+// run behind prefix (e.g. inside a network namespace).
+func newPGClusterIn(t *testing.T, prefix []string, listen string, port int) *pgCluster {
+	t.Helper()
 	_ = sqltest.Postgres.Admin(t) // skips without PostgreSQL
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
 		t.Fatal("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (install postgresql)")
 	}
 	sort.Strings(bins)
-	c := &pgCluster{t: t, bin: filepath.Dir(bins[len(bins)-1]), port: freePort(t)}
+	c := &pgCluster{t: t, bin: filepath.Dir(bins[len(bins)-1]), port: port, listen: listen, asUser: append([]string(nil), prefix...)}
 	dir, err := os.MkdirTemp("", "sundial-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -55,9 +64,24 @@ func newPGCluster(t *testing.T) *pgCluster {
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		c.asUser = []string{"runuser", "-u", "postgres", "--"}
+		c.asUser = append(c.asUser, "runuser", "-u", "postgres", "--")
 	}
 	c.run("initdb", "-D", c.data(), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+	if listen != "127.0.0.1" {
+		// Hosts on the listen address's own subnet (a test's private
+		// network) connect as on loopback.
+		hba, err := os.OpenFile(filepath.Join(c.data(), "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = hba.WriteString("host all all samenet trust\n")
+		if cerr := hba.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() { _ = c.runErr("pg_ctl", "-D", c.data(), "-w", "stop", "-m", "immediate") })
 	c.start()
 	return c
@@ -66,7 +90,7 @@ func newPGCluster(t *testing.T) *pgCluster {
 func (c *pgCluster) data() string { return filepath.Join(c.dir, "data") }
 
 // addr is the cluster's host:port.
-func (c *pgCluster) addr() string { return fmt.Sprintf("127.0.0.1:%d", c.port) }
+func (c *pgCluster) addr() string { return net.JoinHostPort(c.listen, strconv.Itoa(c.port)) }
 
 func (c *pgCluster) run(prog string, args ...string) {
 	c.t.Helper()
@@ -95,7 +119,7 @@ func (c *pgCluster) pgctl(args ...string) {
 // connections.
 func (c *pgCluster) start() {
 	c.t.Helper()
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", c.port, c.dir)
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=%s -c fsync=off -c max_connections=200 -c log_line_prefix='%%m [%%a] '", c.port, c.dir, c.listen)
 	c.pgctl("start", "-l", filepath.Join(c.dir, "log"), "-o", opts)
 }
 

@@ -209,7 +209,16 @@ func startConfiguredServer(t *testing.T, bin, cfgFile string, env []string, out 
 // restart on the address clients already use).
 func startConfiguredServerOn(t *testing.T, bin, cfgFile string, env []string, out *lockedBuffer, port int, args ...string) *configuredServer {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"server", "--config", cfgFile}, args...)...)
+	return startConfiguredServerIn(t, nil, bin, cfgFile, env, out, port, args...)
+}
+
+// startConfiguredServerIn is startConfiguredServerOn with bin run behind
+// prefix (`ip netns exec NS`, which execs it: the process is still the
+// server's).
+func startConfiguredServerIn(t *testing.T, prefix []string, bin, cfgFile string, env []string, out *lockedBuffer, port int, args ...string) *configuredServer {
+	t.Helper()
+	argv := append(append(append([]string{}, prefix...), bin, "server", "--config", cfgFile), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), env...), "SUNDIAL_PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())

@@ -37,8 +37,11 @@ type shard struct {
 	// re-acquiring the shard (new rangeID) holds it exclusively.
 	mu      sync.RWMutex
 	rangeID int64
-	seq     atomic.Int64
-	reacq   bool // a write's outcome was unknown: re-acquire first
+	// fence mirrors rangeID for readers that must not take mu: the outbox
+	// queues' deletes and DLQ moves (a queue is stopped under mu).
+	fence atomic.Int64
+	seq   atomic.Int64
+	reacq bool // a write's outcome was unknown: re-acquire first
 	// lost: this process does not serve the shard (not acquired yet,
 	// released because the ring gave it to another member, or taken by
 	// another owner).
@@ -61,7 +64,7 @@ type shardQueues struct {
 func (sh *shard) newQueues() *shardQueues {
 	e := sh.e
 	maxAttempts := func() int { return e.opts.Dynamic.Int(KeyOutboxMaxAttempts, queues.DefaultMaxAttempts) }
-	qopts := queues.Options{ShardID: sh.id, Store: e.opts.Store, DLQ: e.opts.Store, Clock: e.opts.Clock, Logger: e.opts.Logger,
+	qopts := queues.Options{ShardID: sh.id, RangeID: sh.fence.Load, Store: e.opts.Store, DLQ: e.opts.Store, Clock: e.opts.Clock, Logger: e.opts.Logger,
 		MaxAttempts: maxAttempts, OnDeadLetter: e.onDeadLetter}
 	sq := &shardQueues{}
 	qopts.Category, qopts.Execute = persistence.CategoryTransfer, e.executor(e.executeTransfer)
@@ -77,6 +80,7 @@ func (sh *shard) acquire(ctx context.Context) error {
 		return fmt.Errorf("acquire shard %d: %w", sh.id, err)
 	}
 	sh.rangeID, sh.reacq, sh.lost = r, false, false
+	sh.fence.Store(r)
 	sh.seq.Store(0)
 	sh.gen.Add(1)
 	sh.e.opts.Logger.Debug("shard acquired", "shard", sh.id, "range_id", r)
@@ -107,6 +111,7 @@ func (sh *shard) acquireAndStart(ctx context.Context) error {
 	}
 	sh.q.Store(sq)
 	sh.rangeID, sh.reacq, sh.lost = r, false, false
+	sh.fence.Store(r)
 	sh.seq.Store(0)
 	sh.gen.Add(1)
 	sh.e.opts.Logger.Info("shard acquired", "shard", sh.id, "range_id", r)
@@ -158,6 +163,7 @@ func (sh *shard) renew(ctx context.Context) error {
 		return fmt.Errorf("renew shard %d: %w", sh.id, err)
 	}
 	sh.rangeID, sh.reacq = r, false
+	sh.fence.Store(r)
 	sh.seq.Store(0)
 	return nil
 }

@@ -283,9 +283,11 @@ type ExecutionStore interface {
 	// beforeTime means no bound).
 	GetOutboxTasks(ctx context.Context, shardID int32, category TaskCategory, afterTime time.Time, afterTaskID int64, beforeTime time.Time, limit int) ([]OutboxTask, error)
 	// CompleteOutboxTasks deletes the named tasks of one shard and
-	// category, in one transaction. Deleting a missing task is not an error
+	// category, in one transaction, fenced by rangeID: with a stale
+	// rangeID it deletes nothing and reports no error (the tasks stay for
+	// the shard's owner). Deleting a missing task is not an error
 	// (idempotent).
-	CompleteOutboxTasks(ctx context.Context, shardID int32, category TaskCategory, keys []OutboxKey) error
+	CompleteOutboxTasks(ctx context.Context, shardID int32, rangeID int64, category TaskCategory, keys []OutboxKey) error
 }
 
 // TaskQueueKind mirrors enumspb.TaskQueueType: 1 workflow, 2 activity.
@@ -353,15 +355,15 @@ type DLQTask struct {
 // texts are cut.
 const MaxDLQErrorLength = 1000
 
-// DLQStore keeps dead-lettered outbox tasks. None of its methods is fenced
-// by a shard's range_id, as CompleteOutboxTasks is not: executors are
-// idempotent, so a task run once more (or dead-lettered by a stale owner)
-// is harmless.
+// DLQStore keeps dead-lettered outbox tasks. Moving a task there is
+// fenced by the shard's range_id (a stale owner must not take a task
+// away from the new one); the operator calls on the DLQ are not.
 type DLQStore interface {
 	// MoveOutboxTaskToDLQ deletes the task's outbox row and writes t to the
 	// DLQ, in one transaction. It is idempotent: a DLQ row with the same
 	// key is replaced, and a missing outbox row is not an error.
-	MoveOutboxTaskToDLQ(ctx context.Context, t DLQTask) error
+	// *ShardOwnershipLostError when rangeID is not the shard's.
+	MoveOutboxTaskToDLQ(ctx context.Context, rangeID int64, t DLQTask) error
 	// ListDLQ returns up to limit DLQ tasks ordered by (ShardID, Category,
 	// TaskID), strictly after the key after (the zero key starts at the
 	// beginning).

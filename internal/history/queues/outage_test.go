@@ -71,13 +71,14 @@ func waitTask(t *testing.T, ch chan int64, id int64) {
 func TestOutageFailuresRetryAtOnceOnRecovery(t *testing.T) {
 	store := openStore(t)
 	ctx := context.Background()
-	if _, err := store.AcquireShard(ctx, 0); err != nil {
+	rangeID, err := store.AcquireShard(ctx, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	unav := &persistence.UnavailableError{Err: errors.New("connection refused")}
 	e := &outageExec{runs: map[int64]int{}, done: make(chan int64, 100), unav: unav,
 		fail: map[int64]error{2: errors.New("target refuses"), 3: unav}}
-	q := New(Options{ShardID: 0, Category: persistence.CategoryTransfer, Store: store, Execute: e.exec,
+	q := New(Options{ShardID: 0, RangeID: func() int64 { return rangeID }, Category: persistence.CategoryTransfer, Store: store, Execute: e.exec,
 		Clock: holdClock{}, Workers: 1, Backoff: Backoff{Initial: time.Hour, Max: time.Hour}})
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)

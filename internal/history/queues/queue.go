@@ -41,7 +41,10 @@ const (
 
 // Options configures a Queue.
 type Options struct {
-	ShardID  int32
+	ShardID int32
+	// RangeID returns the shard's current range ID, which fences the
+	// queue's deletes and DLQ moves (a stale owner's change nothing).
+	RangeID  func() int64
 	Category persistence.TaskCategory
 	Store    persistence.ExecutionStore
 	// DLQ receives tasks that failed MaxAttempts times; nil keeps retrying
@@ -315,7 +318,7 @@ func (q *Queue) flush() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), completeTimeout)
-		err := q.opts.Store.CompleteOutboxTasks(ctx, q.opts.ShardID, q.opts.Category, keys)
+		err := q.opts.Store.CompleteOutboxTasks(ctx, q.opts.ShardID, q.opts.RangeID(), q.opts.Category, keys)
 		cancel()
 		if err != nil {
 			q.opts.Logger.Warn("deleting done outbox tasks failed; will retry", "shard", q.opts.ShardID,

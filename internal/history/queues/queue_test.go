@@ -54,11 +54,12 @@ func waitN(t *testing.T, ch chan int64, n int) {
 func TestTimerTasksRunInDueOrderAndAreDeleted(t *testing.T) {
 	store := openStore(t)
 	ctx := context.Background()
-	if _, err := store.AcquireShard(ctx, 0); err != nil {
+	rangeID, err := store.AcquireShard(ctx, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{done: make(chan int64, 10)}
-	q := New(Options{ShardID: 0, Category: persistence.CategoryTimer, Store: store, Execute: rec.exec, Workers: 1})
+	q := New(Options{ShardID: 0, RangeID: func() int64 { return rangeID }, Category: persistence.CategoryTimer, Store: store, Execute: rec.exec, Workers: 1})
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestFailedTaskIsRetriedAndRecoveryReadsTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{done: make(chan int64, 10), fails: map[int64]int{10: 1}}
-	q := New(Options{ShardID: 0, Category: persistence.CategoryTransfer, Store: store, Execute: rec.exec})
+	q := New(Options{ShardID: 0, RangeID: func() int64 { return rangeID }, Category: persistence.CategoryTransfer, Store: store, Execute: rec.exec})
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestStopDeletesDoneTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{done: make(chan int64, n)}
-	q := New(Options{ShardID: 0, Category: persistence.CategoryTransfer, Store: store, Execute: rec.exec})
+	q := New(Options{ShardID: 0, RangeID: func() int64 { return rangeID }, Category: persistence.CategoryTransfer, Store: store, Execute: rec.exec})
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

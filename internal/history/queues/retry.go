@@ -108,7 +108,7 @@ func (q *Queue) deadLetter(t persistence.OutboxTask, attempts int, cause error) 
 		return // stopping: the task stays in the outbox for the next owner
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dlqWriteTimeout)
-	err := q.opts.DLQ.MoveOutboxTaskToDLQ(ctx, persistence.DLQTask{
+	err := q.opts.DLQ.MoveOutboxTaskToDLQ(ctx, q.opts.RangeID(), persistence.DLQTask{
 		DLQKey:         persistence.DLQKey{ShardID: q.opts.ShardID, Category: t.Category, TaskID: t.TaskID},
 		VisibilityTime: t.VisibilityTime, Data: t.Data, Attempts: int32(attempts),
 		LastError: cause.Error(), MovedAt: q.opts.Clock.Now(),

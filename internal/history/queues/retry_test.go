@@ -97,7 +97,7 @@ func TestFailingTaskBacksOffThenMovesToDLQ(t *testing.T) {
 	}
 	dead := make(chan int, 1)
 	clk := &stepClock{}
-	q := New(Options{ShardID: 0, Category: persistence.CategoryTransfer, Store: store, DLQ: store, Execute: exec, Clock: clk,
+	q := New(Options{ShardID: 0, RangeID: func() int64 { return rangeID }, Category: persistence.CategoryTransfer, Store: store, DLQ: store, Execute: exec, Clock: clk,
 		Backoff: Backoff{Initial: time.Second, Max: 8 * time.Second, Jitter: 0.5}, Rand: cycle(0, 0.5),
 		MaxAttempts:  func() int { return maxAttempts },
 		OnDeadLetter: func(_ persistence.OutboxTask, attempts int, _ error) { dead <- attempts }})

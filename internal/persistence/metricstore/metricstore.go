@@ -165,14 +165,14 @@ func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category pers
 	return s.Store.GetOutboxTasks(ctx, shardID, category, afterTime, afterTaskID, beforeTime, limit)
 }
 
-func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory, keys []persistence.OutboxKey) (err error) {
+func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, rangeID int64, category persistence.TaskCategory, keys []persistence.OutboxKey) (err error) {
 	defer s.track("CompleteOutboxTasks", time.Now(), &err)
-	return s.Store.CompleteOutboxTasks(ctx, shardID, category, keys)
+	return s.Store.CompleteOutboxTasks(ctx, shardID, rangeID, category, keys)
 }
 
-func (s *Store) MoveOutboxTaskToDLQ(ctx context.Context, t persistence.DLQTask) (err error) {
+func (s *Store) MoveOutboxTaskToDLQ(ctx context.Context, rangeID int64, t persistence.DLQTask) (err error) {
 	defer s.track("MoveOutboxTaskToDLQ", time.Now(), &err)
-	return s.Store.MoveOutboxTaskToDLQ(ctx, t)
+	return s.Store.MoveOutboxTaskToDLQ(ctx, rangeID, t)
 }
 
 func (s *Store) ListDLQ(ctx context.Context, after persistence.DLQKey, limit int) (_ []persistence.DLQTask, err error) {

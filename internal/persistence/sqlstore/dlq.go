@@ -22,12 +22,15 @@ func checkCategory(c persistence.TaskCategory) error {
 }
 
 // MoveOutboxTaskToDLQ implements persistence.DLQStore.
-func (s *Store) MoveOutboxTaskToDLQ(ctx context.Context, t persistence.DLQTask) error {
+func (s *Store) MoveOutboxTaskToDLQ(ctx context.Context, rangeID int64, t persistence.DLQTask) error {
 	if err := checkCategory(t.Category); err != nil {
 		return err
 	}
 	msg := dlqErrorText(t.LastError)
 	return s.write(ctx, "move outbox task to dlq", func(tx *sql.Tx) error {
+		if err := s.fenceShard(ctx, tx, t.ShardID, rangeID); err != nil {
+			return err
+		}
 		var err error
 		if t.Category == persistence.CategoryTimer {
 			_, err = tx.ExecContext(ctx, s.q("DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"),

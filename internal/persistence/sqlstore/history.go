@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -141,11 +142,14 @@ func (s *Store) GetOutboxTasks(ctx context.Context, shardID int32, category pers
 	return out, err
 }
 
-// CompleteOutboxTasks implements persistence.ExecutionStore. It is not
-// fenced: the contract gives it no range ID, and deleting an executed task
-// twice is harmless. Callers batch completions (the history queues flush
-// them every 100 ms), so this is one transaction for many tasks.
-func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category persistence.TaskCategory,
+// CompleteOutboxTasks implements persistence.ExecutionStore. Each DELETE
+// carries the shard fence as a condition (no shared lock: a delete racing
+// an acquisition removes only tasks its writer had executed), so a stale
+// owner's delete, even one that reaches the database long after it was
+// sent, removes nothing. Callers batch completions (the history queues
+// flush them every 100 ms), so this is one statement or transaction for
+// many tasks.
+func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, rangeID int64, category persistence.TaskCategory,
 	keys []persistence.OutboxKey) error {
 	if category != persistence.CategoryTransfer && category != persistence.CategoryTimer {
 		return fmt.Errorf("sqlstore: unknown outbox category %d", category)
@@ -159,16 +163,16 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 		// idempotent, so a retry after an unknown outcome is harmless.
 		return s.retry(ctx, "complete outbox tasks", func() error {
 			if category == persistence.CategoryTimer {
-				return s.deleteTimerTasks(ctx, s.wdb, shardID, keys)
+				return s.deleteTimerTasks(ctx, s.wdb, shardID, rangeID, keys)
 			}
-			return s.deleteTransferTasks(ctx, s.wdb, shardID, keys)
+			return s.deleteTransferTasks(ctx, s.wdb, shardID, rangeID, keys)
 		})
 	}
 	return s.write(ctx, "complete outbox tasks", func(tx *sql.Tx) error {
 		if category == persistence.CategoryTimer && s.server {
 			for len(keys) > 0 {
 				n := min(len(keys), maxDeleteIn)
-				if err := s.deleteTimerTasks(ctx, tx, shardID, keys[:n]); err != nil {
+				if err := s.deleteTimerTasks(ctx, tx, shardID, rangeID, keys[:n]); err != nil {
 					return err
 				}
 				keys = keys[n:]
@@ -177,7 +181,15 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 		}
 		if category == persistence.CategoryTimer {
 			// SQLite: one primary-key DELETE each (statements cost no round
-			// trip there, and this is its measured path).
+			// trip there, and this is its measured path), after one fence.
+			var got int64
+			err := tx.QueryRowContext(ctx, s.q("SELECT range_id FROM shards WHERE shard_id = ?"), shardID).Scan(&got)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && got != rangeID) {
+				return nil
+			}
+			if err != nil {
+				return s.dbErr("read shard range_id", err)
+			}
 			for _, k := range keys {
 				_, err := tx.ExecContext(ctx, s.q("DELETE FROM timer_tasks WHERE shard_id = ? AND visibility_ts = ? AND task_id = ?"),
 					shardID, encodeTime(k.VisibilityTime), k.TaskID)
@@ -189,7 +201,7 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 		}
 		for len(keys) > 0 {
 			n := min(len(keys), maxDeleteIn)
-			if err := s.deleteTransferTasks(ctx, tx, shardID, keys[:n]); err != nil {
+			if err := s.deleteTransferTasks(ctx, tx, shardID, rangeID, keys[:n]); err != nil {
 				return err
 			}
 			keys = keys[n:]
@@ -198,13 +210,17 @@ func (s *Store) CompleteOutboxTasks(ctx context.Context, shardID int32, category
 	})
 }
 
+// outboxFence is the condition that makes an outbox DELETE a no-op for a
+// stale owner; its arguments are the shard ID and the writer's range ID.
+const outboxFence = " AND (SELECT range_id FROM shards WHERE shard_id = ?) = ?"
+
 // maxDeleteIn bounds the IN list of one transfer-task DELETE.
 const maxDeleteIn = 256
 
 // deleteTransferTasks deletes keys by one IN list on the primary key,
 // padded to a power of two with copies of the last ID, so there are few
 // distinct statements for the statement caches.
-func (s *Store) deleteTransferTasks(ctx context.Context, tx execer, shardID int32, keys []persistence.OutboxKey) error {
+func (s *Store) deleteTransferTasks(ctx context.Context, tx execer, shardID int32, rangeID int64, keys []persistence.OutboxKey) error {
 	n := 1
 	for n < len(keys) {
 		n *= 2
@@ -220,7 +236,8 @@ func (s *Store) deleteTransferTasks(ctx context.Context, tx execer, shardID int3
 		q.WriteString("?")
 		args = append(args, keys[min(i, len(keys)-1)].TaskID)
 	}
-	q.WriteString(")")
+	q.WriteString(")" + outboxFence)
+	args = append(args, shardID, rangeID)
 	_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
 	return s.dbErr("complete transfer tasks", err)
 }
@@ -229,7 +246,7 @@ func (s *Store) deleteTransferTasks(ctx context.Context, tx execer, shardID int3
 // the primary key padded to a power of two like deleteTransferTasks.
 // PostgreSQL and MySQL plan it as primary-key lookups (checked with
 // EXPLAIN: a BitmapOr of index scans, a range on PRIMARY).
-func (s *Store) deleteTimerTasks(ctx context.Context, tx execer, shardID int32, keys []persistence.OutboxKey) error {
+func (s *Store) deleteTimerTasks(ctx context.Context, tx execer, shardID int32, rangeID int64, keys []persistence.OutboxKey) error {
 	n := 1
 	for n < len(keys) {
 		n *= 2
@@ -246,7 +263,8 @@ func (s *Store) deleteTimerTasks(ctx context.Context, tx execer, shardID int32, 
 		k := keys[min(i, len(keys)-1)]
 		args = append(args, encodeTime(k.VisibilityTime), k.TaskID)
 	}
-	q.WriteString(")")
+	q.WriteString(")" + outboxFence)
+	args = append(args, shardID, rangeID)
 	_, err := tx.ExecContext(ctx, s.q(q.String()), args...)
 	return s.dbErr("complete timer tasks", err)
 }

@@ -134,10 +134,10 @@ func BenchmarkTransitions(b *testing.B, s persistence.Store, roundTrips func() i
 				b.Fatal(err)
 			}
 			version++
-			if err := s.CompleteOutboxTasks(ctx, 1, persistence.CategoryTransfer, transfer); err != nil {
+			if err := s.CompleteOutboxTasks(ctx, 1, rangeID, persistence.CategoryTransfer, transfer); err != nil {
 				b.Fatal(err)
 			}
-			if err := s.CompleteOutboxTasks(ctx, 1, persistence.CategoryTimer, timers); err != nil {
+			if err := s.CompleteOutboxTasks(ctx, 1, rangeID, persistence.CategoryTimer, timers); err != nil {
 				b.Fatal(err)
 			}
 		}

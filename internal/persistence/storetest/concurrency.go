@@ -60,20 +60,20 @@ var concurrencyTests = map[string]func(*fixture){
 			id := int64(100 + i)
 			at := t0.Add(time.Duration(id) * time.Second)
 			wg.Go(func() {
-				errs[4*i] = f.complete(1, persistence.CategoryTransfer, time.Time{}, id)
+				errs[4*i] = f.complete(1, r, persistence.CategoryTransfer, time.Time{}, id)
 			})
 			wg.Go(func() {
-				errs[4*i+1] = f.complete(1, persistence.CategoryTransfer, time.Time{}, id+10_000)
+				errs[4*i+1] = f.complete(1, r, persistence.CategoryTransfer, time.Time{}, id+10_000)
 			})
 			wg.Go(func() {
 				if i%2 == 0 {
-					errs[4*i+2] = f.complete(1, persistence.CategoryTimer, at, id)
+					errs[4*i+2] = f.complete(1, r, persistence.CategoryTimer, at, id)
 				} else {
-					errs[4*i+2] = f.complete(1, persistence.CategoryTimer, at.Add(time.Nanosecond), id)
+					errs[4*i+2] = f.complete(1, r, persistence.CategoryTimer, at.Add(time.Nanosecond), id)
 				}
 			})
 			wg.Go(func() {
-				errs[4*i+3] = f.complete(2, persistence.CategoryTransfer, time.Time{}, id)
+				errs[4*i+3] = f.complete(2, r, persistence.CategoryTransfer, time.Time{}, id)
 			})
 		}
 		wg.Wait()

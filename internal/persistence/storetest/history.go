@@ -82,7 +82,7 @@ var historyTests = map[string]func(*fixture){
 
 // outboxShard writes transfer tasks 5,1,3 (create) and 2,4 (update) to
 // shard 1, one to shard 2, and timers at t0+{2,0,0,1}s.
-func outboxShard(f *fixture) {
+func outboxShard(f *fixture) (shard1Range int64) {
 	r1, r2 := f.acquire(1), f.acquire(2)
 	req := createReq(1, r1, "wf", "run-1", 0)
 	req.Tasks = []persistence.OutboxTask{transfer(5), transfer(1), transfer(3),
@@ -92,6 +92,7 @@ func outboxShard(f *fixture) {
 	up.Tasks = append(up.Tasks, transfer(4), timer(t0.Add(time.Second), 2))
 	f.must(f.s.UpdateWorkflow(f.ctx, up), "UpdateWorkflow")
 	f.create(createReq(2, r2, "wf-2", "run-2", 6))
+	return r1
 }
 
 func (f *fixture) outboxIDs(cat persistence.TaskCategory, afterTime time.Time, afterID int64, before time.Time, limit int) string {
@@ -153,15 +154,15 @@ var outboxTests = map[string]func(*fixture){
 		}
 	},
 	"CompleteIdempotent": func(f *fixture) {
-		outboxShard(f)
+		r := outboxShard(f)
 		tr, tm := persistence.CategoryTransfer, persistence.CategoryTimer
 		for range 2 {
-			f.must(f.complete(1, tr, time.Time{}, 3), "complete transfer 3")
-			f.must(f.complete(1, tm, t0, 5), "complete timer 5")
+			f.must(f.complete(1, r, tr, time.Time{}, 3), "complete transfer 3")
+			f.must(f.complete(1, r, tm, t0, 5), "complete timer 5")
 		}
-		f.must(f.complete(1, tr, time.Time{}, 999), "complete a missing transfer task")
+		f.must(f.complete(1, r, tr, time.Time{}, 999), "complete a missing transfer task")
 		// A timer is addressed by (time, ID): the wrong time deletes nothing.
-		f.must(f.complete(1, tm, t0.Add(time.Hour), 3), "complete timer 3 at the wrong time")
+		f.must(f.complete(1, r, tm, t0.Add(time.Hour), 3), "complete timer 3 at the wrong time")
 		f.wantOutbox(f.outboxIDs(tr, time.Time{}, 0, time.Time{}, 100), "[1 2 4 5]")
 		f.wantOutbox(f.outboxIDs(tm, time.Time{}, 0, time.Time{}, 100), "[0s#3 1s#2 2s#1]")
 		if got := f.outbox(2, tr); len(got) != 1 {
@@ -189,19 +190,26 @@ var outboxTests = map[string]func(*fixture){
 			tm = append(tm, persistence.OutboxKey{VisibilityTime: at, TaskID: id})
 		}
 		tr = append(tr, persistence.OutboxKey{TaskID: 99_999})
-		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, tr), "complete transfer tasks")
-		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTimer, tm), "complete timer tasks")
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, r, persistence.CategoryTransfer, tr), "complete transfer tasks")
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, r, persistence.CategoryTimer, tm), "complete timer tasks")
 		f.wantLeft(persistence.CategoryTransfer, n/3, func(id int64) bool { return (id-100)%3 == 0 })
 		f.wantLeft(persistence.CategoryTimer, n/2, func(id int64) bool { return (id-100)%2 == 1 })
-		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, persistence.CategoryTransfer, nil), "complete no tasks")
+		f.must(f.s.CompleteOutboxTasks(f.ctx, 1, r, persistence.CategoryTransfer, nil), "complete no tasks")
 	},
-	"CompleteNeedsNoOwnership": func(f *fixture) {
-		// CompleteOutboxTasks takes no range ID: a task executed by the
-		// previous owner may be deleted after the shard moved.
-		outboxShard(f)
-		f.acquire(1)
-		f.must(f.complete(1, persistence.CategoryTransfer, time.Time{}, 1), "complete after move")
+	"CompleteIsFenced": func(f *fixture) {
+		// After the shard moved, the previous owner's deletes (even one
+		// that reaches the database late) remove nothing, with no error;
+		// the new owner's do.
+		old := outboxShard(f)
+		r := f.acquire(1)
+		f.must(f.complete(1, old, persistence.CategoryTransfer, time.Time{}, 1), "complete after move")
+		f.must(f.complete(1, old, persistence.CategoryTimer, t0, 3), "complete after move")
+		f.wantOutbox(f.outboxIDs(persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 100), "[1 2 3 4 5]")
+		f.wantOutbox(f.outboxIDs(persistence.CategoryTimer, time.Time{}, 0, time.Time{}, 100), "[0s#3 0s#5 1s#2 2s#1]")
+		f.must(f.complete(1, r, persistence.CategoryTransfer, time.Time{}, 1), "complete by the owner")
+		f.must(f.complete(1, r, persistence.CategoryTimer, t0, 3), "complete by the owner")
 		f.wantOutbox(f.outboxIDs(persistence.CategoryTransfer, time.Time{}, 0, time.Time{}, 100), "[2 3 4 5]")
+		f.wantOutbox(f.outboxIDs(persistence.CategoryTimer, time.Time{}, 0, time.Time{}, 100), "[0s#5 1s#2 2s#1]")
 	},
 }
 
@@ -221,8 +229,8 @@ func (f *fixture) wantLeft(category persistence.TaskCategory, want int, kept fun
 }
 
 // complete deletes one outbox task.
-func (f *fixture) complete(shardID int32, category persistence.TaskCategory, at time.Time, taskID int64) error {
-	return f.s.CompleteOutboxTasks(f.ctx, shardID, category, []persistence.OutboxKey{{VisibilityTime: at, TaskID: taskID}})
+func (f *fixture) complete(shardID int32, rangeID int64, category persistence.TaskCategory, at time.Time, taskID int64) error {
+	return f.s.CompleteOutboxTasks(f.ctx, shardID, rangeID, category, []persistence.OutboxKey{{VisibilityTime: at, TaskID: taskID}})
 }
 
 func (f *fixture) wantOutbox(got, want string) {
