@@ -99,7 +99,9 @@ func (l *netLab) cut(name string) { l.ip("-n", l.hub, "link", "set", l.host(name
 func (l *netLab) heal(name string) { l.ip("-n", l.hub, "link", "set", l.host(name).link, "up") }
 
 // prefixCmd is the argv prefix that runs a program inside host.
-func (l *netLab) prefixCmd(name string) []string { return []string{"ip", "netns", "exec", l.host(name).ns} }
+func (l *netLab) prefixCmd(name string) []string {
+	return []string{"ip", "netns", "exec", l.host(name).ns}
+}
 
 // dial opens a connection from inside host's namespace: the socket is
 // made on an OS thread moved into the namespace, and stays there. The
