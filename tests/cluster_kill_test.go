@@ -358,60 +358,8 @@ func TestClusterRollingRestart(t *testing.T) {
 	tq := uniqueName(t, "tq")
 	cl.startWorkers(tq)
 
-	load := testContext(t, 120*time.Second)
-	var (
-		mu          sync.Mutex
-		runs        []client.WorkflowRun
-		errs        []error
-		completions []time.Time
-		retried     atomic.Int64
-		wg          sync.WaitGroup
-	)
-	stopStarting := make(chan struct{})
-	generated := make(chan struct{})
-	go func() {
-		defer close(generated)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stopStarting:
-				return
-			case <-load.Done():
-				return
-			case <-tick.C:
-			}
-			mu.Lock()
-			runs, errs = append(runs, nil), append(errs, nil)
-			mu.Unlock()
-			wg.Go(func() {
-				run, err := cl.runLoad(load, tq, i, &retried)
-				mu.Lock()
-				defer mu.Unlock()
-				runs[i], errs[i] = run, err
-				if err == nil {
-					completions = append(completions, time.Now())
-				}
-			})
-		}
-	}()
-
-	completed := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(completions)
-	}
-	// Each restart under load: it waits for 40 workflows to complete after
-	// the previous one.
-	awaitProgress := func(after int, what string) {
-		for completed() < after+40 {
-			select {
-			case <-load.Done():
-				t.Fatalf("%s: %d workflows completed, no progress", what, completed())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	load := cl.startSteadyLoad(testContext(t, 120*time.Second), tq)
+	completed, awaitProgress := load.completed, load.awaitProgress
 	began := time.Now()
 	awaitProgress(0, "before the restarts")
 	for _, r := range cl.roles {
@@ -436,18 +384,99 @@ func TestClusterRollingRestart(t *testing.T) {
 		awaitProgress(before, r.name+" restarted")
 	}
 	restarts := time.Since(began)
-	close(stopStarting)
-	<-generated
-	wg.Wait()
+	runs, completions := load.finish(ctx)
+	slices.SortFunc(completions, func(a, b time.Time) int { return a.Compare(b) })
+	var stall time.Duration
+	for i := 1; i < len(completions); i++ {
+		stall = max(stall, completions[i].Sub(completions[i-1]))
+	}
+	t.Logf("%d workflows, all completed; every process restarted in %v; longest stall without a completion %v; "+
+		"%d client calls answered retryable codes and were retried", len(runs), restarts.Round(time.Millisecond),
+		stall.Round(time.Millisecond), load.retried.Load())
+	cl.checkLoadHistories(ctx, runs)
+}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for i, err := range errs {
+// steadyLoad runs workflow i of the cluster load every 50 ms (runLoad,
+// retrying calls answered with retryable codes) until finish.
+type steadyLoad struct {
+	cl          *clusterLoad
+	ctx         context.Context
+	tq          string
+	mu          sync.Mutex
+	runs        []client.WorkflowRun
+	errs        []error
+	completions []time.Time // when each completed run was seen done
+	retried     atomic.Int64
+	wg          sync.WaitGroup
+	stop        chan struct{}
+	generated   chan struct{}
+}
+
+// startSteadyLoad starts the load on tq; ctx bounds every run.
+func (cl *clusterLoad) startSteadyLoad(ctx context.Context, tq string) *steadyLoad {
+	l := &steadyLoad{cl: cl, ctx: ctx, tq: tq, stop: make(chan struct{}), generated: make(chan struct{})}
+	go func() {
+		defer close(l.generated)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-l.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			l.mu.Lock()
+			l.runs, l.errs = append(l.runs, nil), append(l.errs, nil)
+			l.mu.Unlock()
+			l.wg.Go(func() {
+				run, err := cl.runLoad(ctx, tq, i, &l.retried)
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				l.runs[i], l.errs[i] = run, err
+				if err == nil {
+					l.completions = append(l.completions, time.Now())
+				}
+			})
+		}
+	}()
+	return l
+}
+
+// completed is how many runs have completed so far.
+func (l *steadyLoad) completed() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.completions)
+}
+
+// awaitProgress waits until 40 more runs than after have completed, and
+// fails the test if the load's deadline comes first.
+func (l *steadyLoad) awaitProgress(after int, what string) {
+	for l.completed() < after+40 {
+		select {
+		case <-l.ctx.Done():
+			l.cl.t.Fatalf("%s: %d workflows completed, no progress", what, l.completed())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// finish stops starting runs, waits for the started ones and fails the
+// test (with each failed run's history) unless every run completed. It
+// returns the runs and their completion times.
+func (l *steadyLoad) finish(ctx context.Context) ([]client.WorkflowRun, []time.Time) {
+	t := l.cl.t
+	close(l.stop)
+	<-l.generated
+	l.wg.Wait()
+	for i, err := range l.errs {
 		if err != nil {
-			id := fmt.Sprintf("%s-%03d", tq, i)
-			events, herr := history(ctx, cl.c1, id, "")
+			id := fmt.Sprintf("%s-%03d", l.tq, i)
+			events, herr := history(ctx, l.cl.c1, id, "")
 			var desc string
-			if d, derr := cl.c1.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+			if d, derr := l.cl.c1.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
 				desc = fmt.Sprintf("status %v, pending activities %v, pending workflow task %v", d.GetWorkflowExecutionInfo().GetStatus(),
 					d.GetPendingActivities(), d.GetPendingWorkflowTask())
 			}
@@ -457,15 +486,7 @@ func TestClusterRollingRestart(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	slices.SortFunc(completions, func(a, b time.Time) int { return a.Compare(b) })
-	var stall time.Duration
-	for i := 1; i < len(completions); i++ {
-		stall = max(stall, completions[i].Sub(completions[i-1]))
-	}
-	t.Logf("%d workflows, all completed; every process restarted in %v; longest stall without a completion %v; "+
-		"%d client calls answered retryable codes and were retried", len(runs), restarts.Round(time.Millisecond),
-		stall.Round(time.Millisecond), retried.Load())
-	cl.checkLoadHistories(ctx, runs)
+	return l.runs, l.completions
 }
 
 // retryableCode reports whether a client call failed with a code the SDK

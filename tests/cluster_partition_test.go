@@ -9,14 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 
 	"github.com/sundialhq/sundial/internal/persistence/postgres"
 )
@@ -146,15 +143,7 @@ func TestClusterPartitionedHistoryHost(t *testing.T) {
 		Dial: lab.dial("db")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	for _, stmt := range fenceAuditSQL {
-		_, err := db.ExecContext(ctx, stmt)
-		require.NoError(t, err, stmt)
-	}
-	for _, tbl := range shardTables {
-		_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TRIGGER fence_audit_%s AFTER INSERT OR UPDATE OR DELETE ON %s
-			FOR EACH ROW EXECUTE FUNCTION fence_audit_write()`, tbl, tbl))
-		require.NoError(t, err, tbl)
-	}
+	installRowTriggers(t, ctx, db, fenceAuditSQL, "fence_audit_write", shardTables)
 	h2 := start("h2", "history", 7234)
 	app := start("app", "frontend,matching,worker", 7233)
 	awaitOwnership(t, ctx, []*clusterProcess{h1, h2}, shards, "h1 and h2")
@@ -165,58 +154,10 @@ func TestClusterPartitionedHistoryHost(t *testing.T) {
 	tq := uniqueName(t, "tq")
 	load.startWorkers(tq)
 
-	// Workflows start every 50 ms until the test has seen the cut and the
-	// heal; each retries calls answered with retryable codes.
-	loadCtx := testContext(t, 150*time.Second)
-	var (
-		mu          sync.Mutex
-		runs        []client.WorkflowRun
-		errs        []error
-		completions int
-		retried     atomic.Int64
-		wg          sync.WaitGroup
-	)
-	stopStarting, generated := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(generated)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for i := 0; ; i++ {
-			select {
-			case <-stopStarting:
-				return
-			case <-loadCtx.Done():
-				return
-			case <-tick.C:
-			}
-			mu.Lock()
-			runs, errs = append(runs, nil), append(errs, nil)
-			mu.Unlock()
-			wg.Go(func() {
-				run, err := load.runLoad(loadCtx, tq, i, &retried)
-				mu.Lock()
-				defer mu.Unlock()
-				runs[i], errs[i] = run, err
-				if err == nil {
-					completions++
-				}
-			})
-		}
-	}()
-	completed := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return completions
-	}
-	awaitProgress := func(after int, what string) {
-		for completed() < after+40 {
-			select {
-			case <-loadCtx.Done():
-				t.Fatalf("%s: %d workflows completed, no progress", what, completed())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
+	// Workflows start every 50 ms until the test has seen the cuts and
+	// the heals.
+	steady := load.startSteadyLoad(testContext(t, 150*time.Second), tq)
+	completed, awaitProgress := steady.completed, steady.awaitProgress
 	dbNow := func() time.Time {
 		var now time.Time
 		require.NoError(t, db.QueryRowContext(ctx, "SELECT clock_timestamp()").Scan(&now))
@@ -272,21 +213,8 @@ func TestClusterPartitionedHistoryHost(t *testing.T) {
 		require.Positive(t, retaken, "h1 never took a shard back after the heal")
 		awaitProgress(completed(), "after the heal")
 	}
-	close(stopStarting)
-	<-generated
-	wg.Wait()
-
-	mu.Lock()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("workflow %d: %v", i, err)
-		}
-	}
-	mu.Unlock()
-	if t.Failed() {
-		t.FailNow()
-	}
-	t.Logf("%d workflows completed; %d client calls answered retryable codes and were retried", len(runs), retried.Load())
+	runs, _ := steady.finish(ctx)
+	t.Logf("%d workflows completed; %d client calls answered retryable codes and were retried", len(runs), steady.retried.Load())
 	load.checkLoadHistories(ctx, runs)
 
 	// The audit: every shard-owned row h1 changed after the first cut

@@ -180,13 +180,20 @@ func requireNoWritesSince(t *testing.T, ctx context.Context, db *sql.DB, app str
 // schema.
 func installAudit(t *testing.T, ctx context.Context, db *sql.DB) {
 	t.Helper()
-	for _, stmt := range auditSQL {
+	installRowTriggers(t, ctx, db, auditSQL, "audit_write", auditedTables)
+}
+
+// installRowTriggers runs setup, then makes fn an AFTER trigger of every
+// row change of tables.
+func installRowTriggers(t *testing.T, ctx context.Context, db *sql.DB, setup []string, fn string, tables []string) {
+	t.Helper()
+	for _, stmt := range setup {
 		_, err := db.ExecContext(ctx, stmt)
 		require.NoError(t, err, stmt)
 	}
-	for _, tbl := range auditedTables {
-		_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TRIGGER audit_%s AFTER INSERT OR UPDATE OR DELETE ON %s
-			FOR EACH ROW EXECUTE FUNCTION audit_write()`, tbl, tbl))
+	for _, tbl := range tables {
+		_, err := db.ExecContext(ctx, fmt.Sprintf(`CREATE TRIGGER %s_%s AFTER INSERT OR UPDATE OR DELETE ON %s
+			FOR EACH ROW EXECUTE FUNCTION %s()`, fn, tbl, tbl, fn))
 		require.NoError(t, err, "trigger on %s", tbl)
 	}
 }
