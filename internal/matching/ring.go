@@ -18,9 +18,9 @@ func KindName(k persistence.TaskQueueKind) string {
 	return "workflow"
 }
 
-// owns reports whether the ring gives the partition to this process: a
-// task queue's partitions all go to the owner of its root
-// (membership.TaskQueueKey), where the routed clients send its calls.
+// owns reports whether the ring gives the partition to this process:
+// each partition goes to the owner of its own key
+// (membership.PartitionKey), where the routed clients send its calls.
 func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if e.ring == nil {
 		return true
@@ -29,7 +29,8 @@ func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if !ok {
 		return false
 	}
-	m, err := e.ring.Lookup(membership.RoleMatching, membership.TaskQueueKey(key.NamespaceID, key.Name, KindName(key.Kind)))
+	m, err := e.ring.Lookup(membership.RoleMatching,
+		membership.PartitionKey(key.NamespaceID, key.Name, KindName(key.Kind), int(key.Partition)))
 	return err == nil && m.Identity == self.Identity
 }
 
@@ -106,6 +107,11 @@ func (e *Engine) reconcile(dropAll bool) {
 		}
 		if dropped {
 			q.releaseWaiters()
+		}
+		if e.fwd != nil {
+			q.mu.Lock()
+			q.maybeStartForwardersLocked()
+			q.mu.Unlock()
 		}
 	}
 }
