@@ -247,27 +247,27 @@ func TestPollOnChildForwardedToRoot(t *testing.T) {
 }
 
 // Forwarded polls are bounded: beyond matching.forwarderMaxOutstandingPolls
-// a poll waits on the child's owner, where a local task reaches it.
+// a poll waits on the child's owner, where a local task reaches it, ahead
+// of the task forwarders waiting there too.
 func TestForwardedPollsBounded(t *testing.T) {
 	c := newForwardingCluster(t, "a", "b")
 	b := c.h["b"]
 	b.e.dyn.Set(KeyForwarderMaxOutstandingPolls, 1)
-	b.e.dyn.Set(KeyForwarderMaxOutstandingTasks, 0)
 	tq, child := c.splitQueue()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	first := b.pollAsync(ctx, tq)
 	waitFor(t, "the first poll forwarded", func() bool { return c.fwd.polls.Load() == 1 })
 	second := b.pollAsync(ctx, tq)
-	b.waitPollers(tq, 1)
+	b.waitPollers(tq, defaultForwardTasks+1)
 	if err := b.addTo(tq, "wf-local", child); err != nil {
 		t.Fatal(err)
 	}
 	if got := recvResp(t, second).GetWorkflowExecution().GetWorkflowId(); got != "wf-local" {
 		t.Fatalf("the poll waiting on b got %q, want wf-local", got)
 	}
-	if c.fwd.polls.Load() != 1 {
-		t.Fatalf("%d polls forwarded, want 1", c.fwd.polls.Load())
+	if c.fwd.polls.Load() != 1 || c.fwd.tasks.Load() != 0 {
+		t.Fatalf("%d polls and %d tasks forwarded, want 1 and 0", c.fwd.polls.Load(), c.fwd.tasks.Load())
 	}
 	cancel()
 	<-first

@@ -84,6 +84,8 @@ type taskQueue struct {
 type waiter struct {
 	ch   chan *task // capacity 1
 	elem *list.Element
+	// forwarder: a task forwarder (forward.go), served after pollers.
+	forwarder bool
 }
 
 func newTaskQueue(e *Engine, id queueID, n int) *taskQueue {
@@ -183,7 +185,7 @@ func (q *taskQueue) offer(ctx context.Context, t *task) (res syncResult, matched
 // is the sync-match wait; otherwise maxWait if the queue was polled lately.
 func (q *taskQueue) offerWithin(ctx context.Context, t *task, maxWait time.Duration) (res syncResult, matched bool) {
 	q.mu.Lock()
-	front := q.waiters.Front()
+	front := q.nextWaiterLocked()
 	if front == nil {
 		wait := maxWait
 		if wait < 0 {
@@ -275,8 +277,24 @@ func (q *taskQueue) matchLocked() {
 		if t == nil {
 			return
 		}
-		q.deliverLocked(q.waiters.Front(), t)
+		q.deliverLocked(q.nextWaiterLocked(), t)
 	}
+}
+
+// nextWaiterLocked is the waiter to hand a task to: the oldest poller, or
+// without one the oldest task forwarder (nil: none waits). Forwarders only
+// exist in a queue that forwards, so elsewhere this is the list's front.
+func (q *taskQueue) nextWaiterLocked() *list.Element {
+	front := q.waiters.Front()
+	if q.forwarders == 0 {
+		return front
+	}
+	for e := front; e != nil; e = e.Next() {
+		if !e.Value.(*waiter).forwarder {
+			return e
+		}
+	}
+	return front
 }
 
 // nextReadyLocked removes and returns the next dispatchable task: first a
@@ -348,7 +366,7 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}, poller bo
 		q.mu.Unlock()
 		return nil, ErrTooManyPollers
 	}
-	w := &waiter{ch: make(chan *task, 1)}
+	w := &waiter{ch: make(chan *task, 1), forwarder: !poller}
 	w.elem = q.waiters.PushBack(w)
 	q.mu.Unlock()
 
