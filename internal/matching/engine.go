@@ -386,7 +386,9 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 
 // PollWorkflowTaskQueueForwarded is PollWorkflowTaskQueue for a poll a
 // child partition's owner forwarded here (Forwarder): it waits here and
-// is never forwarded again.
+// is never forwarded again. A *persistence.TaskQueueLeaseLostError means
+// this engine does not hold the queue's root (the forwarder's ring is
+// ahead or behind); the forwarding process then serves the poll itself.
 func (e *Engine) PollWorkflowTaskQueueForwarded(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	return e.pollWorkflow(ctx, namespaceID, req, true)
 }
@@ -398,6 +400,11 @@ func (e *Engine) pollWorkflow(ctx context.Context, namespaceID string, req *work
 		return nil, err
 	}
 	defer e.release(q)
+	if forwarded {
+		if err := q.holdRoot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 		resp, err := h.RecordWorkflowTaskStarted(ctx, r)
@@ -447,6 +454,11 @@ func (e *Engine) pollActivity(ctx context.Context, namespaceID string, req *work
 		return nil, err
 	}
 	defer e.release(q)
+	if forwarded {
+		if err := q.holdRoot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
 		resp, err := h.RecordActivityTaskStarted(ctx, r)

@@ -92,6 +92,18 @@ func (q *taskQueue) maybeStartForwardersLocked() {
 	}
 }
 
+// releaseForwardersLocked wakes the task forwarders waiting for a task, so
+// they see at once that the queue stopped forwarding.
+func (q *taskQueue) releaseForwardersLocked() {
+	for e := q.waiters.Front(); e != nil; {
+		next := e.Next()
+		if e.Value.(*waiter).forwarder {
+			q.deliverLocked(e, nil)
+		}
+		e = next
+	}
+}
+
 // forwardTasks is one task forwarder: it takes tasks as a poller would and
 // forwards them to the root, until the queue stops forwarding or the
 // engine stops.
@@ -196,11 +208,8 @@ func (e *Engine) OfferForwardedTask(ctx context.Context, ft *ForwardedTask) (boo
 	}
 	q := e.acquire(queueID{ft.NamespaceID, ft.TaskQueue, kind}, false)
 	defer e.release(q)
-	if err := q.ensureLoaded(ctx); err != nil {
+	if err := q.holdRoot(ctx); err != nil {
 		return false, err
-	}
-	if q.parts[0].notOwned.Load() {
-		return false, &persistence.TaskQueueLeaseLostError{Key: q.parts[0].key}
 	}
 	t := &task{info: taskInfo{WorkflowID: ft.WorkflowID, RunID: ft.RunID, ScheduledEventID: ft.ScheduledEventID},
 		expiresAt: ft.ExpiresAt}
@@ -216,6 +225,20 @@ func (e *Engine) OfferForwardedTask(ctx context.Context, ft *ForwardedTask) (boo
 	}
 	res, matched := q.offerWithin(ctx, t, wait)
 	return matched && res.done, nil
+}
+
+// holdRoot loads the queue and checks that this engine holds its root, as
+// forwarded work needs: a *persistence.TaskQueueLeaseLostError if not (the
+// ring moved the root and the forwarding process has not seen it yet, or
+// this one has not taken it yet).
+func (q *taskQueue) holdRoot(ctx context.Context) error {
+	if err := q.ensureLoaded(ctx); err != nil {
+		return err
+	}
+	if q.parts[0].notOwned.Load() {
+		return &persistence.TaskQueueLeaseLostError{Key: q.parts[0].key}
+	}
+	return nil
 }
 
 // tryTake returns a task ready for a poller now, or nil; it counts as a

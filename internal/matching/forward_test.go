@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/sundialhq/sundial/internal/membership"
+	"github.com/sundialhq/sundial/internal/persistence"
 )
 
 // engineForwarder is a Forwarder between engines of one test: each call
@@ -22,6 +23,7 @@ import (
 // forwarder sends it to the root's owner.
 type engineForwarder struct {
 	view    *membership.View
+	stale   atomic.Pointer[string] // set: every call goes to this engine instead
 	mu      sync.Mutex
 	engines map[string]*Engine
 	tasks   atomic.Int32 // ForwardTask calls
@@ -48,9 +50,13 @@ func (f *engineForwarder) root(namespaceID, taskQueue string, activity bool) (*E
 	if err != nil {
 		return nil, err
 	}
+	id := m.Identity
+	if s := f.stale.Load(); s != nil {
+		id = *s
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if e := f.engines[m.Identity]; e != nil {
+	if e := f.engines[id]; e != nil {
 		return e, nil
 	}
 	return nil, errors.New("no engine " + m.Identity)
@@ -243,6 +249,32 @@ func TestPollOnChildForwardedToRoot(t *testing.T) {
 	}
 	if got := recvResp(t, ch).GetWorkflowExecution().GetWorkflowId(); got != "wf-root" {
 		t.Fatalf("b's poll got %q, want wf-root", got)
+	}
+}
+
+// Work forwarded to an engine that does not hold the root (its ring and
+// the forwarder's disagree for a moment) is refused, and stays where it
+// was: the poll waits on the child's owner, where a local task reaches it.
+func TestForwardToStaleRootStaysHere(t *testing.T) {
+	c := newForwardingCluster(t, "a", "b")
+	b := c.h["b"]
+	stale := "b"
+	c.fwd.stale.Store(&stale)
+	tq, child := c.splitQueue()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ch := b.pollAsync(ctx, tq)
+	waitFor(t, "the poll forwarded", func() bool { return c.fwd.polls.Load() == 1 })
+	b.waitPollers(tq, defaultForwardTasks+1) // the poll came back to wait here
+	if err := b.addTo(tq, "wf-here", child); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvResp(t, ch).GetWorkflowExecution().GetWorkflowId(); got != "wf-here" {
+		t.Fatalf("b's poll got %q, want wf-here", got)
+	}
+	var lost *persistence.TaskQueueLeaseLostError
+	if _, err := b.e.OfferForwardedTask(ctx, &ForwardedTask{NamespaceID: testNS, TaskQueue: tq, WorkflowID: "x"}); !errors.As(err, &lost) {
+		t.Fatalf("a forwarded task offered to b (not the root): %v, want a lost lease", err)
 	}
 }
 

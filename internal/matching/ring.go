@@ -89,7 +89,7 @@ func (e *Engine) loadedQueues() []*taskQueue {
 // dropAll it gives up every partition (a graceful leave).
 func (e *Engine) reconcile(dropAll bool) {
 	for _, q := range e.loadedQueues() {
-		dropped := false
+		dropped, gainedRoot := false, false
 		for _, p := range q.parts {
 			own := !dropAll && e.owns(p.key)
 			switch {
@@ -101,6 +101,8 @@ func (e *Engine) reconcile(dropAll bool) {
 				if err := p.gain(ctx); err != nil && e.bgCtx.Err() == nil {
 					e.log.Warn("lease a partition the ring gave this process", "task_queue", q.id.name,
 						"partition", p.key.Partition, "error", err)
+				} else if err == nil && p.key.Partition == 0 {
+					gainedRoot = true
 				}
 				cancel()
 			}
@@ -110,6 +112,9 @@ func (e *Engine) reconcile(dropAll bool) {
 		}
 		if e.fwd != nil {
 			q.mu.Lock()
+			if gainedRoot {
+				q.releaseForwardersLocked() // nothing to forward to any more
+			}
 			q.maybeStartForwardersLocked()
 			q.mu.Unlock()
 		}

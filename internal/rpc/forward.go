@@ -17,7 +17,10 @@ import (
 // to the owner of the queue's root partition, always over the network (the
 // engine forwards only while another process holds the root; should the
 // ring say this one, its own server answers, or refuses while its engine
-// has not taken the root yet).
+// has not taken the root yet). A call is tried once, never retried: a
+// failed forward leaves the work where it is (a task handed back or
+// written, a poll waiting here), which is better than waiting on a root
+// that moved or died.
 type MatchingForwarder struct {
 	ring  membership.Ring
 	conns *Conns
@@ -32,7 +35,7 @@ func NewMatchingForwarder(ring membership.Ring, conns *Conns) *MatchingForwarder
 
 func (f *MatchingForwarder) toRoot(ctx context.Context, namespaceID, taskQueue string, activity bool,
 	remote func(context.Context, rpcpb.MatchingServiceClient) error) error {
-	return route(ctx, f.ring, f.conns, membership.RoleMatching, queueKey(namespaceID, taskQueue, activity), false, nil,
+	return callOwner(ctx, f.ring, f.conns, membership.RoleMatching, queueKey(namespaceID, taskQueue, activity), false, nil,
 		func(ctx context.Context, cc *grpc.ClientConn) error {
 			return FromStatus(remote(ctx, rpcpb.NewMatchingServiceClient(cc)))
 		})
