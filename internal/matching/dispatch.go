@@ -52,7 +52,20 @@ func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordS
 				if resp, ok, done := forwardPoll(ctx, q, forward); done {
 					return resp, ok, nil
 				}
-				forward = nil // not forwarded: wait here
+				// Not forwarded (too many are, or the root's owner
+				// refused or could not be reached): wait here a while,
+				// then try again.
+				if t, err = q.takeBeforeRetry(ctx, expired); err != nil {
+					return resp, false, err
+				}
+				if t == nil {
+					select {
+					case <-expired:
+						return resp, false, nil
+					default:
+						continue
+					}
+				}
 			}
 		}
 		if t == nil {

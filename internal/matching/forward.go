@@ -50,6 +50,9 @@ const (
 	// often whether the queue still forwards (the ring may have given this
 	// process the root).
 	forwardRecheck = 5 * time.Second
+	// forwardRetryWait: a poll that could not be forwarded waits here this
+	// long before it tries again.
+	forwardRetryWait = time.Second
 	// forwardTaskTimeout bounds one ForwardTask call: the root's wait for a
 	// poller, then the poller's RecordStarted.
 	forwardTaskTimeout = forwardMatchWait + recordStartedTimeout + 5*time.Second
@@ -251,6 +254,27 @@ func (q *taskQueue) tryTake() *task {
 		return t
 	}
 	return q.takeOfferLocked()
+}
+
+// takeBeforeRetry is take for a poll that could not be forwarded: it waits
+// at most forwardRetryWait (or until expired, ctx or Stop).
+func (q *taskQueue) takeBeforeRetry(ctx context.Context, expired <-chan struct{}) (*task, error) {
+	retry := make(chan struct{})
+	timer := q.e.clock.AfterFunc(forwardRetryWait, func() { close(retry) })
+	defer timer.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	either := make(chan struct{})
+	go func() {
+		select {
+		case <-expired:
+		case <-retry:
+		case <-done:
+			return
+		}
+		close(either)
+	}()
+	return q.take(ctx, either, true)
 }
 
 // forwardPoll forwards a poll to the root for at most the long poll

@@ -254,10 +254,11 @@ func TestPollOnChildForwardedToRoot(t *testing.T) {
 
 // Work forwarded to an engine that does not hold the root (its ring and
 // the forwarder's disagree for a moment) is refused, and stays where it
-// was: the poll waits on the child's owner, where a local task reaches it.
+// was: the poll waits on the child's owner, where a local task reaches it,
+// and tries again a little later, reaching the root once it takes work.
 func TestForwardToStaleRootStaysHere(t *testing.T) {
 	c := newForwardingCluster(t, "a", "b")
-	b := c.h["b"]
+	a, b := c.h["a"], c.h["b"]
 	stale := "b"
 	c.fwd.stale.Store(&stale)
 	tq, child := c.splitQueue()
@@ -275,6 +276,19 @@ func TestForwardToStaleRootStaysHere(t *testing.T) {
 	var lost *persistence.TaskQueueLeaseLostError
 	if _, err := b.e.OfferForwardedTask(ctx, &ForwardedTask{NamespaceID: testNS, TaskQueue: tq, WorkflowID: "x"}); !errors.As(err, &lost) {
 		t.Fatalf("a forwarded task offered to b (not the root): %v, want a lost lease", err)
+	}
+
+	a.load(tq)
+	polls := c.fwd.polls.Load()
+	ch = b.pollAsync(ctx, tq)
+	waitFor(t, "the poll refused", func() bool { return c.fwd.polls.Load() > polls })
+	c.fwd.stale.Store(nil)
+	a.waitPollers(tq, 1) // forwarded again, within forwardRetryWait
+	if err := a.addTo(tq, "wf-root", 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := recvResp(t, ch).GetWorkflowExecution().GetWorkflowId(); got != "wf-root" {
+		t.Fatalf("b's poll got %q, want wf-root", got)
 	}
 }
 
