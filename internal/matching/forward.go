@@ -227,6 +227,9 @@ func (e *Engine) OfferForwardedTask(ctx context.Context, ft *ForwardedTask) (boo
 		wait = forwardMatchWait
 	}
 	res, matched := q.offerWithin(ctx, t, wait)
+	if matched && res.done && !ft.Backlog {
+		q.noteAdd(q.parts[0]) // a sync match counts toward the root's add rate
+	}
 	return matched && res.done, nil
 }
 
