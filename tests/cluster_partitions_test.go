@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -81,18 +82,20 @@ func TestClusterSpreadsQueuePartitions(t *testing.T) {
 	nsID := ns.GetNamespaceInfo().GetId()
 	const parts = 4 // matching.numTaskqueueWritePartitions' default
 	// A queue whose workflow partitions the ring splits between the two.
-	var tq string
-	for i := 0; tq == ""; i++ {
-		name := fmt.Sprintf("%s-%d", uniqueName(t, "tq"), i)
-		holders := map[string]bool{}
-		for p := range parts {
-			m, _ := membership.Owner(members, membership.PartitionKey(nsID, name, "workflow", p))
-			holders[m.Identity] = true
-		}
-		if len(holders) == 2 {
-			tq = name
+	splitQueue := func(kind string) string {
+		for i := 0; ; i++ {
+			name := fmt.Sprintf("%s-%d", uniqueName(t, kind), i)
+			holders := map[string]bool{}
+			for p := range parts {
+				m, _ := membership.Owner(members, membership.PartitionKey(nsID, name, "workflow", p))
+				holders[m.Identity] = true
+			}
+			if len(holders) == 2 {
+				return name
+			}
 		}
 	}
+	tq := splitQueue("tq")
 
 	tenv := &testEnv{addr: procs[0].srv.addr, client: c, logs: &lockedBuffer{}}
 	tenv.startWorkerOn(t, tq, registerTimerThenActivity)
@@ -136,4 +139,37 @@ func TestClusterSpreadsQueuePartitions(t *testing.T) {
 		}
 		return nil
 	})
+
+	// A backlog spread over both processes' partitions (no worker polls
+	// this queue) is described whole through either frontend: each
+	// partition's owner is asked.
+	idle := splitQueue("idle")
+	const backlog = 8
+	for i := range backlog {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s-%02d", idle, i), TaskQueue: idle},
+			"TimerThenActivity", i, time.Second)
+		require.NoError(t, err)
+	}
+	eventually(t, ctx, "the whole backlog described", func() error {
+		d, err := c.WorkflowService().DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{Namespace: testNamespace,
+			TaskQueue: &taskqueuepb.TaskQueue{Name: idle}, IncludeTaskQueueStatus: true})
+		if err != nil {
+			return err
+		}
+		if got := d.GetTaskQueueStatus().GetBacklogCountHint(); got != backlog {
+			return fmt.Errorf("%w: backlog %d, want %d", errNotYet, got, backlog)
+		}
+		return nil
+	})
+	counts := map[string]int64{}
+	for _, p := range procs {
+		d, err := p.describe(ctx)
+		require.NoError(t, err)
+		for _, k := range d.Owned.Partitions {
+			if k.TaskQueue == idle && k.Kind == "workflow" {
+				counts[p.name]++
+			}
+		}
+	}
+	require.Len(t, counts, 2, "the idle queue's partitions by process: %v", counts)
 }
