@@ -20,6 +20,42 @@ type AddTaskRequest struct {
 	// ScheduleToStart bounds how long the task may wait; zero means no bound.
 	// Expired tasks are dropped (history's own timeout timer handles them).
 	ScheduleToStart time.Duration
+	// Partition is the partition the routed client chose for the task (in
+	// a cluster, see Options.Forwarder): the engine writes it there when
+	// it owns it. In a cluster of one the engine picks round robin.
+	Partition int32
+}
+
+// Forwarder carries work from a process that owns child partitions of a
+// task queue, but not its root, to the root's owner (the reference's
+// forwarding: pollers gather at the root, where tasks are forwarded). It is
+// nil in a cluster of one. Calls are bounded by ctx.
+type Forwarder interface {
+	// ForwardTask offers a task to a poller at the root's owner, sync
+	// match only (see Engine.OfferForwardedTask). matched means the root's
+	// poller took it and nothing is owed; otherwise (or on an error) the
+	// task is still the caller's.
+	ForwardTask(ctx context.Context, t *ForwardedTask) (matched bool, err error)
+	// ForwardPollWorkflowTask and ForwardPollActivityTask long-poll the
+	// queue at the root's owner (never forwarded again there) until ctx
+	// ends; an empty response means no task came.
+	ForwardPollWorkflowTask(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error)
+	ForwardPollActivityTask(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error)
+}
+
+// ForwardedTask is a task a child partition's owner offers to the root.
+type ForwardedTask struct {
+	NamespaceID      string
+	TaskQueue        string
+	Activity         bool
+	WorkflowID       string
+	RunID            string
+	ScheduledEventID int64
+	CreatedAt        time.Time // when matching first received it (zero: unknown)
+	ExpiresAt        time.Time // zero: never
+	// Backlog: a persisted task (the root may hold it a little longer for
+	// a poller); otherwise an add waiting for a sync match.
+	Backlog bool
 }
 
 // HistoryClient is what matching needs from history to hand out a task: it

@@ -13,10 +13,13 @@ import (
 // error). Every task it takes is started, dropped, or handed back; none is
 // lost. record is history's RecordWorkflowTaskStarted or
 // RecordActivityTaskStarted; serveQuery claims a query task for the poller
-// (nil for activity queues, which never hold queries).
+// (nil for activity queues, which never hold queries). forward, when not
+// nil, passes the poll on to the root partition's owner (forward.go; ok
+// reports a task in its response) while the root is elsewhere.
 func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordStartedRequest,
 	record func(context.Context, *RecordStartedRequest) (R, error),
-	serveQuery func(*queryTask) (R, bool)) (resp R, ok bool, err error) {
+	serveQuery func(*queryTask) (R, bool),
+	forward func(context.Context) (R, bool, error)) (resp R, ok bool, err error) {
 	defer func() {
 		if !ok && err == nil {
 			e.metrics.PollTimedOut(q.metricLabels())
@@ -43,9 +46,32 @@ func pollQueue[R any](ctx context.Context, e *Engine, q *taskQueue, base RecordS
 		if ctx.Err() != nil || e.stopped() {
 			return resp, false, nil
 		}
-		t, err := q.take(ctx, expired)
-		if err != nil || t == nil {
-			return resp, false, err
+		var t *task
+		if forward != nil && q.rootElsewhere() {
+			if t = q.tryTake(); t == nil {
+				if resp, ok, done := forwardPoll(ctx, q, forward); done {
+					return resp, ok, nil
+				}
+				// Not forwarded (too many are, or the root's owner
+				// refused or could not be reached): wait here a while,
+				// then try again.
+				if t, err = q.takeBeforeRetry(ctx, expired); err != nil {
+					return resp, false, err
+				}
+				if t == nil {
+					select {
+					case <-expired:
+						return resp, false, nil
+					default:
+						continue
+					}
+				}
+			}
+		}
+		if t == nil {
+			if t, err = q.take(ctx, expired, true); err != nil || t == nil {
+				return resp, false, err
+			}
 		}
 		if t.query != nil {
 			if serveQuery == nil {

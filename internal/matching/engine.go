@@ -13,10 +13,11 @@
 // partition round robin, a poll is served from any partition's backlog
 // (rotating the starting partition), and a waiting poller can be matched by
 // a task added to any partition. With a membership ring (Options.Ring, see
-// ring.go) the engine leases, writes and reads only the task queues the
-// ring gives it (all partitions of a queue together), and drops the others
-// when the ring moves them. Spreading a queue's partitions over hosts, with
-// child partitions forwarding to the root, is not done.
+// ring.go) the engine leases, writes and reads only the partitions the ring
+// gives it (each placed by its own key, so a queue spreads over hosts), and
+// drops the others when the ring moves them. A process holding child
+// partitions of a queue but not its root forwards polls and tasks to the
+// root's owner (Options.Forwarder, forward.go).
 //
 // Matching is sync first: a task added while a poller waits goes straight to
 // that poller and is never written. Otherwise it is written to its
@@ -123,12 +124,16 @@ type Options struct {
 	// NamespaceName names a namespace ID for metric labels; nil (or "")
 	// labels with the ID.
 	NamespaceName func(namespaceID string) string
-	// Ring assigns task queues to the matching members of the cluster
-	// (membership.TaskQueueKey: all partitions of a queue to the owner of
-	// its root): the engine leases only the partitions it owns and drops
-	// those the ring moves away. nil: a cluster of one, every partition is
-	// this process's.
+	// Ring assigns task-queue partitions to the matching members of the
+	// cluster (membership.PartitionKey, each partition on its own): the
+	// engine leases only the partitions it owns and drops those the ring
+	// moves away. nil: a cluster of one, every partition is this
+	// process's.
 	Ring membership.Ring
+	// Forwarder carries polls and tasks of queues whose root partition
+	// another process owns to that process (forward.go); nil in a cluster
+	// of one, where nothing is forwarded.
+	Forwarder Forwarder
 }
 
 // withDefaults returns o with nil fields filled.
@@ -171,6 +176,7 @@ type Engine struct {
 	metrics *metrics.Metrics
 	nsName  func(namespaceID string) string
 	ring    membership.Ring // nil: every partition is ours
+	fwd     Forwarder       // nil: nothing is forwarded
 	// stopRing ends the goroutine following the ring (nil: none runs).
 	stopRing chan struct{}
 	ringDone chan struct{}
@@ -215,6 +221,7 @@ func New(opts Options) *Engine {
 		metrics:    opts.Metrics,
 		nsName:     opts.NamespaceName,
 		ring:       opts.Ring,
+		fwd:        opts.Forwarder,
 		stopCh:     make(chan struct{}),
 		bgCtx:      ctx,
 		cancelBg:   cancel,
@@ -334,6 +341,13 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 	if req.ScheduleToStart > 0 {
 		t.expiresAt = now.Add(req.ScheduleToStart)
 	}
+	if e.fwd != nil {
+		// Loaded first, so that the queue's task forwarders, if any, wait
+		// for this task's offer (forward.go).
+		if err := q.ensureLoaded(ctx); err != nil {
+			return err
+		}
+	}
 	if res, matched := q.offer(ctx, t); matched {
 		if res.done {
 			q.noteAdd(q.parts[0])
@@ -344,7 +358,12 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 	if err := q.ensureLoaded(ctx); err != nil {
 		return err
 	}
-	p := q.pickPartition()
+	var p *partition
+	if e.fwd != nil {
+		p = q.routedPartition(req.Partition)
+	} else {
+		p = q.pickPartition()
+	}
 	if p == nil {
 		return &persistence.TaskQueueLeaseLostError{Key: q.parts[0].key}
 	}
@@ -362,12 +381,30 @@ func (e *Engine) addTask(ctx context.Context, kind persistence.TaskQueueKind, re
 // ErrInvalidRequest, ErrTooManyPollers, ErrNoHistoryClient and store errors
 // while loading the queue.
 func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+	return e.pollWorkflow(ctx, namespaceID, req, false)
+}
+
+// PollWorkflowTaskQueueForwarded is PollWorkflowTaskQueue for a poll a
+// child partition's owner forwarded here (Forwarder): it waits here and
+// is never forwarded again. A *persistence.TaskQueueLeaseLostError means
+// this engine does not hold the queue's root (the forwarder's ring is
+// ahead or behind); the forwarding process then serves the poll itself.
+func (e *Engine) PollWorkflowTaskQueueForwarded(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
+	return e.pollWorkflow(ctx, namespaceID, req, true)
+}
+
+func (e *Engine) pollWorkflow(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest, forwarded bool) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	q, base, err := e.pollTarget(namespaceID, kindWorkflow, req.GetTaskQueue().GetName(),
 		req.GetTaskQueue().GetKind(), req.GetIdentity(), 0)
 	if err != nil {
 		return nil, err
 	}
 	defer e.release(q)
+	if forwarded {
+		if err := q.holdRoot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 		resp, err := h.RecordWorkflowTaskStarted(ctx, r)
@@ -376,7 +413,14 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 		}
 		return resp, err
 	}
-	resp, ok, err := pollQueue(ctx, e, q, base, record, claimQuery)
+	var forward func(context.Context) (*workflowservice.PollWorkflowTaskQueueResponse, bool, error)
+	if e.fwd != nil && !forwarded {
+		forward = func(ctx context.Context) (*workflowservice.PollWorkflowTaskQueueResponse, bool, error) {
+			resp, err := e.fwd.ForwardPollWorkflowTask(ctx, namespaceID, req)
+			return resp, len(resp.GetTaskToken()) > 0, err
+		}
+	}
+	resp, ok, err := pollQueue(ctx, e, q, base, record, claimQuery, forward)
 	if err != nil {
 		return nil, err
 	}
@@ -384,8 +428,9 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 		return &workflowservice.PollWorkflowTaskQueueResponse{}, nil
 	}
 	if resp.Query == nil {
-		// A query response is the DispatchQuery caller's message: left as is.
-		resp.BacklogCountHint = q.backlog()
+		// A query response is the DispatchQuery caller's message: left as
+		// is. A response forwarded from the root has the root's backlog.
+		resp.BacklogCountHint += q.backlog()
 	}
 	return resp, nil
 }
@@ -393,12 +438,27 @@ func (e *Engine) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, 
 // PollActivityTaskQueue is PollWorkflowTaskQueue for activity tasks (the
 // activity response has no backlog hint).
 func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	return e.pollActivity(ctx, namespaceID, req, false)
+}
+
+// PollActivityTaskQueueForwarded is PollWorkflowTaskQueueForwarded for
+// activity tasks.
+func (e *Engine) PollActivityTaskQueueForwarded(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
+	return e.pollActivity(ctx, namespaceID, req, true)
+}
+
+func (e *Engine) pollActivity(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest, forwarded bool) (*workflowservice.PollActivityTaskQueueResponse, error) {
 	q, base, err := e.pollTarget(namespaceID, kindActivity, req.GetTaskQueue().GetName(),
 		req.GetTaskQueue().GetKind(), req.GetIdentity(), req.GetTaskQueueMetadata().GetMaxTasksPerSecond().GetValue())
 	if err != nil {
 		return nil, err
 	}
 	defer e.release(q)
+	if forwarded {
+		if err := q.holdRoot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	h := e.history()
 	record := func(ctx context.Context, r *RecordStartedRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
 		resp, err := h.RecordActivityTaskStarted(ctx, r)
@@ -407,7 +467,14 @@ func (e *Engine) PollActivityTaskQueue(ctx context.Context, namespaceID string, 
 		}
 		return resp, err
 	}
-	resp, ok, err := pollQueue(ctx, e, q, base, record, nil)
+	var forward func(context.Context) (*workflowservice.PollActivityTaskQueueResponse, bool, error)
+	if e.fwd != nil && !forwarded {
+		forward = func(ctx context.Context) (*workflowservice.PollActivityTaskQueueResponse, bool, error) {
+			resp, err := e.fwd.ForwardPollActivityTask(ctx, namespaceID, req)
+			return resp, len(resp.GetTaskToken()) > 0, err
+		}
+	}
+	resp, ok, err := pollQueue(ctx, e, q, base, record, nil, forward)
 	if err != nil {
 		return nil, err
 	}

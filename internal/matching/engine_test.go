@@ -40,6 +40,12 @@ func newHarness(t *testing.T, store *fakeStore, dyn map[string]any) *harness {
 // one).
 func newRingHarness(t *testing.T, store *fakeStore, dyn map[string]any, ring membership.Ring) *harness {
 	t.Helper()
+	return newForwardingHarness(t, store, dyn, ring, nil)
+}
+
+// newForwardingHarness is newRingHarness with a Forwarder (nil: none).
+func newForwardingHarness(t *testing.T, store *fakeStore, dyn map[string]any, ring membership.Ring, fwd Forwarder) *harness {
+	t.Helper()
 	if store == nil {
 		store = newFakeStore()
 	}
@@ -48,7 +54,7 @@ func newRingHarness(t *testing.T, store *fakeStore, dyn map[string]any, ring mem
 		d.Set(k, v)
 	}
 	h := &harness{t: t, store: store, hist: newFakeHistory(), clock: &skewClock{}}
-	h.e = New(Options{Store: store, Dynamic: d, Clock: h.clock, Ring: ring,
+	h.e = New(Options{Store: store, Dynamic: d, Clock: h.clock, Ring: ring, Forwarder: fwd,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	h.e.SetHistoryClient(h.hist)
 	t.Cleanup(h.e.Stop)

@@ -18,9 +18,9 @@ func KindName(k persistence.TaskQueueKind) string {
 	return "workflow"
 }
 
-// owns reports whether the ring gives the partition to this process: a
-// task queue's partitions all go to the owner of its root
-// (membership.TaskQueueKey), where the routed clients send its calls.
+// owns reports whether the ring gives the partition to this process:
+// each partition goes to the owner of its own key
+// (membership.PartitionKey), where the routed clients send its calls.
 func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if e.ring == nil {
 		return true
@@ -29,7 +29,8 @@ func (e *Engine) owns(key persistence.TaskQueueKey) bool {
 	if !ok {
 		return false
 	}
-	m, err := e.ring.Lookup(membership.RoleMatching, membership.TaskQueueKey(key.NamespaceID, key.Name, KindName(key.Kind)))
+	m, err := e.ring.Lookup(membership.RoleMatching,
+		membership.PartitionKey(key.NamespaceID, key.Name, KindName(key.Kind), int(key.Partition)))
 	return err == nil && m.Identity == self.Identity
 }
 
@@ -88,7 +89,7 @@ func (e *Engine) loadedQueues() []*taskQueue {
 // dropAll it gives up every partition (a graceful leave).
 func (e *Engine) reconcile(dropAll bool) {
 	for _, q := range e.loadedQueues() {
-		dropped := false
+		dropped, gainedRoot := false, false
 		for _, p := range q.parts {
 			own := !dropAll && e.owns(p.key)
 			switch {
@@ -100,12 +101,22 @@ func (e *Engine) reconcile(dropAll bool) {
 				if err := p.gain(ctx); err != nil && e.bgCtx.Err() == nil {
 					e.log.Warn("lease a partition the ring gave this process", "task_queue", q.id.name,
 						"partition", p.key.Partition, "error", err)
+				} else if err == nil && p.key.Partition == 0 {
+					gainedRoot = true
 				}
 				cancel()
 			}
 		}
 		if dropped {
 			q.releaseWaiters()
+		}
+		if e.fwd != nil {
+			q.mu.Lock()
+			if gainedRoot {
+				q.releaseForwardersLocked() // nothing to forward to any more
+			}
+			q.maybeStartForwardersLocked()
+			q.mu.Unlock()
 		}
 	}
 }

@@ -70,6 +70,10 @@ type taskQueue struct {
 	goneUntil time.Time
 	// pollers: recent pollers by identity, for DescribeTaskQueue.
 	pollers map[string]*pollerInfo
+	// forwarders: task forwarders running; fwdPolls: polls forwarded to
+	// the root now (forward.go).
+	forwarders int
+	fwdPolls   int
 	// labels: the queue's metric labels, resolved on first use.
 	labels atomic.Pointer[metrics.TaskQueue]
 }
@@ -80,6 +84,8 @@ type taskQueue struct {
 type waiter struct {
 	ch   chan *task // capacity 1
 	elem *list.Element
+	// forwarder: a task forwarder (forward.go), served after pollers.
+	forwarder bool
 }
 
 func newTaskQueue(e *Engine, id queueID, n int) *taskQueue {
@@ -132,6 +138,7 @@ func (q *taskQueue) ensureLoaded(ctx context.Context) error {
 	for _, p := range q.parts {
 		q.maybeFillLocked(p)
 	}
+	q.maybeStartForwardersLocked()
 	q.mu.Unlock()
 	return nil
 }
@@ -171,10 +178,21 @@ func (q *taskQueue) backlog() int64 {
 // poller's cancellation, or meets a history error, comes back here and is
 // persisted by the caller.
 func (q *taskQueue) offer(ctx context.Context, t *task) (res syncResult, matched bool) {
+	return q.offerWithin(ctx, t, -1)
+}
+
+// offerWithin is offer with the wait for a poller to come: maxWait < 0
+// is the sync-match wait; otherwise maxWait if the queue was polled lately.
+func (q *taskQueue) offerWithin(ctx context.Context, t *task, maxWait time.Duration) (res syncResult, matched bool) {
 	q.mu.Lock()
-	front := q.waiters.Front()
+	front := q.nextWaiterLocked()
 	if front == nil {
-		wait := q.syncMatchWaitLocked()
+		wait := maxWait
+		if wait < 0 {
+			wait = q.syncMatchWaitLocked()
+		} else if q.e.clock.Now().Sub(q.lastPoll) > recentPoll {
+			wait = 0
+		}
 		if wait <= 0 {
 			q.mu.Unlock()
 			return syncResult{}, false
@@ -259,8 +277,24 @@ func (q *taskQueue) matchLocked() {
 		if t == nil {
 			return
 		}
-		q.deliverLocked(q.waiters.Front(), t)
+		q.deliverLocked(q.nextWaiterLocked(), t)
 	}
+}
+
+// nextWaiterLocked is the waiter to hand a task to: the oldest poller, or
+// without one the oldest task forwarder (nil: none waits). Forwarders only
+// exist in a queue that forwards, so elsewhere this is the list's front.
+func (q *taskQueue) nextWaiterLocked() *list.Element {
+	front := q.waiters.Front()
+	if q.forwarders == 0 {
+		return front
+	}
+	for e := front; e != nil; e = e.Next() {
+		if !e.Value.(*waiter).forwarder {
+			return e
+		}
+	}
+	return front
 }
 
 // nextReadyLocked removes and returns the next dispatchable task: first a
@@ -308,13 +342,17 @@ func (q *taskQueue) nextReadyLocked() *task {
 //
 // A sticky queue's worker shut down (see ShutdownSticky): take returns nil
 // at once, and a waiting poller is released by a nil delivery.
-func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, error) {
+//
+// poller is false for a task forwarder (forward.go), which is no poll.
+func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}, poller bool) (*task, error) {
 	q.mu.Lock()
-	now := q.e.clock.Now()
-	q.lastPoll = now
-	if q.goneLocked(now) {
-		q.mu.Unlock()
-		return nil, nil
+	if poller {
+		now := q.e.clock.Now()
+		q.lastPoll = now
+		if q.goneLocked(now) {
+			q.mu.Unlock()
+			return nil, nil
+		}
 	}
 	if t := q.nextReadyLocked(); t != nil {
 		q.mu.Unlock()
@@ -328,13 +366,15 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 		q.mu.Unlock()
 		return nil, ErrTooManyPollers
 	}
-	w := &waiter{ch: make(chan *task, 1)}
+	w := &waiter{ch: make(chan *task, 1), forwarder: !poller}
 	w.elem = q.waiters.PushBack(w)
 	q.mu.Unlock()
 
 	select {
 	case t := <-w.ch:
-		q.touchPoll()
+		if poller {
+			q.touchPoll()
+		}
 		return t, nil
 	case <-ctx.Done():
 	case <-expired:
@@ -342,7 +382,9 @@ func (q *taskQueue) take(ctx context.Context, expired <-chan struct{}) (*task, e
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.lastPoll = q.e.clock.Now()
+	if poller {
+		q.lastPoll = q.e.clock.Now()
+	}
 	if w.elem != nil {
 		q.waiters.Remove(w.elem)
 		w.elem = nil

@@ -59,11 +59,10 @@ func PartitionKey(namespaceID, taskQueue, kind string, partition int) string {
 	return namespaceID + "/" + taskQueue + "/" + kind + "/" + itoa(int64(partition))
 }
 
-// TaskQueueKey is the ring key that places a whole task queue: the key of
-// its root partition. Every partition of a queue is served by that
-// partition's owner (matching leases them together and the routed clients
-// send every call for the queue there); spreading partitions over hosts,
-// with children forwarding to the root, is not done (docs/DECISIONS.md).
+// TaskQueueKey is the ring key of a task queue's root partition, which
+// serves what concerns the whole queue (queries, sticky queues, forwarded
+// polls and tasks). Every other partition is placed by its own
+// PartitionKey (docs/DECISIONS.md, "Matching partitions").
 func TaskQueueKey(namespaceID, taskQueue, kind string) string {
 	return PartitionKey(namespaceID, taskQueue, kind, 0)
 }

@@ -3,11 +3,16 @@ package rpc
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sort"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -35,15 +40,22 @@ const (
 	kindActivity = "activity"
 )
 
-// queueKey is the ring key of a task queue (membership.TaskQueueKey): its
-// partitions are served together by the owner of its root partition, as
-// the matching engine leases them; docs/DECISIONS.md.
-func queueKey(namespaceID, taskQueue string, activity bool) string {
+// partitionKey is the ring key of partition p of a task queue: each
+// partition is served by its own owner, as the matching engine leases
+// them; docs/DECISIONS.md, "Matching partitions".
+func partitionKey(namespaceID, taskQueue string, activity bool, p int32) string {
 	kind := kindWorkflow
 	if activity {
 		kind = kindActivity
 	}
-	return membership.TaskQueueKey(namespaceID, taskQueue, kind)
+	return membership.PartitionKey(namespaceID, taskQueue, kind, int(p))
+}
+
+// queueKey is the ring key of a task queue's root partition
+// (membership.TaskQueueKey), whose owner serves queries, sticky queues and
+// forwarded work.
+func queueKey(namespaceID, taskQueue string, activity bool) string {
+	return partitionKey(namespaceID, taskQueue, activity, 0)
 }
 
 // MatchingClient is the matching role for a process that may not own the
@@ -70,9 +82,20 @@ func (c *MatchingClient) call(ctx context.Context, key string,
 		})
 }
 
+// pick chooses the partition of an add or a poll: 0 for a sticky queue
+// (it has one), else a random one, so that adds and polls spread over the
+// partitions and their owners.
+func (c *MatchingClient) pick(sticky bool) int32 {
+	n := c.NumPartitions(sticky)
+	if n <= 1 {
+		return 0
+	}
+	return int32(rand.IntN(n))
+}
+
 func addTaskPB(r *matching.AddTaskRequest) *rpcpb.AddTaskRequest {
 	pb := &rpcpb.AddTaskRequest{NamespaceId: r.NamespaceID, TaskQueue: r.TaskQueue, Sticky: r.Sticky,
-		WorkflowId: r.WorkflowID, RunId: r.RunID, ScheduledEventId: r.ScheduledEventID}
+		WorkflowId: r.WorkflowID, RunId: r.RunID, ScheduledEventId: r.ScheduledEventID, Partition: r.Partition}
 	if r.ScheduleToStart != 0 {
 		pb.ScheduleToStart = durationpb.New(r.ScheduleToStart)
 	}
@@ -82,23 +105,29 @@ func addTaskPB(r *matching.AddTaskRequest) *rpcpb.AddTaskRequest {
 func addTaskFromPB(r *rpcpb.AddTaskRequest) *matching.AddTaskRequest {
 	return &matching.AddTaskRequest{NamespaceID: r.GetNamespaceId(), TaskQueue: r.GetTaskQueue(), Sticky: r.GetSticky(),
 		WorkflowID: r.GetWorkflowId(), RunID: r.GetRunId(), ScheduledEventID: r.GetScheduledEventId(),
-		ScheduleToStart: r.GetScheduleToStart().AsDuration()}
+		ScheduleToStart: r.GetScheduleToStart().AsDuration(), Partition: r.GetPartition()}
 }
 
+// AddWorkflowTask sends the task to the owner of a partition chosen by
+// pick, naming the partition.
 func (c *MatchingClient) AddWorkflowTask(ctx context.Context, req *matching.AddTaskRequest) error {
-	return c.call(ctx, queueKey(req.NamespaceID, req.TaskQueue, false),
-		func(ctx context.Context, m MatchingRole) error { return m.AddWorkflowTask(ctx, req) },
+	r := *req
+	r.Partition = c.pick(r.Sticky)
+	return c.call(ctx, partitionKey(r.NamespaceID, r.TaskQueue, false, r.Partition),
+		func(ctx context.Context, m MatchingRole) error { return m.AddWorkflowTask(ctx, &r) },
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) error {
-			_, err := cl.AddWorkflowTask(ctx, addTaskPB(req))
+			_, err := cl.AddWorkflowTask(ctx, addTaskPB(&r))
 			return err
 		})
 }
 
 func (c *MatchingClient) AddActivityTask(ctx context.Context, req *matching.AddTaskRequest) error {
-	return c.call(ctx, queueKey(req.NamespaceID, req.TaskQueue, true),
-		func(ctx context.Context, m MatchingRole) error { return m.AddActivityTask(ctx, req) },
+	r := *req
+	r.Partition = c.pick(r.Sticky)
+	return c.call(ctx, partitionKey(r.NamespaceID, r.TaskQueue, true, r.Partition),
+		func(ctx context.Context, m MatchingRole) error { return m.AddActivityTask(ctx, &r) },
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) error {
-			_, err := cl.AddActivityTask(ctx, addTaskPB(req))
+			_, err := cl.AddActivityTask(ctx, addTaskPB(&r))
 			return err
 		})
 }
@@ -122,12 +151,14 @@ func (c *MatchingClient) DispatchQuery(ctx context.Context, namespaceID, taskQue
 	return res, err
 }
 
-// PollWorkflowTaskQueue long-polls on the queue's owner. The caller's
-// deadline and cancellation cross the hop; a poll that ends with the
-// caller's context answers empty, as the engine does.
+// PollWorkflowTaskQueue long-polls on the owner of a partition chosen by
+// pick (whose engine forwards the poll to the root's owner when it has no
+// task). The caller's deadline and cancellation cross the hop; a poll that
+// ends with the caller's context answers empty, as the engine does.
 func (c *MatchingClient) PollWorkflowTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
 	var resp *workflowservice.PollWorkflowTaskQueueResponse
-	err := c.call(ctx, queueKey(namespaceID, req.GetTaskQueue().GetName(), false),
+	p := c.pick(req.GetTaskQueue().GetKind() == enumspb.TASK_QUEUE_KIND_STICKY)
+	err := c.call(ctx, partitionKey(namespaceID, req.GetTaskQueue().GetName(), false, p),
 		func(ctx context.Context, m MatchingRole) (err error) {
 			resp, err = m.PollWorkflowTaskQueue(ctx, namespaceID, req)
 			return err
@@ -135,7 +166,8 @@ func (c *MatchingClient) PollWorkflowTaskQueue(ctx context.Context, namespaceID 
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) (err error) {
 			ctx, cancel := pollContext(ctx)
 			defer cancel()
-			resp, err = cl.PollWorkflowTaskQueue(ctx, &rpcpb.PollWorkflowTaskQueueRequest{NamespaceId: namespaceID, Request: req})
+			resp, err = cl.PollWorkflowTaskQueue(ctx, &rpcpb.PollWorkflowTaskQueueRequest{NamespaceId: namespaceID, Request: req,
+				Partition: p})
 			return err
 		})
 	if pollEnded(ctx, err) {
@@ -146,7 +178,8 @@ func (c *MatchingClient) PollWorkflowTaskQueue(ctx context.Context, namespaceID 
 
 func (c *MatchingClient) PollActivityTaskQueue(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
 	var resp *workflowservice.PollActivityTaskQueueResponse
-	err := c.call(ctx, queueKey(namespaceID, req.GetTaskQueue().GetName(), true),
+	p := c.pick(req.GetTaskQueue().GetKind() == enumspb.TASK_QUEUE_KIND_STICKY)
+	err := c.call(ctx, partitionKey(namespaceID, req.GetTaskQueue().GetName(), true, p),
 		func(ctx context.Context, m MatchingRole) (err error) {
 			resp, err = m.PollActivityTaskQueue(ctx, namespaceID, req)
 			return err
@@ -154,7 +187,8 @@ func (c *MatchingClient) PollActivityTaskQueue(ctx context.Context, namespaceID 
 		func(ctx context.Context, cl rpcpb.MatchingServiceClient) (err error) {
 			ctx, cancel := pollContext(ctx)
 			defer cancel()
-			resp, err = cl.PollActivityTaskQueue(ctx, &rpcpb.PollActivityTaskQueueRequest{NamespaceId: namespaceID, Request: req})
+			resp, err = cl.PollActivityTaskQueue(ctx, &rpcpb.PollActivityTaskQueueRequest{NamespaceId: namespaceID, Request: req,
+				Partition: p})
 			return err
 		})
 	if pollEnded(ctx, err) {
@@ -237,9 +271,61 @@ func (c *MatchingClient) ShutdownSticky(ctx context.Context, namespaceID, sticky
 	return tasks, err
 }
 
+// DescribeTaskQueue asks the owner of the partition described; a whole
+// queue is asked of each partition's owner in turn and the answers merged
+// (see mergeDescriptions).
 func (c *MatchingClient) DescribeTaskQueue(ctx context.Context, req matching.DescribeRequest) (*matching.Description, error) {
+	n := c.NumPartitions(req.Sticky && !req.Activity)
+	if req.Partition >= 0 || n <= 1 {
+		return c.describe(ctx, req)
+	}
+	parts := make([]*matching.Description, 0, n)
+	for p := range int32(n) {
+		r := req
+		r.Partition = p
+		d, err := c.describe(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, d)
+	}
+	return mergeDescriptions(parts), nil
+}
+
+// mergeDescriptions joins the descriptions of a queue's partitions, as
+// the engine describes a queue it holds whole: partitions in order, totals
+// summed (the age is the oldest), each poller once with its latest access.
+func mergeDescriptions(parts []*matching.Description) *matching.Description {
+	d := &matching.Description{}
+	pollers := map[string]matching.Poller{}
+	for _, pd := range parts {
+		d.Partitions = append(d.Partitions, pd.Partitions...)
+		d.Total.BacklogCount += pd.Total.BacklogCount
+		d.Total.BacklogAge = max(d.Total.BacklogAge, pd.Total.BacklogAge)
+		d.Total.AddRate += pd.Total.AddRate
+		d.Total.DispatchRate += pd.Total.DispatchRate
+		for _, p := range pd.Pollers {
+			if old, ok := pollers[p.Identity]; !ok || p.LastAccessTime.After(old.LastAccessTime) {
+				pollers[p.Identity] = p
+			}
+		}
+	}
+	for _, p := range pollers {
+		d.Pollers = append(d.Pollers, p)
+	}
+	sort.Slice(d.Pollers, func(i, j int) bool {
+		a, b := d.Pollers[i], d.Pollers[j]
+		if !a.LastAccessTime.Equal(b.LastAccessTime) {
+			return a.LastAccessTime.After(b.LastAccessTime)
+		}
+		return a.Identity < b.Identity
+	})
+	return d
+}
+
+func (c *MatchingClient) describe(ctx context.Context, req matching.DescribeRequest) (*matching.Description, error) {
 	var d *matching.Description
-	err := c.call(ctx, queueKey(req.NamespaceID, req.Name, req.Activity),
+	err := c.call(ctx, partitionKey(req.NamespaceID, req.Name, req.Activity, max(req.Partition, 0)),
 		func(ctx context.Context, m MatchingRole) (err error) {
 			d, err = m.DescribeTaskQueue(ctx, req)
 			return err
@@ -311,12 +397,43 @@ func NewMatchingServer(ring membership.Ring, local MatchingRole) *MatchingServer
 	return &MatchingServer{ring: ring, local: local}
 }
 
-func (s *MatchingServer) owns(namespaceID, taskQueue string, activity bool) error {
-	return ownsKey(s.ring, membership.RoleMatching, queueKey(namespaceID, taskQueue, activity))
+// owns checks that the ring gives this process partition p of the queue.
+func (s *MatchingServer) owns(namespaceID, taskQueue string, activity bool, p int32) error {
+	return ownsKey(s.ring, membership.RoleMatching, partitionKey(namespaceID, taskQueue, activity, max(p, 0)))
+}
+
+// forwardTarget is the root's side of matching.Forwarder, which the
+// matching engine implements.
+type forwardTarget interface {
+	OfferForwardedTask(ctx context.Context, t *matching.ForwardedTask) (bool, error)
+	PollWorkflowTaskQueueForwarded(ctx context.Context, namespaceID string, req *workflowservice.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error)
+	PollActivityTaskQueueForwarded(ctx context.Context, namespaceID string, req *workflowservice.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error)
+}
+
+func (s *MatchingServer) forwardTarget() (forwardTarget, error) {
+	if ft, ok := s.local.(forwardTarget); ok {
+		return ft, nil
+	}
+	return nil, status.Error(codes.Unimplemented, "matching: this process does not take forwarded work")
+}
+
+func (s *MatchingServer) ForwardTask(ctx context.Context, r *rpcpb.ForwardTaskRequest) (*rpcpb.ForwardTaskResponse, error) {
+	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), r.GetActivity(), 0); err != nil {
+		return nil, ToStatus(err)
+	}
+	ft, err := s.forwardTarget()
+	if err != nil {
+		return nil, err
+	}
+	matched, err := ft.OfferForwardedTask(ctx, forwardedTaskFromPB(r))
+	if err != nil {
+		return nil, ToStatus(err)
+	}
+	return &rpcpb.ForwardTaskResponse{Matched: matched}, nil
 }
 
 func (s *MatchingServer) AddWorkflowTask(ctx context.Context, r *rpcpb.AddTaskRequest) (*rpcpb.Empty, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), false); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), false, r.GetPartition()); err != nil {
 		return nil, ToStatus(err)
 	}
 	if err := s.local.AddWorkflowTask(ctx, addTaskFromPB(r)); err != nil {
@@ -326,7 +443,7 @@ func (s *MatchingServer) AddWorkflowTask(ctx context.Context, r *rpcpb.AddTaskRe
 }
 
 func (s *MatchingServer) AddActivityTask(ctx context.Context, r *rpcpb.AddTaskRequest) (*rpcpb.Empty, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), true); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), true, r.GetPartition()); err != nil {
 		return nil, ToStatus(err)
 	}
 	if err := s.local.AddActivityTask(ctx, addTaskFromPB(r)); err != nil {
@@ -336,7 +453,7 @@ func (s *MatchingServer) AddActivityTask(ctx context.Context, r *rpcpb.AddTaskRe
 }
 
 func (s *MatchingServer) DispatchQuery(ctx context.Context, r *rpcpb.DispatchQueryRequest) (*rpcpb.QueryResult, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), false); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetTaskQueue(), false, 0); err != nil {
 		return nil, ToStatus(err)
 	}
 	res, err := s.local.DispatchQuery(ctx, r.GetNamespaceId(), r.GetTaskQueue(), r.GetSticky(), r.GetTask())
@@ -350,10 +467,18 @@ func (s *MatchingServer) DispatchQuery(ctx context.Context, r *rpcpb.DispatchQue
 }
 
 func (s *MatchingServer) PollWorkflowTaskQueue(ctx context.Context, r *rpcpb.PollWorkflowTaskQueueRequest) (*workflowservice.PollWorkflowTaskQueueResponse, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetRequest().GetTaskQueue().GetName(), false); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetRequest().GetTaskQueue().GetName(), false, r.GetPartition()); err != nil {
 		return nil, ToStatus(err)
 	}
-	resp, err := s.local.PollWorkflowTaskQueue(ctx, r.GetNamespaceId(), r.GetRequest())
+	poll := s.local.PollWorkflowTaskQueue
+	if r.GetForwarded() {
+		ft, err := s.forwardTarget()
+		if err != nil {
+			return nil, err
+		}
+		poll = ft.PollWorkflowTaskQueueForwarded
+	}
+	resp, err := poll(ctx, r.GetNamespaceId(), r.GetRequest())
 	if err != nil {
 		return nil, ToStatus(err)
 	}
@@ -364,10 +489,18 @@ func (s *MatchingServer) PollWorkflowTaskQueue(ctx context.Context, r *rpcpb.Pol
 }
 
 func (s *MatchingServer) PollActivityTaskQueue(ctx context.Context, r *rpcpb.PollActivityTaskQueueRequest) (*workflowservice.PollActivityTaskQueueResponse, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetRequest().GetTaskQueue().GetName(), true); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetRequest().GetTaskQueue().GetName(), true, r.GetPartition()); err != nil {
 		return nil, ToStatus(err)
 	}
-	resp, err := s.local.PollActivityTaskQueue(ctx, r.GetNamespaceId(), r.GetRequest())
+	poll := s.local.PollActivityTaskQueue
+	if r.GetForwarded() {
+		ft, err := s.forwardTarget()
+		if err != nil {
+			return nil, err
+		}
+		poll = ft.PollActivityTaskQueueForwarded
+	}
+	resp, err := poll(ctx, r.GetNamespaceId(), r.GetRequest())
 	if err != nil {
 		return nil, ToStatus(err)
 	}
@@ -385,7 +518,7 @@ func (s *MatchingServer) RespondQueryTaskCompleted(ctx context.Context, r *rpcpb
 }
 
 func (s *MatchingServer) ShutdownSticky(ctx context.Context, r *rpcpb.ShutdownStickyRequest) (*rpcpb.ShutdownStickyResponse, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetStickyQueue(), false); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetStickyQueue(), false, 0); err != nil {
 		return nil, ToStatus(err)
 	}
 	tasks, err := s.local.ShutdownSticky(ctx, r.GetNamespaceId(), r.GetStickyQueue())
@@ -400,7 +533,7 @@ func (s *MatchingServer) ShutdownSticky(ctx context.Context, r *rpcpb.ShutdownSt
 }
 
 func (s *MatchingServer) DescribeTaskQueue(ctx context.Context, r *rpcpb.DescribeTaskQueueRequest) (*rpcpb.DescribeTaskQueueResponse, error) {
-	if err := s.owns(r.GetNamespaceId(), r.GetName(), r.GetActivity()); err != nil {
+	if err := s.owns(r.GetNamespaceId(), r.GetName(), r.GetActivity(), r.GetPartition()); err != nil {
 		return nil, ToStatus(err)
 	}
 	d, err := s.local.DescribeTaskQueue(ctx, matching.DescribeRequest{NamespaceID: r.GetNamespaceId(), Name: r.GetName(),

@@ -61,6 +61,17 @@ func (m *recordingMatching) DescribeTaskQueue(context.Context, matching.Describe
 // matchingCluster serves each fake as a matching member; the client has no
 // local matching.
 func matchingCluster(t *testing.T, fakes ...*recordingMatching) *MatchingClient {
+	roles := make([]MatchingRole, len(fakes))
+	for i, f := range fakes {
+		roles[i] = f
+	}
+	c, _ := matchingClusterOf(t, roles...)
+	return c
+}
+
+// matchingClusterOf is matchingCluster over any hosts; it also returns the
+// members, in the order of fakes.
+func matchingClusterOf(t *testing.T, fakes ...MatchingRole) (*MatchingClient, []membership.Member) {
 	var members []membership.Member
 	var lis []net.Listener
 	for range fakes {
@@ -78,7 +89,7 @@ func matchingCluster(t *testing.T, fakes ...*recordingMatching) *MatchingClient 
 	}
 	conns := NewConns(nil)
 	t.Cleanup(conns.Close)
-	return NewMatchingClient(NewStaticRing(members, nil), conns, nil, nil)
+	return NewMatchingClient(NewStaticRing(members, nil), conns, nil, nil), members
 }
 
 func TestMatchingCallsCrossIntact(t *testing.T) {
@@ -107,7 +118,7 @@ func TestMatchingCallsCrossIntact(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(tasks, f.sticky) {
 		t.Fatalf("ShutdownSticky = %+v, %v; want %+v", tasks, err, f.sticky)
 	}
-	d, err := c.DescribeTaskQueue(ctx, matching.DescribeRequest{NamespaceID: "ns", Name: "tq", Partition: -1})
+	d, err := c.DescribeTaskQueue(ctx, matching.DescribeRequest{NamespaceID: "ns", Name: "tq", Partition: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,10 @@
 // Package rpc carries the roles' Go interfaces across processes: for each
 // interface a gRPC server adapter over the local implementation and a
 // client implementing the same interface that routes every call to the
-// key's owner on the membership ring (history by shard, matching by task
-// queue). A call whose owner is this process goes to the local
-// implementation directly: no network hop, no serialization.
+// key's owner on the membership ring (history by shard, matching by
+// task-queue partition). A call whose owner is this process goes to the
+// local implementation directly: no network hop, no serialization.
+// MatchingForwarder carries a child partition's work to the root's owner.
 package rpc
 
 import (

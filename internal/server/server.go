@@ -202,9 +202,15 @@ func (s *Server) start() error {
 		s.log.Warn("global.tls.internode is not used: this process runs every role, so there is no internode traffic")
 	}
 	if s.cfg.runs(RoleMatching) {
+		// Across processes, a queue's partitions spread over the matching
+		// hosts and child partitions forward to the root's owner.
+		var fwd matching.Forwarder
+		if clustered {
+			fwd = rpc.NewMatchingForwarder(ring, s.conns)
+		}
 		s.matching = matching.New(matching.Options{
 			Store: store, Dynamic: s.cfg.DynamicConfig, Clock: s.cfg.Clock, Logger: s.log,
-			Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces), Ring: ring,
+			Metrics: s.metrics, NamespaceName: namespaceNamer(namespaces), Ring: ring, Forwarder: fwd,
 		})
 		s.matchingRef.Store(s.matching)
 		match = s.matching

@@ -2640,8 +2640,10 @@ type AddTaskRequest struct {
 	RunId            string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	ScheduledEventId int64                  `protobuf:"varint,6,opt,name=scheduled_event_id,json=scheduledEventId,proto3" json:"scheduled_event_id,omitempty"`
 	ScheduleToStart  *durationpb.Duration   `protobuf:"bytes,7,opt,name=schedule_to_start,json=scheduleToStart,proto3" json:"schedule_to_start,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// partition the routed client chose (the receiver owns it); 0 for sticky.
+	Partition     int32 `protobuf:"varint,8,opt,name=partition,proto3" json:"partition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AddTaskRequest) Reset() {
@@ -2721,6 +2723,13 @@ func (x *AddTaskRequest) GetScheduleToStart() *durationpb.Duration {
 		return x.ScheduleToStart
 	}
 	return nil
+}
+
+func (x *AddTaskRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
 }
 
 type DispatchQueryRequest struct {
@@ -2861,9 +2870,14 @@ func (x *QueryResult) GetFailure() *v1.Failure {
 }
 
 type PollWorkflowTaskQueueRequest struct {
-	state         protoimpl.MessageState            `protogen:"open.v1"`
-	NamespaceId   string                            `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
-	Request       *v11.PollWorkflowTaskQueueRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state       protoimpl.MessageState            `protogen:"open.v1"`
+	NamespaceId string                            `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Request     *v11.PollWorkflowTaskQueueRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// partition the routed client chose (the receiver owns it).
+	Partition int32 `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
+	// forwarded: a child partition's owner passes the poll on to the root's
+	// owner, which waits there and never forwards it again.
+	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2912,10 +2926,29 @@ func (x *PollWorkflowTaskQueueRequest) GetRequest() *v11.PollWorkflowTaskQueueRe
 	return nil
 }
 
+func (x *PollWorkflowTaskQueueRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PollWorkflowTaskQueueRequest) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
 type PollActivityTaskQueueRequest struct {
-	state         protoimpl.MessageState            `protogen:"open.v1"`
-	NamespaceId   string                            `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
-	Request       *v11.PollActivityTaskQueueRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state       protoimpl.MessageState            `protogen:"open.v1"`
+	NamespaceId string                            `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	Request     *v11.PollActivityTaskQueueRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// partition the routed client chose (the receiver owns it).
+	Partition int32 `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
+	// forwarded: a child partition's owner passes the poll on to the root's
+	// owner, which waits there and never forwards it again.
+	Forwarded     bool `protobuf:"varint,4,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2962,6 +2995,20 @@ func (x *PollActivityTaskQueueRequest) GetRequest() *v11.PollActivityTaskQueueRe
 		return x.Request
 	}
 	return nil
+}
+
+func (x *PollActivityTaskQueueRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *PollActivityTaskQueueRequest) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
 }
 
 type RespondQueryTaskCompletedRequest struct {
@@ -3454,6 +3501,162 @@ func (x *DescribeTaskQueueResponse) GetTotal() *PartitionStats {
 	return nil
 }
 
+// ForwardTaskRequest is matching.ForwardedTask.
+type ForwardTaskRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	NamespaceId      string                 `protobuf:"bytes,1,opt,name=namespace_id,json=namespaceId,proto3" json:"namespace_id,omitempty"`
+	TaskQueue        string                 `protobuf:"bytes,2,opt,name=task_queue,json=taskQueue,proto3" json:"task_queue,omitempty"`
+	Activity         bool                   `protobuf:"varint,3,opt,name=activity,proto3" json:"activity,omitempty"`
+	WorkflowId       string                 `protobuf:"bytes,4,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	RunId            string                 `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	ScheduledEventId int64                  `protobuf:"varint,6,opt,name=scheduled_event_id,json=scheduledEventId,proto3" json:"scheduled_event_id,omitempty"`
+	// created_at: Unix nanoseconds (0: unknown).
+	CreatedAt     int64                  `protobuf:"varint,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Backlog       bool                   `protobuf:"varint,9,opt,name=backlog,proto3" json:"backlog,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardTaskRequest) Reset() {
+	*x = ForwardTaskRequest{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardTaskRequest) ProtoMessage() {}
+
+func (x *ForwardTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardTaskRequest.ProtoReflect.Descriptor instead.
+func (*ForwardTaskRequest) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ForwardTaskRequest) GetNamespaceId() string {
+	if x != nil {
+		return x.NamespaceId
+	}
+	return ""
+}
+
+func (x *ForwardTaskRequest) GetTaskQueue() string {
+	if x != nil {
+		return x.TaskQueue
+	}
+	return ""
+}
+
+func (x *ForwardTaskRequest) GetActivity() bool {
+	if x != nil {
+		return x.Activity
+	}
+	return false
+}
+
+func (x *ForwardTaskRequest) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *ForwardTaskRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ForwardTaskRequest) GetScheduledEventId() int64 {
+	if x != nil {
+		return x.ScheduledEventId
+	}
+	return 0
+}
+
+func (x *ForwardTaskRequest) GetCreatedAt() int64 {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return 0
+}
+
+func (x *ForwardTaskRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *ForwardTaskRequest) GetBacklog() bool {
+	if x != nil {
+		return x.Backlog
+	}
+	return false
+}
+
+type ForwardTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// matched: a poller at the root took the task (started, or found it
+	// stale or expired): nothing is owed.
+	Matched       bool `protobuf:"varint,1,opt,name=matched,proto3" json:"matched,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardTaskResponse) Reset() {
+	*x = ForwardTaskResponse{}
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardTaskResponse) ProtoMessage() {}
+
+func (x *ForwardTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sundial_internal_v1_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardTaskResponse.ProtoReflect.Descriptor instead.
+func (*ForwardTaskResponse) Descriptor() ([]byte, []int) {
+	return file_sundial_internal_v1_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ForwardTaskResponse) GetMatched() bool {
+	if x != nil {
+		return x.Matched
+	}
+	return false
+}
+
 var File_sundial_internal_v1_service_proto protoreflect.FileDescriptor
 
 const file_sundial_internal_v1_service_proto_rawDesc = "" +
@@ -3655,7 +3858,7 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x0fpoll_request_id\x18\x05 \x01(\tR\rpollRequestId\x12\x1a\n" +
 	"\bidentity\x18\x06 \x01(\tR\bidentity\x12\x1d\n" +
 	"\n" +
-	"task_queue\x18\a \x01(\tR\ttaskQueue\"\x97\x02\n" +
+	"task_queue\x18\a \x01(\tR\ttaskQueue\"\xb5\x02\n" +
 	"\x0eAddTaskRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1d\n" +
 	"\n" +
@@ -3665,7 +3868,8 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"workflowId\x12\x15\n" +
 	"\x06run_id\x18\x05 \x01(\tR\x05runId\x12,\n" +
 	"\x12scheduled_event_id\x18\x06 \x01(\x03R\x10scheduledEventId\x12E\n" +
-	"\x11schedule_to_start\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0fscheduleToStart\"\xc4\x01\n" +
+	"\x11schedule_to_start\x18\a \x01(\v2\x19.google.protobuf.DurationR\x0fscheduleToStart\x12\x1c\n" +
+	"\tpartition\x18\b \x01(\x05R\tpartition\"\xc4\x01\n" +
 	"\x14DispatchQueryRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1d\n" +
 	"\n" +
@@ -3676,13 +3880,17 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x06answer\x18\x01 \x01(\v2 .temporal.api.common.v1.PayloadsR\x06answer\x12\x16\n" +
 	"\x06failed\x18\x02 \x01(\bR\x06failed\x12#\n" +
 	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12:\n" +
-	"\afailure\x18\x04 \x01(\v2 .temporal.api.failure.v1.FailureR\afailure\"\x9a\x01\n" +
+	"\afailure\x18\x04 \x01(\v2 .temporal.api.failure.v1.FailureR\afailure\"\xd6\x01\n" +
 	"\x1cPollWorkflowTaskQueueRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12W\n" +
-	"\arequest\x18\x02 \x01(\v2=.temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequestR\arequest\"\x9a\x01\n" +
+	"\arequest\x18\x02 \x01(\v2=.temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequestR\arequest\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\x05R\tpartition\x12\x1c\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"\xd6\x01\n" +
 	"\x1cPollActivityTaskQueueRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12W\n" +
-	"\arequest\x18\x02 \x01(\v2=.temporal.api.workflowservice.v1.PollActivityTaskQueueRequestR\arequest\"\xa2\x01\n" +
+	"\arequest\x18\x02 \x01(\v2=.temporal.api.workflowservice.v1.PollActivityTaskQueueRequestR\arequest\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\x05R\tpartition\x12\x1c\n" +
+	"\tforwarded\x18\x04 \x01(\bR\tforwarded\"\xa2\x01\n" +
 	" RespondQueryTaskCompletedRequest\x12!\n" +
 	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12[\n" +
 	"\arequest\x18\x02 \x01(\v2A.temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequestR\arequest\"]\n" +
@@ -3721,7 +3929,23 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x02 \x03(\v2#.sundial.internal.v1.PartitionStatsR\n" +
 	"partitions\x129\n" +
-	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total2\x97\x1f\n" +
+	"\x05total\x18\x03 \x01(\v2#.sundial.internal.v1.PartitionStatsR\x05total\"\xcc\x02\n" +
+	"\x12ForwardTaskRequest\x12!\n" +
+	"\fnamespace_id\x18\x01 \x01(\tR\vnamespaceId\x12\x1d\n" +
+	"\n" +
+	"task_queue\x18\x02 \x01(\tR\ttaskQueue\x12\x1a\n" +
+	"\bactivity\x18\x03 \x01(\bR\bactivity\x12\x1f\n" +
+	"\vworkflow_id\x18\x04 \x01(\tR\n" +
+	"workflowId\x12\x15\n" +
+	"\x06run_id\x18\x05 \x01(\tR\x05runId\x12,\n" +
+	"\x12scheduled_event_id\x18\x06 \x01(\x03R\x10scheduledEventId\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\a \x01(\x03R\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x18\n" +
+	"\abacklog\x18\t \x01(\bR\abacklog\"/\n" +
+	"\x13ForwardTaskResponse\x12\x18\n" +
+	"\amatched\x18\x01 \x01(\bR\amatched2\x97\x1f\n" +
 	"\x0eHistoryService\x12\x8d\x01\n" +
 	"\x16StartWorkflowExecution\x122.sundial.internal.v1.StartWorkflowExecutionRequest\x1a?.temporal.api.workflowservice.v1.StartWorkflowExecutionResponse\x12\x9f\x01\n" +
 	"\x1cRespondWorkflowTaskCompleted\x128.sundial.internal.v1.RespondWorkflowTaskCompletedRequest\x1aE.temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse\x12n\n" +
@@ -3755,7 +3979,7 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x11RecordChildClosed\x12-.sundial.internal.v1.RecordChildClosedRequest\x1a\x1a.sundial.internal.v1.Empty\x12h\n" +
 	"\x16ApplyParentClosePolicy\x122.sundial.internal.v1.ApplyParentClosePolicyRequest\x1a\x1a.sundial.internal.v1.Empty\x12X\n" +
 	"\x0eSignalExternal\x12*.sundial.internal.v1.SignalExternalRequest\x1a\x1a.sundial.internal.v1.Empty\x12X\n" +
-	"\x0eCancelExternal\x12*.sundial.internal.v1.CancelExternalRequest\x1a\x1a.sundial.internal.v1.Empty2\x80\a\n" +
+	"\x0eCancelExternal\x12*.sundial.internal.v1.CancelExternalRequest\x1a\x1a.sundial.internal.v1.Empty2\xe2\a\n" +
 	"\x0fMatchingService\x12R\n" +
 	"\x0fAddWorkflowTask\x12#.sundial.internal.v1.AddTaskRequest\x1a\x1a.sundial.internal.v1.Empty\x12R\n" +
 	"\x0fAddActivityTask\x12#.sundial.internal.v1.AddTaskRequest\x1a\x1a.sundial.internal.v1.Empty\x12\\\n" +
@@ -3764,7 +3988,8 @@ const file_sundial_internal_v1_service_proto_rawDesc = "" +
 	"\x15PollActivityTaskQueue\x121.sundial.internal.v1.PollActivityTaskQueueRequest\x1a>.temporal.api.workflowservice.v1.PollActivityTaskQueueResponse\x12n\n" +
 	"\x19RespondQueryTaskCompleted\x125.sundial.internal.v1.RespondQueryTaskCompletedRequest\x1a\x1a.sundial.internal.v1.Empty\x12i\n" +
 	"\x0eShutdownSticky\x12*.sundial.internal.v1.ShutdownStickyRequest\x1a+.sundial.internal.v1.ShutdownStickyResponse\x12r\n" +
-	"\x11DescribeTaskQueue\x12-.sundial.internal.v1.DescribeTaskQueueRequest\x1a..sundial.internal.v1.DescribeTaskQueueResponseB1Z/github.com/sundialhq/sundial/internal/rpc/rpcpbb\x06proto3"
+	"\x11DescribeTaskQueue\x12-.sundial.internal.v1.DescribeTaskQueueRequest\x1a..sundial.internal.v1.DescribeTaskQueueResponse\x12`\n" +
+	"\vForwardTask\x12'.sundial.internal.v1.ForwardTaskRequest\x1a(.sundial.internal.v1.ForwardTaskResponseB1Z/github.com/sundialhq/sundial/internal/rpc/rpcpbb\x06proto3"
 
 var (
 	file_sundial_internal_v1_service_proto_rawDescOnce sync.Once
@@ -3778,7 +4003,7 @@ func file_sundial_internal_v1_service_proto_rawDescGZIP() []byte {
 	return file_sundial_internal_v1_service_proto_rawDescData
 }
 
-var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_sundial_internal_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_sundial_internal_v1_service_proto_goTypes = []any{
 	(*Empty)(nil),                                          // 0: sundial.internal.v1.Empty
 	(*TaskToken)(nil),                                      // 1: sundial.internal.v1.TaskToken
@@ -3833,201 +4058,206 @@ var file_sundial_internal_v1_service_proto_goTypes = []any{
 	(*Poller)(nil),                                         // 50: sundial.internal.v1.Poller
 	(*PartitionStats)(nil),                                 // 51: sundial.internal.v1.PartitionStats
 	(*DescribeTaskQueueResponse)(nil),                      // 52: sundial.internal.v1.DescribeTaskQueueResponse
-	(*v1.Failure)(nil),                                     // 53: temporal.api.failure.v1.Failure
-	(*v11.StartWorkflowExecutionRequest)(nil),              // 54: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
-	(*v12.HistoryEvent)(nil),                               // 55: temporal.api.history.v1.HistoryEvent
-	(v13.ParentClosePolicy)(0),                             // 56: temporal.api.enums.v1.ParentClosePolicy
-	(*v14.WorkflowExecution)(nil),                          // 57: temporal.api.common.v1.WorkflowExecution
-	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 58: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
-	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 59: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
-	(*v14.Payloads)(nil),                                   // 60: temporal.api.common.v1.Payloads
-	(*durationpb.Duration)(nil),                            // 61: google.protobuf.Duration
-	(*v15.ActivityOptions)(nil),                            // 62: temporal.api.activity.v1.ActivityOptions
-	(*v14.Priority)(nil),                                   // 63: temporal.api.common.v1.Priority
-	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 64: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 65: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	(*v11.SignalWorkflowExecutionRequest)(nil),             // 66: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	(*v14.Header)(nil),                                     // 67: temporal.api.common.v1.Header
-	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 68: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 69: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 70: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	(*v11.QueryWorkflowRequest)(nil),                       // 71: temporal.api.workflowservice.v1.QueryWorkflowRequest
-	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 72: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 73: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	(*v11.ResetWorkflowExecutionRequest)(nil),              // 74: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 75: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 76: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	(*v11.PollActivityTaskQueueRequest)(nil),               // 77: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 78: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
-	(*timestamppb.Timestamp)(nil),                          // 79: google.protobuf.Timestamp
-	(*v11.StartWorkflowExecutionResponse)(nil),             // 80: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 81: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 82: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 83: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 84: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 85: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	(*v11.QueryWorkflowResponse)(nil),                      // 86: temporal.api.workflowservice.v1.QueryWorkflowResponse
-	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 87: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 88: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	(*v11.ResetWorkflowExecutionResponse)(nil),             // 89: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	(*v11.PollActivityTaskQueueResponse)(nil),              // 90: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	(*ForwardTaskRequest)(nil),                             // 53: sundial.internal.v1.ForwardTaskRequest
+	(*ForwardTaskResponse)(nil),                            // 54: sundial.internal.v1.ForwardTaskResponse
+	(*v1.Failure)(nil),                                     // 55: temporal.api.failure.v1.Failure
+	(*v11.StartWorkflowExecutionRequest)(nil),              // 56: temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	(*v12.HistoryEvent)(nil),                               // 57: temporal.api.history.v1.HistoryEvent
+	(v13.ParentClosePolicy)(0),                             // 58: temporal.api.enums.v1.ParentClosePolicy
+	(*v14.WorkflowExecution)(nil),                          // 59: temporal.api.common.v1.WorkflowExecution
+	(*v11.RespondWorkflowTaskCompletedRequest)(nil),        // 60: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	(*v11.RespondWorkflowTaskFailedRequest)(nil),           // 61: temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	(*v14.Payloads)(nil),                                   // 62: temporal.api.common.v1.Payloads
+	(*durationpb.Duration)(nil),                            // 63: google.protobuf.Duration
+	(*v15.ActivityOptions)(nil),                            // 64: temporal.api.activity.v1.ActivityOptions
+	(*v14.Priority)(nil),                                   // 65: temporal.api.common.v1.Priority
+	(*v11.GetWorkflowExecutionHistoryRequest)(nil),         // 66: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	(*v11.GetWorkflowExecutionHistoryReverseRequest)(nil),  // 67: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	(*v11.SignalWorkflowExecutionRequest)(nil),             // 68: temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	(*v14.Header)(nil),                                     // 69: temporal.api.common.v1.Header
+	(*v11.RequestCancelWorkflowExecutionRequest)(nil),      // 70: temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	(*v11.TerminateWorkflowExecutionRequest)(nil),          // 71: temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	(*v11.DescribeWorkflowExecutionRequest)(nil),           // 72: temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	(*v11.QueryWorkflowRequest)(nil),                       // 73: temporal.api.workflowservice.v1.QueryWorkflowRequest
+	(*v11.UpdateWorkflowExecutionRequest)(nil),             // 74: temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	(*v11.PollWorkflowExecutionUpdateRequest)(nil),         // 75: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	(*v11.ResetWorkflowExecutionRequest)(nil),              // 76: temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	(*v11.PollWorkflowTaskQueueResponse)(nil),              // 77: temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	(*v11.PollWorkflowTaskQueueRequest)(nil),               // 78: temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	(*v11.PollActivityTaskQueueRequest)(nil),               // 79: temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	(*v11.RespondQueryTaskCompletedRequest)(nil),           // 80: temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	(*timestamppb.Timestamp)(nil),                          // 81: google.protobuf.Timestamp
+	(*v11.StartWorkflowExecutionResponse)(nil),             // 82: temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	(*v11.RespondWorkflowTaskCompletedResponse)(nil),       // 83: temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	(*v11.GetWorkflowExecutionHistoryResponse)(nil),        // 84: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	(*v11.GetWorkflowExecutionHistoryReverseResponse)(nil), // 85: temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	(*v11.SignalWithStartWorkflowExecutionResponse)(nil),   // 86: temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	(*v11.DescribeWorkflowExecutionResponse)(nil),          // 87: temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	(*v11.QueryWorkflowResponse)(nil),                      // 88: temporal.api.workflowservice.v1.QueryWorkflowResponse
+	(*v11.UpdateWorkflowExecutionResponse)(nil),            // 89: temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	(*v11.PollWorkflowExecutionUpdateResponse)(nil),        // 90: temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	(*v11.ResetWorkflowExecutionResponse)(nil),             // 91: temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	(*v11.PollActivityTaskQueueResponse)(nil),              // 92: temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
 }
 var file_sundial_internal_v1_service_proto_depIdxs = []int32{
-	53,  // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
-	54,  // 1: sundial.internal.v1.StartChildRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	55,  // 0: sundial.internal.v1.Error.failure:type_name -> temporal.api.failure.v1.Failure
+	56,  // 1: sundial.internal.v1.StartChildRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
 	4,   // 2: sundial.internal.v1.StartChildRequest.parent:type_name -> sundial.internal.v1.ParentInfo
 	3,   // 3: sundial.internal.v1.RecordChildClosedRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
-	55,  // 4: sundial.internal.v1.RecordChildClosedRequest.close_event:type_name -> temporal.api.history.v1.HistoryEvent
+	57,  // 4: sundial.internal.v1.RecordChildClosedRequest.close_event:type_name -> temporal.api.history.v1.HistoryEvent
 	3,   // 5: sundial.internal.v1.ApplyParentClosePolicyRequest.parent:type_name -> sundial.internal.v1.WorkflowKey
 	3,   // 6: sundial.internal.v1.ApplyParentClosePolicyRequest.child:type_name -> sundial.internal.v1.WorkflowKey
-	56,  // 7: sundial.internal.v1.ApplyParentClosePolicyRequest.policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
+	58,  // 7: sundial.internal.v1.ApplyParentClosePolicyRequest.policy:type_name -> temporal.api.enums.v1.ParentClosePolicy
 	3,   // 8: sundial.internal.v1.SignalExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
-	57,  // 9: sundial.internal.v1.SignalExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	59,  // 9: sundial.internal.v1.SignalExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
 	29,  // 10: sundial.internal.v1.SignalExternalRequest.signal:type_name -> sundial.internal.v1.SignalInput
 	3,   // 11: sundial.internal.v1.CancelExternalRequest.source:type_name -> sundial.internal.v1.WorkflowKey
-	57,  // 12: sundial.internal.v1.CancelExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	54,  // 13: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	59,  // 12: sundial.internal.v1.CancelExternalRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	56,  // 13: sundial.internal.v1.StartWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
 	1,   // 14: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	58,  // 15: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
+	60,  // 15: sundial.internal.v1.RespondWorkflowTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedRequest
 	1,   // 16: sundial.internal.v1.RespondWorkflowTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	59,  // 17: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
+	61,  // 17: sundial.internal.v1.RespondWorkflowTaskFailedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondWorkflowTaskFailedRequest
 	1,   // 18: sundial.internal.v1.RespondActivityTaskCompletedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	60,  // 19: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
+	62,  // 19: sundial.internal.v1.RespondActivityTaskCompletedRequest.result:type_name -> temporal.api.common.v1.Payloads
 	1,   // 20: sundial.internal.v1.RespondActivityTaskFailedRequest.token:type_name -> sundial.internal.v1.TaskToken
-	53,  // 21: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
-	60,  // 22: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
+	55,  // 21: sundial.internal.v1.RespondActivityTaskFailedRequest.failure:type_name -> temporal.api.failure.v1.Failure
+	62,  // 22: sundial.internal.v1.RespondActivityTaskFailedRequest.last_heartbeat:type_name -> temporal.api.common.v1.Payloads
 	1,   // 23: sundial.internal.v1.RespondActivityTaskCanceledRequest.token:type_name -> sundial.internal.v1.TaskToken
-	60,  // 24: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
+	62,  // 24: sundial.internal.v1.RespondActivityTaskCanceledRequest.details:type_name -> temporal.api.common.v1.Payloads
 	1,   // 25: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.token:type_name -> sundial.internal.v1.TaskToken
-	60,  // 26: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
-	57,  // 27: sundial.internal.v1.PauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	62,  // 26: sundial.internal.v1.RecordActivityTaskHeartbeatRequest.details:type_name -> temporal.api.common.v1.Payloads
+	59,  // 27: sundial.internal.v1.PauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
 	18,  // 28: sundial.internal.v1.PauseActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
-	57,  // 29: sundial.internal.v1.UnpauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	59,  // 29: sundial.internal.v1.UnpauseActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
 	18,  // 30: sundial.internal.v1.UnpauseActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
-	61,  // 31: sundial.internal.v1.UnpauseActivityRequest.delay:type_name -> google.protobuf.Duration
-	57,  // 32: sundial.internal.v1.ResetActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	63,  // 31: sundial.internal.v1.UnpauseActivityRequest.delay:type_name -> google.protobuf.Duration
+	59,  // 32: sundial.internal.v1.ResetActivityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
 	18,  // 33: sundial.internal.v1.ResetActivityRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
-	61,  // 34: sundial.internal.v1.ResetActivityRequest.delay:type_name -> google.protobuf.Duration
-	57,  // 35: sundial.internal.v1.UpdateActivityOptionsRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	63,  // 34: sundial.internal.v1.ResetActivityRequest.delay:type_name -> google.protobuf.Duration
+	59,  // 35: sundial.internal.v1.UpdateActivityOptionsRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
 	18,  // 36: sundial.internal.v1.UpdateActivityOptionsRequest.selector:type_name -> sundial.internal.v1.ActivitySelector
-	62,  // 37: sundial.internal.v1.UpdateActivityOptionsRequest.options:type_name -> temporal.api.activity.v1.ActivityOptions
-	62,  // 38: sundial.internal.v1.UpdateActivityOptionsResponse.options:type_name -> temporal.api.activity.v1.ActivityOptions
-	57,  // 39: sundial.internal.v1.UpdateWorkflowPriorityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	63,  // 40: sundial.internal.v1.UpdateWorkflowPriorityRequest.priority:type_name -> temporal.api.common.v1.Priority
-	63,  // 41: sundial.internal.v1.UpdateWorkflowPriorityResponse.priority:type_name -> temporal.api.common.v1.Priority
-	64,  // 42: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
-	65,  // 43: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
-	66,  // 44: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
-	60,  // 45: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
-	67,  // 46: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
-	54,  // 47: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
+	64,  // 37: sundial.internal.v1.UpdateActivityOptionsRequest.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	64,  // 38: sundial.internal.v1.UpdateActivityOptionsResponse.options:type_name -> temporal.api.activity.v1.ActivityOptions
+	59,  // 39: sundial.internal.v1.UpdateWorkflowPriorityRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	65,  // 40: sundial.internal.v1.UpdateWorkflowPriorityRequest.priority:type_name -> temporal.api.common.v1.Priority
+	65,  // 41: sundial.internal.v1.UpdateWorkflowPriorityResponse.priority:type_name -> temporal.api.common.v1.Priority
+	66,  // 42: sundial.internal.v1.GetWorkflowExecutionHistoryRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryRequest
+	67,  // 43: sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest.request:type_name -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseRequest
+	68,  // 44: sundial.internal.v1.SignalWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.SignalWorkflowExecutionRequest
+	62,  // 45: sundial.internal.v1.SignalInput.input:type_name -> temporal.api.common.v1.Payloads
+	69,  // 46: sundial.internal.v1.SignalInput.header:type_name -> temporal.api.common.v1.Header
+	56,  // 47: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.start:type_name -> temporal.api.workflowservice.v1.StartWorkflowExecutionRequest
 	29,  // 48: sundial.internal.v1.SignalWithStartWorkflowExecutionRequest.signal:type_name -> sundial.internal.v1.SignalInput
-	68,  // 49: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
-	69,  // 50: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
-	70,  // 51: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
-	71,  // 52: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
-	57,  // 53: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
-	72,  // 54: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
-	73,  // 55: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
-	74,  // 56: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
-	61,  // 57: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
-	75,  // 58: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	60,  // 59: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
-	53,  // 60: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
-	76,  // 61: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
-	77,  // 62: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
-	78,  // 63: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
+	70,  // 49: sundial.internal.v1.RequestCancelWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.RequestCancelWorkflowExecutionRequest
+	71,  // 50: sundial.internal.v1.TerminateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.TerminateWorkflowExecutionRequest
+	72,  // 51: sundial.internal.v1.DescribeWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionRequest
+	73,  // 52: sundial.internal.v1.QueryWorkflowRequest.request:type_name -> temporal.api.workflowservice.v1.QueryWorkflowRequest
+	59,  // 53: sundial.internal.v1.ExecutionRequest.execution:type_name -> temporal.api.common.v1.WorkflowExecution
+	74,  // 54: sundial.internal.v1.UpdateWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionRequest
+	75,  // 55: sundial.internal.v1.PollWorkflowExecutionUpdateRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateRequest
+	76,  // 56: sundial.internal.v1.ResetWorkflowExecutionRequest.request:type_name -> temporal.api.workflowservice.v1.ResetWorkflowExecutionRequest
+	63,  // 57: sundial.internal.v1.AddTaskRequest.schedule_to_start:type_name -> google.protobuf.Duration
+	77,  // 58: sundial.internal.v1.DispatchQueryRequest.task:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	62,  // 59: sundial.internal.v1.QueryResult.answer:type_name -> temporal.api.common.v1.Payloads
+	55,  // 60: sundial.internal.v1.QueryResult.failure:type_name -> temporal.api.failure.v1.Failure
+	78,  // 61: sundial.internal.v1.PollWorkflowTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueRequest
+	79,  // 62: sundial.internal.v1.PollActivityTaskQueueRequest.request:type_name -> temporal.api.workflowservice.v1.PollActivityTaskQueueRequest
+	80,  // 63: sundial.internal.v1.RespondQueryTaskCompletedRequest.request:type_name -> temporal.api.workflowservice.v1.RespondQueryTaskCompletedRequest
 	47,  // 64: sundial.internal.v1.ShutdownStickyResponse.tasks:type_name -> sundial.internal.v1.StickyTask
-	79,  // 65: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
-	61,  // 66: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
+	81,  // 65: sundial.internal.v1.Poller.last_access_time:type_name -> google.protobuf.Timestamp
+	63,  // 66: sundial.internal.v1.PartitionStats.backlog_age:type_name -> google.protobuf.Duration
 	50,  // 67: sundial.internal.v1.DescribeTaskQueueResponse.pollers:type_name -> sundial.internal.v1.Poller
 	51,  // 68: sundial.internal.v1.DescribeTaskQueueResponse.partitions:type_name -> sundial.internal.v1.PartitionStats
 	51,  // 69: sundial.internal.v1.DescribeTaskQueueResponse.total:type_name -> sundial.internal.v1.PartitionStats
-	10,  // 70: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
-	11,  // 71: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
-	12,  // 72: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
-	13,  // 73: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
-	14,  // 74: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
-	15,  // 75: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
-	16,  // 76: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
-	26,  // 77: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
-	27,  // 78: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
-	28,  // 79: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
-	30,  // 80: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
-	31,  // 81: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
-	32,  // 82: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
-	33,  // 83: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
-	34,  // 84: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
-	35,  // 85: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
-	36,  // 86: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
-	37,  // 87: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
-	35,  // 88: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
-	38,  // 89: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
-	19,  // 90: sundial.internal.v1.HistoryService.PauseActivity:input_type -> sundial.internal.v1.PauseActivityRequest
-	20,  // 91: sundial.internal.v1.HistoryService.UnpauseActivity:input_type -> sundial.internal.v1.UnpauseActivityRequest
-	21,  // 92: sundial.internal.v1.HistoryService.ResetActivity:input_type -> sundial.internal.v1.ResetActivityRequest
-	22,  // 93: sundial.internal.v1.HistoryService.UpdateActivityOptions:input_type -> sundial.internal.v1.UpdateActivityOptionsRequest
-	24,  // 94: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:input_type -> sundial.internal.v1.UpdateWorkflowPriorityRequest
-	39,  // 95: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	39,  // 96: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
-	5,   // 97: sundial.internal.v1.HistoryService.StartChild:input_type -> sundial.internal.v1.StartChildRequest
-	6,   // 98: sundial.internal.v1.HistoryService.RecordChildClosed:input_type -> sundial.internal.v1.RecordChildClosedRequest
-	7,   // 99: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:input_type -> sundial.internal.v1.ApplyParentClosePolicyRequest
-	8,   // 100: sundial.internal.v1.HistoryService.SignalExternal:input_type -> sundial.internal.v1.SignalExternalRequest
-	9,   // 101: sundial.internal.v1.HistoryService.CancelExternal:input_type -> sundial.internal.v1.CancelExternalRequest
-	40,  // 102: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
-	40,  // 103: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
-	41,  // 104: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
-	43,  // 105: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
-	44,  // 106: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
-	45,  // 107: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
-	46,  // 108: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
-	49,  // 109: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
-	80,  // 110: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	81,  // 111: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
-	0,   // 112: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,   // 113: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
-	0,   // 114: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
-	0,   // 115: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
-	17,  // 116: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
-	82,  // 117: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
-	83,  // 118: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
-	0,   // 119: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	84,  // 120: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
-	0,   // 121: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	0,   // 122: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	85,  // 123: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
-	86,  // 124: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
-	0,   // 125: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
-	87,  // 126: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
-	88,  // 127: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
-	0,   // 128: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
-	89,  // 129: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
-	0,   // 130: sundial.internal.v1.HistoryService.PauseActivity:output_type -> sundial.internal.v1.Empty
-	0,   // 131: sundial.internal.v1.HistoryService.UnpauseActivity:output_type -> sundial.internal.v1.Empty
-	0,   // 132: sundial.internal.v1.HistoryService.ResetActivity:output_type -> sundial.internal.v1.Empty
-	23,  // 133: sundial.internal.v1.HistoryService.UpdateActivityOptions:output_type -> sundial.internal.v1.UpdateActivityOptionsResponse
-	25,  // 134: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:output_type -> sundial.internal.v1.UpdateWorkflowPriorityResponse
-	75,  // 135: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	90,  // 136: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	80,  // 137: sundial.internal.v1.HistoryService.StartChild:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
-	0,   // 138: sundial.internal.v1.HistoryService.RecordChildClosed:output_type -> sundial.internal.v1.Empty
-	0,   // 139: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:output_type -> sundial.internal.v1.Empty
-	0,   // 140: sundial.internal.v1.HistoryService.SignalExternal:output_type -> sundial.internal.v1.Empty
-	0,   // 141: sundial.internal.v1.HistoryService.CancelExternal:output_type -> sundial.internal.v1.Empty
-	0,   // 142: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
-	0,   // 143: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
-	42,  // 144: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
-	75,  // 145: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
-	90,  // 146: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
-	0,   // 147: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
-	48,  // 148: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
-	52,  // 149: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
-	110, // [110:150] is the sub-list for method output_type
-	70,  // [70:110] is the sub-list for method input_type
-	70,  // [70:70] is the sub-list for extension type_name
-	70,  // [70:70] is the sub-list for extension extendee
-	0,   // [0:70] is the sub-list for field type_name
+	81,  // 70: sundial.internal.v1.ForwardTaskRequest.expires_at:type_name -> google.protobuf.Timestamp
+	10,  // 71: sundial.internal.v1.HistoryService.StartWorkflowExecution:input_type -> sundial.internal.v1.StartWorkflowExecutionRequest
+	11,  // 72: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:input_type -> sundial.internal.v1.RespondWorkflowTaskCompletedRequest
+	12,  // 73: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:input_type -> sundial.internal.v1.RespondWorkflowTaskFailedRequest
+	13,  // 74: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:input_type -> sundial.internal.v1.RespondActivityTaskCompletedRequest
+	14,  // 75: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:input_type -> sundial.internal.v1.RespondActivityTaskFailedRequest
+	15,  // 76: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:input_type -> sundial.internal.v1.RespondActivityTaskCanceledRequest
+	16,  // 77: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:input_type -> sundial.internal.v1.RecordActivityTaskHeartbeatRequest
+	26,  // 78: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryRequest
+	27,  // 79: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:input_type -> sundial.internal.v1.GetWorkflowExecutionHistoryReverseRequest
+	28,  // 80: sundial.internal.v1.HistoryService.SignalWorkflowExecution:input_type -> sundial.internal.v1.SignalWorkflowExecutionRequest
+	30,  // 81: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:input_type -> sundial.internal.v1.SignalWithStartWorkflowExecutionRequest
+	31,  // 82: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:input_type -> sundial.internal.v1.RequestCancelWorkflowExecutionRequest
+	32,  // 83: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:input_type -> sundial.internal.v1.TerminateWorkflowExecutionRequest
+	33,  // 84: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:input_type -> sundial.internal.v1.DescribeWorkflowExecutionRequest
+	34,  // 85: sundial.internal.v1.HistoryService.QueryWorkflow:input_type -> sundial.internal.v1.QueryWorkflowRequest
+	35,  // 86: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:input_type -> sundial.internal.v1.ExecutionRequest
+	36,  // 87: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:input_type -> sundial.internal.v1.UpdateWorkflowExecutionRequest
+	37,  // 88: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:input_type -> sundial.internal.v1.PollWorkflowExecutionUpdateRequest
+	35,  // 89: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:input_type -> sundial.internal.v1.ExecutionRequest
+	38,  // 90: sundial.internal.v1.HistoryService.ResetWorkflowExecution:input_type -> sundial.internal.v1.ResetWorkflowExecutionRequest
+	19,  // 91: sundial.internal.v1.HistoryService.PauseActivity:input_type -> sundial.internal.v1.PauseActivityRequest
+	20,  // 92: sundial.internal.v1.HistoryService.UnpauseActivity:input_type -> sundial.internal.v1.UnpauseActivityRequest
+	21,  // 93: sundial.internal.v1.HistoryService.ResetActivity:input_type -> sundial.internal.v1.ResetActivityRequest
+	22,  // 94: sundial.internal.v1.HistoryService.UpdateActivityOptions:input_type -> sundial.internal.v1.UpdateActivityOptionsRequest
+	24,  // 95: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:input_type -> sundial.internal.v1.UpdateWorkflowPriorityRequest
+	39,  // 96: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	39,  // 97: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:input_type -> sundial.internal.v1.RecordStartedRequest
+	5,   // 98: sundial.internal.v1.HistoryService.StartChild:input_type -> sundial.internal.v1.StartChildRequest
+	6,   // 99: sundial.internal.v1.HistoryService.RecordChildClosed:input_type -> sundial.internal.v1.RecordChildClosedRequest
+	7,   // 100: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:input_type -> sundial.internal.v1.ApplyParentClosePolicyRequest
+	8,   // 101: sundial.internal.v1.HistoryService.SignalExternal:input_type -> sundial.internal.v1.SignalExternalRequest
+	9,   // 102: sundial.internal.v1.HistoryService.CancelExternal:input_type -> sundial.internal.v1.CancelExternalRequest
+	40,  // 103: sundial.internal.v1.MatchingService.AddWorkflowTask:input_type -> sundial.internal.v1.AddTaskRequest
+	40,  // 104: sundial.internal.v1.MatchingService.AddActivityTask:input_type -> sundial.internal.v1.AddTaskRequest
+	41,  // 105: sundial.internal.v1.MatchingService.DispatchQuery:input_type -> sundial.internal.v1.DispatchQueryRequest
+	43,  // 106: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:input_type -> sundial.internal.v1.PollWorkflowTaskQueueRequest
+	44,  // 107: sundial.internal.v1.MatchingService.PollActivityTaskQueue:input_type -> sundial.internal.v1.PollActivityTaskQueueRequest
+	45,  // 108: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:input_type -> sundial.internal.v1.RespondQueryTaskCompletedRequest
+	46,  // 109: sundial.internal.v1.MatchingService.ShutdownSticky:input_type -> sundial.internal.v1.ShutdownStickyRequest
+	49,  // 110: sundial.internal.v1.MatchingService.DescribeTaskQueue:input_type -> sundial.internal.v1.DescribeTaskQueueRequest
+	53,  // 111: sundial.internal.v1.MatchingService.ForwardTask:input_type -> sundial.internal.v1.ForwardTaskRequest
+	82,  // 112: sundial.internal.v1.HistoryService.StartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	83,  // 113: sundial.internal.v1.HistoryService.RespondWorkflowTaskCompleted:output_type -> temporal.api.workflowservice.v1.RespondWorkflowTaskCompletedResponse
+	0,   // 114: sundial.internal.v1.HistoryService.RespondWorkflowTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,   // 115: sundial.internal.v1.HistoryService.RespondActivityTaskCompleted:output_type -> sundial.internal.v1.Empty
+	0,   // 116: sundial.internal.v1.HistoryService.RespondActivityTaskFailed:output_type -> sundial.internal.v1.Empty
+	0,   // 117: sundial.internal.v1.HistoryService.RespondActivityTaskCanceled:output_type -> sundial.internal.v1.Empty
+	17,  // 118: sundial.internal.v1.HistoryService.RecordActivityTaskHeartbeat:output_type -> sundial.internal.v1.RecordActivityTaskHeartbeatResponse
+	84,  // 119: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistory:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryResponse
+	85,  // 120: sundial.internal.v1.HistoryService.GetWorkflowExecutionHistoryReverse:output_type -> temporal.api.workflowservice.v1.GetWorkflowExecutionHistoryReverseResponse
+	0,   // 121: sundial.internal.v1.HistoryService.SignalWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	86,  // 122: sundial.internal.v1.HistoryService.SignalWithStartWorkflowExecution:output_type -> temporal.api.workflowservice.v1.SignalWithStartWorkflowExecutionResponse
+	0,   // 123: sundial.internal.v1.HistoryService.RequestCancelWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	0,   // 124: sundial.internal.v1.HistoryService.TerminateWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	87,  // 125: sundial.internal.v1.HistoryService.DescribeWorkflowExecution:output_type -> temporal.api.workflowservice.v1.DescribeWorkflowExecutionResponse
+	88,  // 126: sundial.internal.v1.HistoryService.QueryWorkflow:output_type -> temporal.api.workflowservice.v1.QueryWorkflowResponse
+	0,   // 127: sundial.internal.v1.HistoryService.ResetStickyTaskQueue:output_type -> sundial.internal.v1.Empty
+	89,  // 128: sundial.internal.v1.HistoryService.UpdateWorkflowExecution:output_type -> temporal.api.workflowservice.v1.UpdateWorkflowExecutionResponse
+	90,  // 129: sundial.internal.v1.HistoryService.PollWorkflowExecutionUpdate:output_type -> temporal.api.workflowservice.v1.PollWorkflowExecutionUpdateResponse
+	0,   // 130: sundial.internal.v1.HistoryService.DeleteWorkflowExecution:output_type -> sundial.internal.v1.Empty
+	91,  // 131: sundial.internal.v1.HistoryService.ResetWorkflowExecution:output_type -> temporal.api.workflowservice.v1.ResetWorkflowExecutionResponse
+	0,   // 132: sundial.internal.v1.HistoryService.PauseActivity:output_type -> sundial.internal.v1.Empty
+	0,   // 133: sundial.internal.v1.HistoryService.UnpauseActivity:output_type -> sundial.internal.v1.Empty
+	0,   // 134: sundial.internal.v1.HistoryService.ResetActivity:output_type -> sundial.internal.v1.Empty
+	23,  // 135: sundial.internal.v1.HistoryService.UpdateActivityOptions:output_type -> sundial.internal.v1.UpdateActivityOptionsResponse
+	25,  // 136: sundial.internal.v1.HistoryService.UpdateWorkflowPriority:output_type -> sundial.internal.v1.UpdateWorkflowPriorityResponse
+	77,  // 137: sundial.internal.v1.HistoryService.RecordWorkflowTaskStarted:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	92,  // 138: sundial.internal.v1.HistoryService.RecordActivityTaskStarted:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	82,  // 139: sundial.internal.v1.HistoryService.StartChild:output_type -> temporal.api.workflowservice.v1.StartWorkflowExecutionResponse
+	0,   // 140: sundial.internal.v1.HistoryService.RecordChildClosed:output_type -> sundial.internal.v1.Empty
+	0,   // 141: sundial.internal.v1.HistoryService.ApplyParentClosePolicy:output_type -> sundial.internal.v1.Empty
+	0,   // 142: sundial.internal.v1.HistoryService.SignalExternal:output_type -> sundial.internal.v1.Empty
+	0,   // 143: sundial.internal.v1.HistoryService.CancelExternal:output_type -> sundial.internal.v1.Empty
+	0,   // 144: sundial.internal.v1.MatchingService.AddWorkflowTask:output_type -> sundial.internal.v1.Empty
+	0,   // 145: sundial.internal.v1.MatchingService.AddActivityTask:output_type -> sundial.internal.v1.Empty
+	42,  // 146: sundial.internal.v1.MatchingService.DispatchQuery:output_type -> sundial.internal.v1.QueryResult
+	77,  // 147: sundial.internal.v1.MatchingService.PollWorkflowTaskQueue:output_type -> temporal.api.workflowservice.v1.PollWorkflowTaskQueueResponse
+	92,  // 148: sundial.internal.v1.MatchingService.PollActivityTaskQueue:output_type -> temporal.api.workflowservice.v1.PollActivityTaskQueueResponse
+	0,   // 149: sundial.internal.v1.MatchingService.RespondQueryTaskCompleted:output_type -> sundial.internal.v1.Empty
+	48,  // 150: sundial.internal.v1.MatchingService.ShutdownSticky:output_type -> sundial.internal.v1.ShutdownStickyResponse
+	52,  // 151: sundial.internal.v1.MatchingService.DescribeTaskQueue:output_type -> sundial.internal.v1.DescribeTaskQueueResponse
+	54,  // 152: sundial.internal.v1.MatchingService.ForwardTask:output_type -> sundial.internal.v1.ForwardTaskResponse
+	112, // [112:153] is the sub-list for method output_type
+	71,  // [71:112] is the sub-list for method input_type
+	71,  // [71:71] is the sub-list for extension type_name
+	71,  // [71:71] is the sub-list for extension extendee
+	0,   // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_sundial_internal_v1_service_proto_init() }
@@ -4041,7 +4271,7 @@ func file_sundial_internal_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sundial_internal_v1_service_proto_rawDesc), len(file_sundial_internal_v1_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   53,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -1323,6 +1323,7 @@ const (
 	MatchingService_RespondQueryTaskCompleted_FullMethodName = "/sundial.internal.v1.MatchingService/RespondQueryTaskCompleted"
 	MatchingService_ShutdownSticky_FullMethodName            = "/sundial.internal.v1.MatchingService/ShutdownSticky"
 	MatchingService_DescribeTaskQueue_FullMethodName         = "/sundial.internal.v1.MatchingService/DescribeTaskQueue"
+	MatchingService_ForwardTask_FullMethodName               = "/sundial.internal.v1.MatchingService/ForwardTask"
 )
 
 // MatchingServiceClient is the client API for MatchingService service.
@@ -1340,6 +1341,9 @@ type MatchingServiceClient interface {
 	ShutdownSticky(ctx context.Context, in *ShutdownStickyRequest, opts ...grpc.CallOption) (*ShutdownStickyResponse, error)
 	// frontend.TaskQueueDescriber.
 	DescribeTaskQueue(ctx context.Context, in *DescribeTaskQueueRequest, opts ...grpc.CallOption) (*DescribeTaskQueueResponse, error)
+	// matching.Forwarder: a child partition's task offered to the root's
+	// owner for a sync match only.
+	ForwardTask(ctx context.Context, in *ForwardTaskRequest, opts ...grpc.CallOption) (*ForwardTaskResponse, error)
 }
 
 type matchingServiceClient struct {
@@ -1430,6 +1434,16 @@ func (c *matchingServiceClient) DescribeTaskQueue(ctx context.Context, in *Descr
 	return out, nil
 }
 
+func (c *matchingServiceClient) ForwardTask(ctx context.Context, in *ForwardTaskRequest, opts ...grpc.CallOption) (*ForwardTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForwardTaskResponse)
+	err := c.cc.Invoke(ctx, MatchingService_ForwardTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MatchingServiceServer is the server API for MatchingService service.
 // All implementations must embed UnimplementedMatchingServiceServer
 // for forward compatibility.
@@ -1445,6 +1459,9 @@ type MatchingServiceServer interface {
 	ShutdownSticky(context.Context, *ShutdownStickyRequest) (*ShutdownStickyResponse, error)
 	// frontend.TaskQueueDescriber.
 	DescribeTaskQueue(context.Context, *DescribeTaskQueueRequest) (*DescribeTaskQueueResponse, error)
+	// matching.Forwarder: a child partition's task offered to the root's
+	// owner for a sync match only.
+	ForwardTask(context.Context, *ForwardTaskRequest) (*ForwardTaskResponse, error)
 	mustEmbedUnimplementedMatchingServiceServer()
 }
 
@@ -1478,6 +1495,9 @@ func (UnimplementedMatchingServiceServer) ShutdownSticky(context.Context, *Shutd
 }
 func (UnimplementedMatchingServiceServer) DescribeTaskQueue(context.Context, *DescribeTaskQueueRequest) (*DescribeTaskQueueResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DescribeTaskQueue not implemented")
+}
+func (UnimplementedMatchingServiceServer) ForwardTask(context.Context, *ForwardTaskRequest) (*ForwardTaskResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ForwardTask not implemented")
 }
 func (UnimplementedMatchingServiceServer) mustEmbedUnimplementedMatchingServiceServer() {}
 func (UnimplementedMatchingServiceServer) testEmbeddedByValue()                         {}
@@ -1644,6 +1664,24 @@ func _MatchingService_DescribeTaskQueue_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MatchingService_ForwardTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForwardTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MatchingServiceServer).ForwardTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MatchingService_ForwardTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MatchingServiceServer).ForwardTask(ctx, req.(*ForwardTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MatchingService_ServiceDesc is the grpc.ServiceDesc for MatchingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1682,6 +1720,10 @@ var MatchingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DescribeTaskQueue",
 			Handler:    _MatchingService_DescribeTaskQueue_Handler,
+		},
+		{
+			MethodName: "ForwardTask",
+			Handler:    _MatchingService_ForwardTask_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
