@@ -113,8 +113,9 @@ func TestClusterSpreadsQueuePartitions(t *testing.T) {
 
 	// The queue's workflow partitions as the processes hold them: each
 	// once, every one held, by both processes.
+	var heldBy map[int32]string
 	eventually(t, ctx, "the queue's partitions held by both processes", func() error {
-		heldBy := map[int32]string{}
+		heldBy = map[int32]string{}
 		for _, p := range procs {
 			d, err := p.describe(ctx)
 			if err != nil {
@@ -139,6 +140,27 @@ func TestClusterSpreadsQueuePartitions(t *testing.T) {
 		}
 		return nil
 	})
+
+	// ListTaskQueuePartitions names each partition's matching host (its
+	// internal address), as the reference names the owning host.
+	matchingAddr := map[string]string{}
+	for _, p := range procs {
+		d, err := p.describe(ctx)
+		require.NoError(t, err)
+		for _, m := range d.Members {
+			if m.Role == membership.RoleMatching && m.Identity == d.Self {
+				matchingAddr[p.name] = m.RPCAddress
+			}
+		}
+	}
+	require.Len(t, matchingAddr, 2)
+	lp, err := c.WorkflowService().ListTaskQueuePartitions(ctx, &workflowservice.ListTaskQueuePartitionsRequest{
+		Namespace: testNamespace, TaskQueue: &taskqueuepb.TaskQueue{Name: tq}})
+	require.NoError(t, err)
+	require.Len(t, lp.GetWorkflowTaskQueuePartitions(), parts)
+	for i, part := range lp.GetWorkflowTaskQueuePartitions() {
+		require.Equal(t, matchingAddr[heldBy[int32(i)]], part.GetOwnerHostName(), "owner of workflow partition %d (%s)", i, part.GetKey())
+	}
 
 	// A backlog spread over both processes' partitions (no worker polls
 	// this queue) is described whole through either frontend: each

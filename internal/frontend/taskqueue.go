@@ -188,15 +188,24 @@ func taskQueueStats(d *matching.Description) *taskqueuepb.TaskQueueStats {
 	}
 }
 
+// partitionOwners is implemented by a TaskQueueDescriber that serves a
+// cluster: the internal address of the matching host the ring gives each
+// partition ("" when no matching host is alive).
+type partitionOwners interface {
+	PartitionOwner(namespaceID, taskQueue string, activity bool, partition int) string
+}
+
 // ListTaskQueuePartitions lists the partitions of a normal task queue's
 // workflow and activity queues, as the reference server names them
 // (partition 0 is the queue's own name, partition N "/_sys/NAME/N"), each
-// owned by this process (all partitions of a queue live in one process).
+// with its owner: in a cluster the matching host serving it (its internal
+// address), in one process this process.
 func (h *Handler) ListTaskQueuePartitions(ctx context.Context, req *workflowservice.ListTaskQueuePartitionsRequest) (*workflowservice.ListTaskQueuePartitionsResponse, error) {
 	if h.opts.TaskQueues == nil {
 		return nil, serviceerror.NewUnimplemented("ListTaskQueuePartitions is not available")
 	}
-	if _, err := h.namespaceByName(ctx, req.GetNamespace()); err != nil {
+	ns, err := h.namespaceByName(ctx, req.GetNamespace())
+	if err != nil {
 		return nil, err
 	}
 	tq := req.GetTaskQueue()
@@ -209,18 +218,26 @@ func (h *Handler) ListTaskQueuePartitions(ctx context.Context, req *workflowserv
 		return nil, serviceerror.NewInvalidArgumentf("task queue name cannot start with reserved prefix %v", reservedTaskQueuePrefix)
 	}
 	n := h.opts.TaskQueues.NumPartitions(tq.GetKind() == enumspb.TASK_QUEUE_KIND_STICKY)
-	parts := make([]*taskqueuepb.TaskQueuePartitionMetadata, n)
-	for i := range parts {
-		key := tq.GetName()
-		if i > 0 {
-			key = reservedTaskQueuePrefix + tq.GetName() + "/" + strconv.Itoa(i)
+	owners, cluster := h.opts.TaskQueues.(partitionOwners)
+	// The activity queue has the same partitions (a sticky queue has no
+	// activity tasks, but the reference lists it the same).
+	list := func(activity bool) []*taskqueuepb.TaskQueuePartitionMetadata {
+		parts := make([]*taskqueuepb.TaskQueuePartitionMetadata, n)
+		for i := range parts {
+			key := tq.GetName()
+			if i > 0 {
+				key = reservedTaskQueuePrefix + tq.GetName() + "/" + strconv.Itoa(i)
+			}
+			owner := h.opts.HostAddress
+			if cluster {
+				owner = owners.PartitionOwner(ns.ID, tq.GetName(), activity, i)
+			}
+			parts[i] = &taskqueuepb.TaskQueuePartitionMetadata{Key: key, OwnerHostName: owner}
 		}
-		parts[i] = &taskqueuepb.TaskQueuePartitionMetadata{Key: key, OwnerHostName: h.opts.HostAddress}
+		return parts
 	}
 	return &workflowservice.ListTaskQueuePartitionsResponse{
-		WorkflowTaskQueuePartitions: parts,
-		// The activity queue has the same partitions (a sticky queue
-		// has no activity tasks, but the reference lists it the same).
-		ActivityTaskQueuePartitions: parts,
+		WorkflowTaskQueuePartitions: list(false),
+		ActivityTaskQueuePartitions: list(true),
 	}, nil
 }

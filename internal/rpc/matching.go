@@ -344,6 +344,16 @@ func (c *MatchingClient) describe(ctx context.Context, req matching.DescribeRequ
 // NumPartitions is computed here from the dynamic config, as on every host.
 func (c *MatchingClient) NumPartitions(sticky bool) int { return matching.NumPartitions(c.dyn, sticky) }
 
+// PartitionOwner is the internal RPC address of the matching member the
+// ring gives the partition, "" when none is alive (ListTaskQueuePartitions).
+func (c *MatchingClient) PartitionOwner(namespaceID, taskQueue string, activity bool, partition int) string {
+	m, err := c.ring.Lookup(membership.RoleMatching, partitionKey(namespaceID, taskQueue, activity, int32(partition)))
+	if err != nil {
+		return ""
+	}
+	return m.RPCAddress
+}
+
 func statsPB(s matching.PartitionStats) *rpcpb.PartitionStats {
 	return &rpcpb.PartitionStats{Partition: s.Partition, BacklogCount: s.BacklogCount,
 		BacklogAge: durationpb.New(s.BacklogAge), AddRate: s.AddRate, DispatchRate: s.DispatchRate, ReadLevel: s.ReadLevel}
