@@ -37,6 +37,8 @@ var knownKeys = lowerSet(
 	"limit.searchAttributesNumberOfKeys",
 	"limit.searchAttributesSizeOfValue",
 	"limit.searchAttributesTotalSize",
+	"matching.forwarderMaxOutstandingPolls",
+	"matching.forwarderMaxOutstandingTasks",
 	"matching.longPollExpirationInterval",
 	"matching.maxTaskqueueIdleTime",
 	"matching.numTaskqueueWritePartitions",
