@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -367,6 +369,13 @@ type browser struct {
 	calls    map[network.RequestID]string // API calls without an answer yet
 	inflight map[network.RequestID]string // the same, less long polls
 	failed   []string                     // API calls answered >= 400 or not at all
+	// loaders: the document (loader) that made each call in inflight;
+	// document: the main frame's current one. Calls of a document the tab
+	// has left are not waited for: Chromium does not always report their
+	// cancellation, and a page being left may still start calls after
+	// visit forgot the earlier ones.
+	loaders  map[network.RequestID]cdp.LoaderID
+	document cdp.LoaderID
 }
 
 // newBrowser starts Chromium with a fresh profile; it stops when t ends.
@@ -391,7 +400,8 @@ func newBrowser(t *testing.T, chromium string) *browser {
 		shots = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(shots, 0o755))
-	b := &browser{t: t, ctx: ctx, shots: shots, calls: map[network.RequestID]string{}, inflight: map[network.RequestID]string{}}
+	b := &browser{t: t, ctx: ctx, shots: shots, calls: map[network.RequestID]string{}, inflight: map[network.RequestID]string{},
+		loaders: map[network.RequestID]cdp.LoaderID{}}
 	require.NoError(t, chromedp.Listen(ctx, b.onEvent), "start Chromium (%s)", chromium)
 	return b
 }
@@ -409,7 +419,12 @@ func (b *browser) onEvent(ev any) {
 			b.calls[e.RequestID] = e.Request.Method + " " + u
 			if !strings.Contains(u, "waitNewEvent=true") {
 				b.inflight[e.RequestID] = b.calls[e.RequestID]
+				b.loaders[e.RequestID] = e.LoaderID
 			}
+		}
+	case *page.EventFrameNavigated:
+		if e.Frame.ParentID == "" {
+			b.document = e.Frame.LoaderID
 		}
 	case *network.EventResponseReceived:
 		if call, ok := b.calls[e.RequestID]; ok && e.Response.Status >= 400 {
@@ -418,6 +433,7 @@ func (b *browser) onEvent(ev any) {
 	case *network.EventLoadingFinished:
 		delete(b.calls, e.RequestID)
 		delete(b.inflight, e.RequestID)
+		delete(b.loaders, e.RequestID)
 	case *network.EventLoadingFailed:
 		// A call the page itself abandoned (it navigated away, or stopped
 		// a long poll) is not a failure of the server.
@@ -426,6 +442,7 @@ func (b *browser) onEvent(ev any) {
 		}
 		delete(b.calls, e.RequestID)
 		delete(b.inflight, e.RequestID)
+		delete(b.loaders, e.RequestID)
 	}
 }
 
@@ -442,9 +459,12 @@ func (b *browser) visit(name, page string, texts ...string) {
 	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
 	defer cancel()
 	// Calls of the page being left are not this page's: Chromium does not
-	// always report their cancellation, so they would look in flight forever.
+	// always report their cancellation, so they would look in flight
+	// forever (those it starts before the new document commits are left
+	// out by their loader; see browser.loaders).
 	b.mu.Lock()
 	clear(b.inflight)
+	clear(b.loaders)
 	b.mu.Unlock()
 	require.NoError(b.t, chromedp.Do(ctx, chromedp.Navigate(page)), "open %s", page)
 	b.shows(name, page, texts...)
@@ -550,7 +570,10 @@ func (b *browser) inflightCalls() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []string
-	for _, c := range b.inflight {
+	for id, c := range b.inflight {
+		if l := b.loaders[id]; l != "" && b.document != "" && l != b.document {
+			continue // a call of a document the tab has left
+		}
 		out = append(out, c)
 	}
 	return out
