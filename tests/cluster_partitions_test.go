@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -43,15 +41,9 @@ func TestClusterSpreadsQueuePartitions(t *testing.T) {
 	})
 	var c client.Client
 	for _, name := range []string{"a", "b"} {
-		adminPort := freePort(t)
-		out := &lockedBuffer{}
-		penv := append(slices.Clone(env), "SUNDIAL_HISTORY_PORT="+strconv.Itoa(freePort(t)),
-			"SUNDIAL_MATCHING_PORT="+strconv.Itoa(freePort(t)))
-		tokenFile := filepath.Join(t.TempDir(), "admin.token")
-		srv := startConfiguredServer(t, bin, cfgFile, penv, out, "--admin-port", strconv.Itoa(adminPort),
-			"--admin-token-file", tokenFile)
-		procs = append(procs, &clusterProcess{name: name, srv: srv, out: out,
-			admin: "localhost:" + strconv.Itoa(adminPort), tokenFile: tokenFile})
+		p := startClusterProcess(t, bin, cfgFile, env, name)
+		procs = append(procs, p)
+		srv := p.srv
 		if name == "a" { // a creates the schema; b starts on it
 			c = dialWhenUp(t, ctx, srv.addr, srv.proc)
 			t.Cleanup(c.Close)

@@ -89,6 +89,20 @@ type clusterProcess struct {
 	http *http.Client
 }
 
+// startClusterProcess starts a `sundial server` running every role, with
+// internal ports and an admin endpoint of its own, named name.
+func startClusterProcess(t *testing.T, bin, cfgFile string, env []string, name string) *clusterProcess {
+	t.Helper()
+	adminPort := freePort(t)
+	out := &lockedBuffer{}
+	penv := append(slices.Clone(env), "SUNDIAL_HISTORY_PORT="+strconv.Itoa(freePort(t)),
+		"SUNDIAL_MATCHING_PORT="+strconv.Itoa(freePort(t)))
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	srv := startConfiguredServer(t, bin, cfgFile, penv, out, "--admin-port", strconv.Itoa(adminPort),
+		"--admin-token-file", tokenFile)
+	return &clusterProcess{name: name, srv: srv, out: out, admin: "localhost:" + strconv.Itoa(adminPort), tokenFile: tokenFile}
+}
+
 func (p *clusterProcess) describe(ctx context.Context) (server.AdminCluster, error) {
 	var out server.AdminCluster
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -203,15 +217,9 @@ func TestClusterShardOwnership(t *testing.T) {
 		}
 	})
 	for _, name := range []string{"a", "b", "c"} {
-		adminPort := freePort(t)
-		out := &lockedBuffer{}
-		penv := append(slices.Clone(env), "SUNDIAL_HISTORY_PORT="+strconv.Itoa(freePort(t)),
-			"SUNDIAL_MATCHING_PORT="+strconv.Itoa(freePort(t)))
-		tokenFile := filepath.Join(t.TempDir(), "admin.token")
-		srv := startConfiguredServer(t, bin, cfgFile, penv, out, "--admin-port", strconv.Itoa(adminPort),
-			"--admin-token-file", tokenFile)
-		procs = append(procs, &clusterProcess{name: name, srv: srv, out: out,
-			admin: "localhost:" + strconv.Itoa(adminPort), tokenFile: tokenFile})
+		p := startClusterProcess(t, bin, cfgFile, env, name)
+		procs = append(procs, p)
+		srv := p.srv
 		if name == "a" {
 			// a creates the schema; the others start on it.
 			c := dialWhenUp(t, ctx, srv.addr, srv.proc)
